@@ -1,0 +1,218 @@
+//! Wiring: history writer + engine + sources, run until quit or a signal,
+//! then shut down in order so every received reading is committed.
+
+use crate::config::Config;
+use crate::engine::{Engine, EngineConfig, EngineSummary, LiveState};
+use crate::error::EXIT_OK;
+use crate::source::{self, SourceEvent};
+use crate::store::writer::WriterConfig;
+use crate::store::{StoreStats, Writer};
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// The built-in demo plant.
+pub const DEMO_CONFIG: &str = include_str!("../fixtures/demo.toml");
+
+pub fn run(config: Config, db: PathBuf, headless: bool) -> Result<u8> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(run_async(config, db, headless))
+}
+
+pub fn demo(args: crate::cli::DemoArgs, verbose: u8) -> Result<u8> {
+    let mode = if args.headless {
+        crate::logging::Mode::Stderr
+    } else {
+        crate::logging::Mode::FileOnly
+    };
+    let _guard = crate::logging::init(mode, verbose);
+    let config = Config::parse(Path::new("<built-in demo>"), DEMO_CONFIG)?;
+    match args.db {
+        Some(db) => run(config, db, args.headless),
+        None => {
+            let temp = tempfile_dir()?;
+            let result = run(config, temp.join("demo-history.sqlite"), args.headless);
+            let _ = std::fs::remove_dir_all(&temp);
+            result
+        }
+    }
+}
+
+fn tempfile_dir() -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("floorwatch-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// A running console without its screen: writer, engine and sources.
+pub struct Running {
+    pub snapshots: watch::Receiver<Arc<LiveState>>,
+    pub events: mpsc::Sender<SourceEvent>,
+    pub store: crate::store::WriterHandle,
+    cancel: CancellationToken,
+    sources: JoinSet<()>,
+    engine: tokio::task::JoinHandle<EngineSummary>,
+    writer: Writer,
+}
+
+/// What was received and stored, reported at shutdown.
+#[derive(Clone, Copy, Debug)]
+pub struct Outcome {
+    pub engine: EngineSummary,
+    pub store: StoreStats,
+}
+
+impl Running {
+    pub async fn start(config: &Config, db: &Path) -> Result<Running> {
+        let writer_config = WriterConfig {
+            retention: config.history.retention.map(|d| d.0),
+            ..Default::default()
+        };
+        let (writer, store) = Writer::spawn(db, writer_config)
+            .with_context(|| format!("opening history file {}", db.display()))?;
+        let engine_config = EngineConfig::from_config(config);
+        let handles = Engine::spawn(&engine_config, config.sensor_metas(), Some(store.clone()));
+        let cancel = CancellationToken::new();
+        let sources = source::spawn_all(config, handles.events.clone(), cancel.clone())
+            .await
+            .context("starting sources")?;
+        Ok(Running {
+            snapshots: handles.snapshots,
+            events: handles.events,
+            store,
+            cancel,
+            sources,
+            engine: handles.task,
+            writer,
+        })
+    }
+
+    /// Stops the sources, lets the engine hand over everything it received,
+    /// and waits for the writer to commit it.
+    pub async fn shutdown(mut self) -> Result<Outcome> {
+        self.cancel.cancel();
+        while self.sources.join_next().await.is_some() {}
+        drop(self.events);
+        let engine = self.engine.await.context("engine task failed")?;
+        drop(self.store);
+        let writer = self.writer;
+        let store = tokio::task::spawn_blocking(move || writer.join())
+            .await
+            .context("history writer thread failed")?
+            .context("committing history")?;
+        Ok(Outcome { engine, store })
+    }
+}
+
+async fn run_async(config: Config, db: PathBuf, headless: bool) -> Result<u8> {
+    tracing::info!(config = %config.origin.display(), db = %db.display(), "starting");
+    let running = Running::start(&config, &db).await?;
+    if headless {
+        headless_loop(&running, config.ui.status_every.0).await;
+    } else {
+        plain_screen(&running).await;
+    }
+    let outcome = running.shutdown().await?;
+    tracing::info!(
+        "stopped: received={} stored={}",
+        outcome.engine.received,
+        outcome.store.rows_committed
+    );
+    Ok(EXIT_OK)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn headless_loop(running: &Running, every: std::time::Duration) {
+    let mut ticker = tokio::time::interval(every.max(std::time::Duration::from_millis(50)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+    loop {
+        tokio::select! {
+            _ = &mut signal => break,
+            _ = ticker.tick() => log_status(&running.snapshots.borrow(), running.store.stats()),
+        }
+    }
+}
+
+fn log_status(state: &LiveState, store: StoreStats) {
+    let (up, total) = state.source_health();
+    tracing::info!(
+        "received={} stored={} sensors={} sources={}/{} up",
+        state.received,
+        store.rows_committed,
+        state.sensors.len(),
+        up,
+        total
+    );
+    for s in &state.sources {
+        if let Some(err) = &s.last_error {
+            tracing::info!(
+                "source {} {}: {} (last error: {err})",
+                s.name,
+                s.state.label(),
+                s.messages
+            );
+        }
+    }
+}
+
+/// A plain refreshing table until the full TUI lands; Ctrl-C quits.
+async fn plain_screen(running: &Running) {
+    let mut snapshots = running.snapshots.clone();
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = &mut signal => break,
+            _ = ticker.tick() => {
+                let state = snapshots.borrow_and_update().clone();
+                print!("\x1b[2J\x1b[H{}", render_plain(&state));
+            }
+        }
+    }
+}
+
+pub fn render_plain(state: &LiveState) -> String {
+    let mut out = format!(
+        "{} — {} readings received, {} stored (Ctrl-C quits)\r\n\r\n",
+        state.plant, state.received, state.stored
+    );
+    for s in &state.sensors {
+        let value = s
+            .last
+            .map(|p| format!("{:>10.2}", p.value))
+            .unwrap_or_else(|| format!("{:>10}", "—"));
+        out.push_str(&format!(
+            "{:<28} {value} {:<6} {:?}\r\n",
+            s.meta.name, s.meta.unit, s.quality
+        ));
+    }
+    out
+}

@@ -1,0 +1,95 @@
+//! Config problems with their position in the file.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagnostic {
+    /// Byte range in the config text; `None` when the problem has no single place.
+    pub span: Option<Range<usize>>,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn at(span: Range<usize>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            span: Some(span),
+            message: message.into(),
+        }
+    }
+}
+
+/// Every problem found in one config file. Bad input: exit code 2.
+#[derive(Debug, Clone)]
+pub struct ConfigErrors {
+    pub path: PathBuf,
+    pub text: String,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl ConfigErrors {
+    pub fn single(path: &Path, text: String, span: Option<Range<usize>>, message: String) -> Self {
+        ConfigErrors {
+            path: path.to_owned(),
+            text,
+            diags: vec![Diagnostic { span, message }],
+        }
+    }
+
+    /// One `file:line:col: message` line per problem.
+    pub fn lines(&self) -> Vec<String> {
+        self.diags
+            .iter()
+            .map(|d| {
+                let file = self.path.display();
+                match &d.span {
+                    Some(span) => {
+                        let (line, col) = line_col(&self.text, span.start);
+                        format!("{file}:{line}:{col}: {}", d.message)
+                    }
+                    None => format!("{file}: {}", d.message),
+                }
+            })
+            .collect()
+    }
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.lines().join("\n"))
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..floor_char_boundary(text, offset)];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() + 1;
+    (line, col)
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_from_one_and_in_characters() {
+        let text = "a = 1\nb = \"°C\" x\n";
+        assert_eq!(line_col(text, 0), (1, 1));
+        assert_eq!(line_col(text, 6), (2, 1));
+        let x = text.find('x').unwrap();
+        assert_eq!(line_col(text, x), (2, 10));
+    }
+}

@@ -1,0 +1,236 @@
+//! The TOML configuration: its shape, loading with positions, and the
+//! cross-checks `floorwatch check` reports as `file:line:col: message`.
+
+mod alarm;
+mod billing;
+mod diagnostics;
+mod duration;
+mod modbus;
+mod mqtt;
+mod validate;
+
+pub use alarm::AlarmLimits;
+pub use billing::{Customer, EnergyRate, MeterBinding, Tariff};
+pub use diagnostics::{ConfigErrors, Diagnostic};
+pub use duration::Dur;
+pub use modbus::{ModbusBinding, ModbusDevice, Table};
+pub use mqtt::{MqttBinding, MqttBroker, MqttPattern, PayloadKind};
+
+use crate::model::{SensorId, SensorMeta};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub plant: Plant,
+    #[serde(default)]
+    pub history: History,
+    #[serde(default)]
+    pub ui: Ui,
+    #[serde(default)]
+    pub mqtt: Vec<MqttBroker>,
+    #[serde(default)]
+    pub modbus: Vec<ModbusDevice>,
+    #[serde(default)]
+    pub sensor: Vec<Sensor>,
+    #[serde(default)]
+    pub mqtt_pattern: Vec<MqttPattern>,
+    #[serde(default)]
+    pub tariff: BTreeMap<String, Tariff>,
+    #[serde(default)]
+    pub customer: Vec<Customer>,
+    /// Where the config was read from (empty for built-in configs).
+    #[serde(skip)]
+    pub origin: PathBuf,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plant {
+    #[serde(default = "default_plant_name")]
+    pub name: String,
+    /// IANA zone used for display and billing periods, e.g. `America/Sao_Paulo`.
+    pub timezone: Option<Spanned<String>>,
+}
+
+impl Default for Plant {
+    fn default() -> Self {
+        Plant {
+            name: default_plant_name(),
+            timezone: None,
+        }
+    }
+}
+
+fn default_plant_name() -> String {
+    "Plant".into()
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct History {
+    /// History file; `--db` overrides it.
+    pub path: Option<PathBuf>,
+    /// Raw readings older than this are deleted (in small batches); absent = keep forever.
+    pub retention: Option<Dur>,
+    /// Readings kept in memory per sensor for sparklines.
+    #[serde(default = "default_live_points")]
+    pub live_points: usize,
+    /// Maximum age of the in-memory sparkline window.
+    #[serde(default = "default_live_window")]
+    pub live_window: Dur,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History {
+            path: None,
+            retention: None,
+            live_points: default_live_points(),
+            live_window: default_live_window(),
+        }
+    }
+}
+
+fn default_live_points() -> usize {
+    240
+}
+fn default_live_window() -> Dur {
+    Dur::from_secs(15 * 60)
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ui {
+    pub theme: Option<String>,
+    #[serde(default = "default_fps")]
+    pub max_fps: u32,
+    /// Status line period in `--headless` mode.
+    #[serde(default = "default_status_every")]
+    pub status_every: Dur,
+}
+
+impl Default for Ui {
+    fn default() -> Self {
+        Ui {
+            theme: None,
+            max_fps: default_fps(),
+            status_every: default_status_every(),
+        }
+    }
+}
+
+fn default_fps() -> u32 {
+    5
+}
+fn default_status_every() -> Dur {
+    Dur::from_secs(10)
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sensor {
+    pub id: Spanned<String>,
+    pub name: Option<String>,
+    pub unit: Option<String>,
+    /// Area or line the sensor belongs to, for grouping on the dashboard.
+    pub group: Option<String>,
+    /// Display range `[min, max]` for the gauge.
+    pub range: Option<Spanned<[f64; 2]>>,
+    pub mqtt: Option<MqttBinding>,
+    pub modbus: Option<ModbusBinding>,
+    pub sim: Option<SimBinding>,
+    pub alarm: Option<Spanned<AlarmLimits>>,
+    pub meter: Option<MeterBinding>,
+}
+
+impl Sensor {
+    pub fn meta(&self) -> SensorMeta {
+        SensorMeta {
+            id: SensorId::new(self.id.get_ref()),
+            name: self
+                .name
+                .clone()
+                .unwrap_or_else(|| self.id.get_ref().clone()),
+            unit: self.unit.clone().unwrap_or_default(),
+            group: self.group.clone().unwrap_or_default(),
+            range: self
+                .range
+                .as_ref()
+                .map(|r| (r.get_ref()[0], r.get_ref()[1])),
+        }
+    }
+}
+
+/// A built-in simulated signal, for demos and for running the console without hardware.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimBinding {
+    pub signal: SimSignal,
+    #[serde(default = "default_sim_period")]
+    pub period: Dur,
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn default_sim_period() -> Dur {
+    Dur::from_secs(1)
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SimSignal {
+    Temperature,
+    Vibration,
+    Power,
+    Energy,
+}
+
+impl Config {
+    /// Reads, parses and validates a config file; every problem found is returned.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors::single(
+                path,
+                String::new(),
+                None,
+                format!("cannot read config: {e}"),
+            )
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses and validates config text; `path` names it in messages.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
+            ConfigErrors::single(path, text.to_owned(), e.span(), e.message().to_owned())
+        })?;
+        config.origin = path.to_owned();
+        let diags = validate::validate(&config);
+        if diags.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigErrors {
+                path: path.to_owned(),
+                text: text.to_owned(),
+                diags,
+            })
+        }
+    }
+
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.plant
+            .timezone
+            .as_ref()
+            .and_then(|tz| tz.get_ref().parse().ok())
+            .unwrap_or(chrono_tz::UTC)
+    }
+
+    pub fn sensor_metas(&self) -> Vec<SensorMeta> {
+        self.sensor.iter().map(Sensor::meta).collect()
+    }
+}

@@ -1,0 +1,168 @@
+//! Live state: what the console shows now. Cloning is cheap (sensors are
+//! behind `Arc`s and copied only when they change), so every published
+//! snapshot is an independent, immutable value.
+
+use super::EngineConfig;
+use crate::model::{Quality, Reading, SensorId, SensorMeta, TimestampMs, now_ms};
+use crate::source::SourceStatus;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Point {
+    pub ts: TimestampMs,
+    pub value: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SensorLive {
+    pub meta: SensorMeta,
+    pub last: Option<Point>,
+    pub quality: Quality,
+    /// Recent good values for the sparkline, oldest first.
+    pub recent: VecDeque<Point>,
+    /// The sensor turns stale when nothing arrives for this long.
+    pub stale_after_ms: Option<i64>,
+    /// When the last reading arrived (wall clock), for stale detection.
+    pub last_arrival_ms: Option<TimestampMs>,
+}
+
+#[derive(Clone, Debug)]
+pub struct LiveState {
+    pub plant: String,
+    pub sensors: Vec<Arc<SensorLive>>,
+    index: Arc<HashMap<SensorId, usize>>,
+    pub sources: Vec<SourceStatus>,
+    pub received: u64,
+    pub stored: u64,
+    pub now_ms: TimestampMs,
+    pub version: u64,
+    max_points: usize,
+    window_ms: i64,
+}
+
+impl LiveState {
+    pub fn new(config: &EngineConfig, sensors: Vec<SensorMeta>) -> Self {
+        let mut state = LiveState {
+            plant: config.plant.clone(),
+            sensors: Vec::new(),
+            index: Arc::new(HashMap::new()),
+            sources: Vec::new(),
+            received: 0,
+            stored: 0,
+            now_ms: now_ms(),
+            version: 0,
+            max_points: config.live_points,
+            window_ms: config.live_window_ms,
+        };
+        for meta in sensors {
+            state.ensure_sensor(meta);
+        }
+        for (id, ms) in &config.stale_after_ms {
+            state.set_stale_after(id, *ms);
+        }
+        state
+    }
+
+    pub fn sensor(&self, id: &str) -> Option<&SensorLive> {
+        self.index.get(id).map(|i| &*self.sensors[*i])
+    }
+
+    /// Adds a sensor unless it exists; returns whether it was added.
+    pub fn ensure_sensor(&mut self, meta: SensorMeta) -> bool {
+        if self.index.contains_key(meta.id.as_str()) {
+            return false;
+        }
+        Arc::make_mut(&mut self.index).insert(meta.id.clone(), self.sensors.len());
+        self.sensors.push(Arc::new(SensorLive {
+            meta,
+            last: None,
+            quality: Quality::Good,
+            recent: VecDeque::new(),
+            stale_after_ms: None,
+            last_arrival_ms: None,
+        }));
+        true
+    }
+
+    pub fn set_stale_after(&mut self, id: &str, ms: i64) {
+        if let Some(i) = self.index.get(id).copied() {
+            Arc::make_mut(&mut self.sensors[i]).stale_after_ms = Some(ms);
+        }
+    }
+
+    /// Applies one reading; unknown sensors are added with their id as name.
+    pub fn apply(&mut self, reading: &Reading) {
+        let i = match self.index.get(reading.sensor.as_str()) {
+            Some(i) => *i,
+            None => {
+                self.ensure_sensor(SensorMeta {
+                    id: reading.sensor.clone(),
+                    name: reading.sensor.to_string(),
+                    ..Default::default()
+                });
+                self.sensors.len() - 1
+            }
+        };
+        let (max_points, window_ms) = (self.max_points, self.window_ms);
+        let sensor = Arc::make_mut(&mut self.sensors[i]);
+        // An older reading (late delivery, replayed backlog) goes to history only.
+        if sensor.last.is_some_and(|p| reading.ts < p.ts) {
+            return;
+        }
+        sensor.last = Some(Point {
+            ts: reading.ts,
+            value: reading.value,
+        });
+        sensor.quality = reading.quality;
+        sensor.last_arrival_ms = Some(now_ms());
+        if reading.quality == Quality::Good && reading.value.is_finite() {
+            sensor.recent.push_back(Point {
+                ts: reading.ts,
+                value: reading.value,
+            });
+        }
+        while sensor.recent.len() > max_points
+            || sensor
+                .recent
+                .front()
+                .is_some_and(|p| reading.ts - p.ts > window_ms)
+        {
+            sensor.recent.pop_front();
+        }
+    }
+
+    /// Marks sensors stale whose last reading is older than their limit.
+    /// Returns whether anything changed.
+    pub fn mark_stale(&mut self, now: TimestampMs) -> bool {
+        let mut changed = false;
+        for sensor in &mut self.sensors {
+            let overdue = match (sensor.stale_after_ms, sensor.last_arrival_ms) {
+                (Some(limit), Some(at)) => now - at > limit,
+                _ => false,
+            };
+            if overdue && sensor.quality != Quality::Stale {
+                Arc::make_mut(sensor).quality = Quality::Stale;
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    pub fn set_source_status(&mut self, status: SourceStatus) {
+        match self
+            .sources
+            .iter_mut()
+            .find(|s| s.name == status.name && s.kind == status.kind)
+        {
+            Some(existing) => *existing = status,
+            None => self.sources.push(status),
+        }
+    }
+
+    /// (up, total) over all sources.
+    pub fn source_health(&self) -> (usize, usize) {
+        let up = self.sources.iter().filter(|s| s.state.is_up()).count();
+        (up, self.sources.len())
+    }
+}

@@ -1,0 +1,227 @@
+//! The engine: the one place live state changes. Sources send
+//! [`SourceEvent`]s over a bounded channel; the engine updates [`LiveState`],
+//! forwards readings to the history writer, and publishes an immutable
+//! snapshot for the UI through a `watch` channel (readers never block it).
+
+mod live;
+
+pub use live::{LiveState, Point, SensorLive};
+
+use crate::model::{SensorMeta, TimestampMs, now_ms};
+use crate::source::SourceEvent;
+use crate::store::{WriteMsg, WriterHandle};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    pub plant: String,
+    pub live_points: usize,
+    pub live_window_ms: i64,
+    /// Bound of the source → engine channel, in messages.
+    pub channel_capacity: usize,
+    /// Period of the housekeeping tick (stale detection).
+    pub tick: Duration,
+    /// Sensors that turn stale after this many ms without a reading.
+    pub stale_after_ms: Vec<(String, i64)>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            plant: "Plant".into(),
+            live_points: 240,
+            live_window_ms: 15 * 60 * 1000,
+            channel_capacity: 1024,
+            tick: Duration::from_millis(500),
+            stale_after_ms: Vec::new(),
+        }
+    }
+}
+
+impl EngineConfig {
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        EngineConfig {
+            plant: config.plant.name.clone(),
+            live_points: config.history.live_points.max(2),
+            live_window_ms: config.history.live_window.as_millis_i64(),
+            stale_after_ms: config
+                .sensor
+                .iter()
+                .filter_map(|s| {
+                    let stale = s.alarm.as_ref()?.get_ref().stale?;
+                    Some((s.id.get_ref().clone(), stale.as_millis_i64()))
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+}
+
+/// What the engine did, returned when its input channel closes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EngineSummary {
+    pub received: u64,
+    pub forwarded: u64,
+}
+
+pub struct Engine {
+    state: LiveState,
+    store: Option<WriterHandle>,
+    ui: watch::Sender<Arc<LiveState>>,
+    dirty: bool,
+    summary: EngineSummary,
+    tick: Duration,
+}
+
+/// Handles to a spawned engine.
+pub struct EngineHandles {
+    pub events: mpsc::Sender<SourceEvent>,
+    pub snapshots: watch::Receiver<Arc<LiveState>>,
+    pub task: tokio::task::JoinHandle<EngineSummary>,
+}
+
+impl Engine {
+    pub fn new(
+        config: &EngineConfig,
+        sensors: Vec<SensorMeta>,
+        store: Option<WriterHandle>,
+    ) -> (Engine, watch::Receiver<Arc<LiveState>>) {
+        let state = LiveState::new(config, sensors);
+        let (ui, rx) = watch::channel(Arc::new(state.clone()));
+        let engine = Engine {
+            state,
+            store,
+            ui,
+            dirty: false,
+            summary: EngineSummary::default(),
+            tick: config.tick,
+        };
+        (engine, rx)
+    }
+
+    /// Starts the engine task. It runs until every sender of `events` is dropped,
+    /// then hands the last readings to the writer and returns.
+    pub fn spawn(
+        config: &EngineConfig,
+        sensors: Vec<SensorMeta>,
+        store: Option<WriterHandle>,
+    ) -> EngineHandles {
+        let (engine, snapshots) = Engine::new(config, sensors, store);
+        let (events, rx) = mpsc::channel(config.channel_capacity.max(1));
+        let task = tokio::spawn(engine.run(rx));
+        EngineHandles {
+            events,
+            snapshots,
+            task,
+        }
+    }
+
+    pub async fn run(mut self, mut rx: mpsc::Receiver<SourceEvent>) -> EngineSummary {
+        self.register_configured_sensors().await;
+        let mut tick = tokio::time::interval(self.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                event = rx.recv() => {
+                    let Some(event) = event else { break };
+                    self.handle(event).await;
+                    // Coalesce whatever else is already queued into one snapshot.
+                    for _ in 0..256 {
+                        match rx.try_recv() {
+                            Ok(event) => self.handle(event).await,
+                            Err(_) => break,
+                        }
+                    }
+                }
+                _ = tick.tick() => self.on_tick(now_ms()),
+            }
+            self.publish();
+        }
+        self.publish();
+        self.summary
+    }
+
+    async fn register_configured_sensors(&mut self) {
+        let Some(store) = &self.store else { return };
+        for sensor in self.state.sensors.iter() {
+            if store
+                .send(WriteMsg::Sensor(sensor.meta.clone()))
+                .await
+                .is_err()
+            {
+                tracing::error!("history writer stopped; readings will not be stored");
+                return;
+            }
+        }
+    }
+
+    async fn handle(&mut self, event: SourceEvent) {
+        match event {
+            SourceEvent::Readings { readings, ack } => {
+                self.summary.received += readings.len() as u64;
+                for reading in &readings {
+                    self.state.apply(reading);
+                }
+                self.dirty |= !readings.is_empty();
+                self.forward(readings).await;
+                if let Some(ack) = ack {
+                    let _ = ack.send(());
+                }
+            }
+            SourceEvent::Discovered(meta) => {
+                if self.state.ensure_sensor(meta.clone()) {
+                    self.dirty = true;
+                    if let Some(store) = &self.store {
+                        let _ = store.send(WriteMsg::Sensor(meta)).await;
+                    }
+                }
+            }
+            SourceEvent::Status(status) => {
+                self.state.set_source_status(status);
+                self.dirty = true;
+            }
+        }
+    }
+
+    async fn forward(&mut self, readings: Vec<crate::model::Reading>) {
+        let Some(store) = &self.store else { return };
+        let n = readings.len() as u64;
+        if n == 0 {
+            return;
+        }
+        // Awaiting here is the backpressure: a slow writer slows the sources.
+        match store.send(WriteMsg::Readings(readings)).await {
+            Ok(()) => self.summary.forwarded += n,
+            Err(_) => tracing::error!(lost = n, "history writer stopped; readings not stored"),
+        }
+    }
+
+    fn on_tick(&mut self, now: TimestampMs) {
+        self.state.now_ms = now;
+        if self.state.mark_stale(now) {
+            self.dirty = true;
+        }
+        if let Some(store) = &self.store {
+            let stored = store.stats().rows_committed;
+            if stored != self.state.stored {
+                self.state.stored = stored;
+                self.dirty = true;
+            }
+        }
+    }
+
+    fn publish(&mut self) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
+        self.state.version += 1;
+        self.state.received = self.summary.received;
+        self.ui.send_replace(Arc::new(self.state.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests;

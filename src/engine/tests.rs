@@ -1,0 +1,131 @@
+use super::*;
+use crate::model::{Quality, Reading, SensorId};
+use crate::store::Writer;
+use crate::store::writer::WriterConfig;
+
+fn meta(id: &str) -> SensorMeta {
+    SensorMeta {
+        id: SensorId::new(id),
+        name: id.to_uppercase(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn readings_reach_the_snapshot_and_the_history_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.sqlite");
+    let (writer, store) = Writer::spawn(&path, WriterConfig::default()).unwrap();
+    let handles = Engine::spawn(
+        &EngineConfig::default(),
+        vec![meta("a")],
+        Some(store.clone()),
+    );
+    let mut snapshots = handles.snapshots.clone();
+    let (ack_tx, ack_rx) = tokio::sync::oneshot::channel();
+    handles
+        .events
+        .send(SourceEvent::Readings {
+            readings: vec![
+                Reading::good("a", 1_000, 1.5),
+                Reading::good("b", 1_000, 9.0),
+            ],
+            ack: Some(ack_tx),
+        })
+        .await
+        .unwrap();
+    ack_rx
+        .await
+        .expect("engine acknowledges after handing to the writer");
+    let snap = snapshots
+        .wait_for(|s| s.received == 2)
+        .await
+        .unwrap()
+        .clone();
+    assert_eq!(snap.sensor("a").unwrap().last.unwrap().value, 1.5);
+    assert_eq!(
+        snap.sensor("b").unwrap().meta.name,
+        "b",
+        "unknown sensors are added"
+    );
+    drop(handles.events);
+    let summary = handles.task.await.unwrap();
+    assert_eq!(
+        summary,
+        EngineSummary {
+            received: 2,
+            forwarded: 2
+        }
+    );
+    store.flush().await.unwrap();
+    drop(store);
+    writer.join().unwrap();
+    let reader = crate::store::HistoryReader::open(&path).unwrap();
+    assert_eq!(reader.total_readings().unwrap(), 2);
+    let names: Vec<String> = reader
+        .sensors()
+        .unwrap()
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(names, vec!["A".to_owned(), "b".to_owned()]);
+}
+
+#[test]
+fn ring_buffer_is_bounded_by_count_and_age() {
+    let config = EngineConfig {
+        live_points: 5,
+        live_window_ms: 100,
+        ..Default::default()
+    };
+    let mut state = LiveState::new(&config, vec![meta("a")]);
+    for i in 0..10 {
+        state.apply(&Reading::good("a", i * 10, i as f64));
+    }
+    let recent: Vec<i64> = state
+        .sensor("a")
+        .unwrap()
+        .recent
+        .iter()
+        .map(|p| p.ts)
+        .collect();
+    assert_eq!(recent, vec![50, 60, 70, 80, 90]);
+    state.apply(&Reading::good("a", 300, 1.0));
+    let recent: Vec<i64> = state
+        .sensor("a")
+        .unwrap()
+        .recent
+        .iter()
+        .map(|p| p.ts)
+        .collect();
+    assert_eq!(recent, vec![300]);
+}
+
+#[test]
+fn a_late_reading_does_not_replace_the_live_value() {
+    let mut state = LiveState::new(&EngineConfig::default(), vec![]);
+    state.apply(&Reading::good("a", 200, 2.0));
+    state.apply(&Reading::good("a", 100, 1.0));
+    assert_eq!(state.sensor("a").unwrap().last.unwrap().value, 2.0);
+}
+
+#[test]
+fn snapshots_are_independent_of_later_changes() {
+    let mut state = LiveState::new(&EngineConfig::default(), vec![meta("a")]);
+    state.apply(&Reading::good("a", 1, 1.0));
+    let snapshot = state.clone();
+    state.apply(&Reading::good("a", 2, 2.0));
+    assert_eq!(snapshot.sensor("a").unwrap().last.unwrap().value, 1.0);
+    assert_eq!(state.sensor("a").unwrap().last.unwrap().value, 2.0);
+}
+
+#[test]
+fn silent_sensor_turns_stale() {
+    let mut state = LiveState::new(&EngineConfig::default(), vec![meta("a")]);
+    state.set_stale_after("a", 1_000);
+    state.apply(&Reading::good("a", 1, 1.0));
+    let arrived = state.sensor("a").unwrap().last_arrival_ms.unwrap();
+    assert!(!state.mark_stale(arrived + 1_000));
+    assert!(state.mark_stale(arrived + 1_001));
+    assert_eq!(state.sensor("a").unwrap().quality, Quality::Stale);
+}

@@ -1,0 +1,15 @@
+//! floorwatch: a terminal operator console for plant-floor telemetry.
+//!
+//! Data flows one way: sources ([`source`]) → [`engine`] → history
+//! ([`store`]) and UI state → drawing ([`ui`]).
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod logging;
+pub mod model;
+pub mod paths;
+pub mod source;
+pub mod store;
