@@ -1,0 +1,49 @@
+//! Helpers shared by the end-to-end tests.
+#![allow(dead_code)]
+
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Path of the floorwatch binary built for these tests.
+pub fn floorwatch_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_floorwatch"))
+}
+
+/// Whether CI demands machine services (`FLOORWATCH_REQUIRE_SERVICES=1`).
+pub fn services_required() -> bool {
+    std::env::var("FLOORWATCH_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+/// True when a machine service answers on `addr`. When it does not: panics if
+/// services are required, else prints why the test is skipped and returns false.
+pub fn machine_service(name: &str, addr: &str) -> bool {
+    let up = addr
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_secs(1)).is_ok());
+    if !up {
+        assert!(
+            !services_required(),
+            "{name} is required (FLOORWATCH_REQUIRE_SERVICES=1) but nothing answers on {addr}"
+        );
+        eprintln!("skipped: {name} is not running on {addr}");
+    }
+    up
+}
+
+/// True when `program` is on PATH. Same skip/require rule as [`machine_service`].
+pub fn machine_tool(program: &str) -> bool {
+    let found = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|dir| dir.join(program).is_file())
+    });
+    if !found {
+        assert!(
+            !services_required(),
+            "{program} is required (FLOORWATCH_REQUIRE_SERVICES=1) but is not on PATH"
+        );
+        eprintln!("skipped: {program} is not installed");
+    }
+    found
+}
