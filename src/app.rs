@@ -14,43 +14,16 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-/// The built-in demo plant.
-pub const DEMO_CONFIG: &str = include_str!("../fixtures/demo.toml");
-
 pub fn run(config: Config, db: PathBuf, headless: bool) -> Result<u8> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(run_async(config, db, headless))
-}
-
-pub fn demo(args: crate::cli::DemoArgs, verbose: u8) -> Result<u8> {
-    let mode = if args.headless {
-        crate::logging::Mode::Stderr
-    } else {
-        crate::logging::Mode::FileOnly
-    };
-    let _guard = crate::logging::init(mode, verbose);
-    let config = Config::parse(Path::new("<built-in demo>"), DEMO_CONFIG)?;
-    match args.db {
-        Some(db) => run(config, db, args.headless),
-        None => {
-            let temp = tempfile_dir()?;
-            let result = run(config, temp.join("demo-history.sqlite"), args.headless);
-            let _ = std::fs::remove_dir_all(&temp);
-            result
-        }
-    }
-}
-
-fn tempfile_dir() -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("floorwatch-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(dir)
 }
 
 /// A running console without its screen: writer, engine and sources.
 pub struct Running {
     pub snapshots: watch::Receiver<Arc<LiveState>>,
     pub events: mpsc::Sender<SourceEvent>,
+    pub commands: mpsc::Sender<crate::alarm::AlarmCommand>,
     pub store: crate::store::WriterHandle,
     cancel: CancellationToken,
     sources: JoinSet<()>,
@@ -82,6 +55,7 @@ impl Running {
         Ok(Running {
             snapshots: handles.snapshots,
             events: handles.events,
+            commands: handles.commands,
             store,
             cancel,
             sources,
@@ -96,6 +70,7 @@ impl Running {
         self.cancel.cancel();
         while self.sources.join_next().await.is_some() {}
         drop(self.events);
+        drop(self.commands);
         let engine = self.engine.await.context("engine task failed")?;
         drop(self.store);
         let writer = self.writer;
@@ -107,7 +82,7 @@ impl Running {
     }
 }
 
-async fn run_async(config: Config, db: PathBuf, headless: bool) -> Result<u8> {
+pub async fn run_async(config: Config, db: PathBuf, headless: bool) -> Result<u8> {
     tracing::info!(config = %config.origin.display(), db = %db.display(), "starting");
     let running = Running::start(&config, &db).await?;
     if headless {

@@ -113,7 +113,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
                 .context("writing the man page")?;
             Ok(EXIT_OK)
         }
-        Some(Command::Demo(args)) => app::demo(args, cli.verbose),
+        Some(Command::Demo(args)) => crate::demo::run(args, cli.verbose),
         Some(Command::Run(args)) => run(args, cli.verbose),
         None => run(cli.run, cli.verbose),
     }

@@ -3,9 +3,11 @@
 //! Data flows one way: sources ([`source`]) → [`engine`] → history
 //! ([`store`]) and UI state → drawing ([`ui`]).
 
+pub mod alarm;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod logging;

@@ -37,16 +37,16 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
 }
 
 fn check_timezone(config: &Config, diags: &mut Vec<Diagnostic>) {
-    if let Some(tz) = &config.plant.timezone {
-        if tz.get_ref().parse::<chrono_tz::Tz>().is_err() {
-            diags.push(Diagnostic::at(
-                tz.span(),
-                format!(
-                    "unknown timezone {:?}: expected an IANA name like \"Europe/Paris\" or \"UTC\"",
-                    tz.get_ref()
-                ),
-            ));
-        }
+    if let Some(tz) = &config.plant.timezone
+        && tz.get_ref().parse::<chrono_tz::Tz>().is_err()
+    {
+        diags.push(Diagnostic::at(
+            tz.span(),
+            format!(
+                "unknown timezone {:?}: expected an IANA name like \"Europe/Paris\" or \"UTC\"",
+                tz.get_ref()
+            ),
+        ));
     }
 }
 
@@ -159,7 +159,7 @@ fn check_sensor(
     }
     if let Some(range) = &sensor.range {
         let [lo, hi] = *range.get_ref();
-        if !(lo < hi) {
+        if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
             diags.push(Diagnostic::at(
                 range.span(),
                 format!("range [{lo}, {hi}] must be [min, max] with min < max"),
@@ -169,23 +169,23 @@ fn check_sensor(
     if let Some(limits) = &sensor.alarm {
         check_limit_order(limits, diags);
     }
-    if let Some(meter) = &sensor.meter {
-        if !config.tariff.contains_key(meter.tariff.get_ref()) {
-            let mut names: Vec<&str> = config.tariff.keys().map(String::as_str).collect();
-            names.sort_unstable();
-            diags.push(Diagnostic::at(
-                meter.tariff.span(),
-                format!(
-                    "unknown tariff {:?} (defined: {})",
-                    meter.tariff.get_ref(),
-                    if names.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        names.join(", ")
-                    }
-                ),
-            ));
-        }
+    if let Some(meter) = &sensor.meter
+        && !config.tariff.contains_key(meter.tariff.get_ref())
+    {
+        let mut names: Vec<&str> = config.tariff.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        diags.push(Diagnostic::at(
+            meter.tariff.span(),
+            format!(
+                "unknown tariff {:?} (defined: {})",
+                meter.tariff.get_ref(),
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            ),
+        ));
     }
 }
 
@@ -202,12 +202,12 @@ fn check_limit_order(limits: &Spanned<super::AlarmLimits>, diags: &mut Vec<Diagn
             ));
         }
     }
-    if let Some(db) = limits.get_ref().deadband {
-        if db < 0.0 {
-            diags.push(Diagnostic::at(
-                limits.span(),
-                format!("deadband = {db} must not be negative"),
-            ));
-        }
+    if let Some(db) = limits.get_ref().deadband
+        && db < 0.0
+    {
+        diags.push(Diagnostic::at(
+            limits.span(),
+            format!("deadband = {db} must not be negative"),
+        ));
     }
 }

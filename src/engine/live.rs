@@ -3,6 +3,7 @@
 //! snapshot is an independent, immutable value.
 
 use super::EngineConfig;
+use crate::alarm::AlarmView;
 use crate::model::{Quality, Reading, SensorId, SensorMeta, TimestampMs, now_ms};
 use crate::source::SourceStatus;
 use std::collections::{HashMap, VecDeque};
@@ -33,6 +34,8 @@ pub struct LiveState {
     pub sensors: Vec<Arc<SensorLive>>,
     index: Arc<HashMap<SensorId, usize>>,
     pub sources: Vec<SourceStatus>,
+    /// Alarms not in the Normal state, most urgent first (kept by the alarm evaluator).
+    pub alarms: Arc<Vec<AlarmView>>,
     pub received: u64,
     pub stored: u64,
     pub now_ms: TimestampMs,
@@ -48,6 +51,7 @@ impl LiveState {
             sensors: Vec::new(),
             index: Arc::new(HashMap::new()),
             sources: Vec::new(),
+            alarms: Arc::new(Vec::new()),
             received: 0,
             stored: 0,
             now_ms: now_ms(),

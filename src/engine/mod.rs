@@ -7,6 +7,7 @@ mod live;
 
 pub use live::{LiveState, Point, SensorLive};
 
+use crate::alarm::AlarmCommand;
 use crate::model::{SensorMeta, TimestampMs, now_ms};
 use crate::source::SourceEvent;
 use crate::store::{WriteMsg, WriterHandle};
@@ -78,6 +79,8 @@ pub struct Engine {
 /// Handles to a spawned engine.
 pub struct EngineHandles {
     pub events: mpsc::Sender<SourceEvent>,
+    /// Operator actions (acknowledge, shelve, ...) from the UI.
+    pub commands: mpsc::Sender<AlarmCommand>,
     pub snapshots: watch::Receiver<Arc<LiveState>>,
     pub task: tokio::task::JoinHandle<EngineSummary>,
 }
@@ -110,15 +113,21 @@ impl Engine {
     ) -> EngineHandles {
         let (engine, snapshots) = Engine::new(config, sensors, store);
         let (events, rx) = mpsc::channel(config.channel_capacity.max(1));
-        let task = tokio::spawn(engine.run(rx));
+        let (commands, command_rx) = mpsc::channel(64);
+        let task = tokio::spawn(engine.run(rx, command_rx));
         EngineHandles {
             events,
+            commands,
             snapshots,
             task,
         }
     }
 
-    pub async fn run(mut self, mut rx: mpsc::Receiver<SourceEvent>) -> EngineSummary {
+    pub async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<SourceEvent>,
+        mut commands: mpsc::Receiver<AlarmCommand>,
+    ) -> EngineSummary {
         self.register_configured_sensors().await;
         let mut tick = tokio::time::interval(self.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -135,6 +144,7 @@ impl Engine {
                         }
                     }
                 }
+                Some(command) = commands.recv() => self.on_command(command).await,
                 _ = tick.tick() => self.on_tick(now_ms()),
             }
             self.publish();
@@ -196,6 +206,10 @@ impl Engine {
             Ok(()) => self.summary.forwarded += n,
             Err(_) => tracing::error!(lost = n, "history writer stopped; readings not stored"),
         }
+    }
+
+    async fn on_command(&mut self, command: AlarmCommand) {
+        tracing::debug!(?command, "operator action");
     }
 
     fn on_tick(&mut self, now: TimestampMs) {

@@ -39,10 +39,10 @@ pub fn open(path: &Path) -> Result<Connection> {
         path: path.to_owned(),
         source,
     };
-    if let Some(dir) = path.parent() {
-        if !dir.as_os_str().is_empty() {
-            let _ = std::fs::create_dir_all(dir);
-        }
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        let _ = std::fs::create_dir_all(dir);
     }
     let mut conn = Connection::open(path).map_err(ctx)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))

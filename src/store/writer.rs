@@ -344,7 +344,7 @@ impl WriterState {
                                 Some((_, id)) => *id,
                                 None => {
                                     let id: i64 = upsert_sensor
-                                        .query_row(params![tag, "", "", "", now], |row| row.get(0))
+                                        .query_row(params![tag, tag, "", "", now], |row| row.get(0))
                                         .map_err(ctx)?;
                                     new_ids.push((tag.to_owned(), id));
                                     id
