@@ -12,6 +12,7 @@ Examples:
   floorwatch --config plant.toml                    the console on your plant
   floorwatch run --headless --config plant.toml     record history without a screen (systemd)
   floorwatch check --config plant.toml              validate a config (exit 2 on problems)
+  floorwatch invoice --all --period 2026-10 -o inv/ one invoice per customer + summary CSV
   floorwatch completions bash > /etc/bash_completion.d/floorwatch";
 
 #[derive(Debug, Parser)]
@@ -43,6 +44,8 @@ pub enum Command {
     Check(CheckArgs),
     /// The console on a built-in simulated plant; needs no config or network.
     Demo(DemoArgs),
+    /// Energy invoices per customer or meter from the history file.
+    Invoice(crate::billing::InvoiceArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -114,6 +117,10 @@ fn dispatch(cli: Cli) -> Result<u8> {
             Ok(EXIT_OK)
         }
         Some(Command::Demo(args)) => crate::demo::run(args, cli.verbose),
+        Some(Command::Invoice(args)) => {
+            let path = config_path(args.config.clone())?;
+            crate::billing::command::run(args, &path)
+        }
         Some(Command::Run(args)) => run(args, cli.verbose),
         None => run(cli.run, cli.verbose),
     }

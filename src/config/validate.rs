@@ -1,6 +1,8 @@
 //! Cross-checks that serde cannot express: names that must exist, ids that
 //! must be unique, limits that must be ordered.
 
+mod billing;
+
 use super::{Config, Diagnostic};
 use std::collections::HashMap;
 use toml::Spanned;
@@ -32,6 +34,7 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
             &mut diags,
         );
     }
+    billing::check(config, &mut diags);
     diags.sort_by_key(|d| d.span.as_ref().map(|s| s.start));
     diags
 }
