@@ -24,7 +24,11 @@ fn rows() -> Vec<Reading> {
     for t in 0..PER_SENSOR {
         for s in 0..SENSORS {
             let ts = 1_700_000_000_000 + t as i64 * 1_000;
-            out.push(Reading::good(format!("sensor-{s:03}"), ts, (s * t) as f64 * 0.01));
+            out.push(Reading::good(
+                format!("sensor-{s:03}"),
+                ts,
+                (s * t) as f64 * 0.01,
+            ));
         }
     }
     out
@@ -33,7 +37,9 @@ fn rows() -> Vec<Reading> {
 fn through_writer(path: &Path, rows: &[Reading]) {
     let (writer, handle) = Writer::spawn(path, WriterConfig::default()).unwrap();
     for chunk in rows.chunks(BATCH) {
-        handle.blocking_send(WriteMsg::Readings(chunk.to_vec())).unwrap();
+        handle
+            .blocking_send(WriteMsg::Readings(chunk.to_vec()))
+            .unwrap();
     }
     handle.blocking_flush().unwrap();
     drop(handle);

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn configs(kind: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs").join(kind);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/configs")
+        .join(kind);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -53,7 +55,11 @@ fn invalid_configs_name_every_problem_with_file_line_col_and_exit_2() {
             .lines()
             .filter_map(|l| l.strip_prefix("# expect: "))
             .collect();
-        assert!(!expected.is_empty(), "{} has no expectations", path.display());
+        assert!(
+            !expected.is_empty(),
+            "{} has no expectations",
+            path.display()
+        );
         let (code, _, stderr) = check(&path);
         assert_eq!(code, 2, "{}: {stderr}", path.display());
         let problems: Vec<&str> = stderr
@@ -88,19 +94,31 @@ fn a_missing_config_is_bad_usage() {
 
 #[test]
 fn bad_usage_exits_2_and_help_shows_examples() {
-    let out = Command::new(common::floorwatch_bin()).arg("--no-such-flag").output().unwrap();
+    let out = Command::new(common::floorwatch_bin())
+        .arg("--no-such-flag")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let help = Command::new(common::floorwatch_bin()).arg("--help").output().unwrap();
+    let help = Command::new(common::floorwatch_bin())
+        .arg("--help")
+        .output()
+        .unwrap();
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("floorwatch demo"));
 }
 
 #[test]
 fn completions_and_man_page_are_generated() {
-    let bash = Command::new(common::floorwatch_bin()).args(["completions", "bash"]).output().unwrap();
+    let bash = Command::new(common::floorwatch_bin())
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
     assert!(bash.status.success());
     assert!(String::from_utf8_lossy(&bash.stdout).contains("floorwatch"));
-    let man = Command::new(common::floorwatch_bin()).arg("man").output().unwrap();
+    let man = Command::new(common::floorwatch_bin())
+        .arg("man")
+        .output()
+        .unwrap();
     assert!(man.status.success());
     assert!(String::from_utf8_lossy(&man.stdout).contains(".TH floorwatch"));
 }

@@ -84,12 +84,17 @@ impl Recorder {
 
 fn field(line: &str, key: &str) -> Option<u64> {
     let rest = line.split(&format!("{key}=")).nth(1)?;
-    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn rows(db: &Path) -> u64 {
     let conn = rusqlite::Connection::open(db).unwrap();
-    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(check, "ok");
     conn.query_row("SELECT count(*) FROM readings", [], |r| r.get::<_, i64>(0))
         .unwrap() as u64
@@ -103,7 +108,11 @@ fn sigterm_commits_every_received_reading() {
     recorder.signal("-TERM");
     let status = recorder.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
-    let final_line: Vec<String> = recorder.lines.iter().filter(|l| l.contains("stopped:")).collect();
+    let final_line: Vec<String> = recorder
+        .lines
+        .iter()
+        .filter(|l| l.contains("stopped:"))
+        .collect();
     assert_eq!(final_line.len(), 1, "{final_line:?}");
     let received = field(&final_line[0], "received").unwrap();
     let stored = field(&final_line[0], "stored").unwrap();
@@ -121,5 +130,8 @@ fn sigkill_mid_write_keeps_every_committed_batch() {
     recorder.signal("-KILL");
     recorder.child.wait().unwrap();
     let found = rows(&dir.path().join("history.sqlite"));
-    assert!(found >= committed, "{found} rows in the file, {committed} were committed");
+    assert!(
+        found >= committed,
+        "{found} rows in the file, {committed} were committed"
+    );
 }

@@ -67,8 +67,11 @@ fn unique_names<'a>(
         }
         if let Some(first) = seen.get(name.get_ref().as_str()) {
             diags.push(
-                Diagnostic::at(name.span(), format!("duplicate {what} {:?}", name.get_ref()))
-                    .with_related(first.span(), "first defined at"),
+                Diagnostic::at(
+                    name.span(),
+                    format!("duplicate {what} {:?}", name.get_ref()),
+                )
+                .with_related(first.span(), "first defined at"),
             );
         } else {
             seen.insert(name.get_ref(), name);
