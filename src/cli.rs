@@ -13,6 +13,8 @@ Examples:
   floorwatch run --headless --config plant.toml     record history without a screen (systemd)
   floorwatch check --config plant.toml              validate a config (exit 2 on problems)
   floorwatch invoice --all --period 2026-10 -o inv/ one invoice per customer + summary CSV
+  floorwatch export readings --from 2026-10-01 --to 2026-10-02 -o day.csv
+  floorwatch export aggregates --every 1h --sensor 'line1.*' -o hourly.csv
   floorwatch completions bash > /etc/bash_completion.d/floorwatch";
 
 #[derive(Debug, Parser)]
@@ -46,6 +48,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Energy invoices per customer or meter from the history file.
     Invoice(crate::billing::InvoiceArgs),
+    /// Export readings, aggregates or the alarm journal to CSV.
+    Export(crate::report::ExportArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -116,6 +120,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
                 .context("writing the man page")?;
             Ok(EXIT_OK)
         }
+        Some(Command::Export(args)) => crate::report::command::run(args),
         Some(Command::Demo(args)) => crate::demo::run(args, cli.verbose),
         Some(Command::Invoice(args)) => {
             let path = config_path(args.config.clone())?;

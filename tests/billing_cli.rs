@@ -224,6 +224,10 @@ taxes = [ { name = "X", percent = 120 } ]
 
 [[tariff.t.change]]
 from = "2026-02-30"
+
+[[customer]]
+id = "c1"
+name = "Declared"
 "#,
     )
     .unwrap();
@@ -235,7 +239,7 @@ from = "2026-02-30"
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     for expected in [
-        "bad.toml:3:22: unknown customer \"ghost\" (no [[customer]] is defined)",
+        "bad.toml:3:22: unknown customer \"ghost\" (defined: c1)",
         "bad.toml:3:58: multiplier = 0 must be greater than 0",
         "bad.toml:6:12: currency \"reais\" must be a three-letter ISO 4217 code",
         "bad.toml:7:22: the last energy entry must be a catch-all",
@@ -259,4 +263,27 @@ fn the_product_brief_example_tariff_is_valid() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn without_customer_sections_meters_imply_their_customers() {
+    // The product brief's sketch names customers only in `meter = {...}`.
+    let config = one_meter_config("UTC", "", TARIFF);
+    let config = &config[..config.find("[[customer]]").unwrap()];
+    let plant = Plant::new(
+        config,
+        steady(
+            "m1",
+            "2026-09-30T00:00:00Z",
+            "2026-11-02T00:00:00Z",
+            HOUR,
+            0.5,
+        ),
+    );
+    let out = stdout(&invoice(
+        &plant,
+        &["--customer", "c1", "--period", "2026-10"],
+    ));
+    assert!(out.contains("Customer      c1 (c1)"), "{out}");
+    assert!(out.contains("BRL 420.17"), "{out}");
 }

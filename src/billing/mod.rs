@@ -69,6 +69,8 @@ impl PeriodChoice {
 /// Everything billing needs from the config, resolved once.
 pub struct Billing<'a> {
     config: &'a Config,
+    /// Declared customers, then those only named by a meter (id as name).
+    customers: Vec<Customer>,
     books: BTreeMap<String, PriceBook>,
     /// Overrides each customer's `start_day`.
     pub start_day: Option<u32>,
@@ -84,28 +86,28 @@ impl<'a> Billing<'a> {
             .collect();
         Billing {
             config,
+            customers: all_customers(config),
             books,
             start_day: None,
         }
     }
 
-    pub fn customers(&self) -> impl Iterator<Item = &'a Customer> {
-        self.config.customer.iter()
+    pub fn customers(&self) -> impl Iterator<Item = &Customer> {
+        self.customers.iter()
     }
 
-    pub fn customer(&self, id: &str) -> Result<&'a Customer, BillingError> {
-        self.config
-            .customer
+    pub fn customer(&self, id: &str) -> Result<&Customer, BillingError> {
+        self.customers
             .iter()
             .find(|c| c.id.get_ref() == id)
             .ok_or_else(|| BillingError::UnknownCustomer {
                 id: id.to_owned(),
-                known: join_or_none(self.config.customer.iter().map(|c| c.id.get_ref().as_str())),
+                known: join_or_none(self.customers.iter().map(|c| c.id.get_ref().as_str())),
             })
     }
 
     /// The customer a meter is billed to.
-    pub fn customer_of_meter(&self, meter: &str) -> Result<&'a Customer, BillingError> {
+    pub fn customer_of_meter(&self, meter: &str) -> Result<&Customer, BillingError> {
         let binding = self
             .config
             .sensor
@@ -192,6 +194,25 @@ impl<'a> Billing<'a> {
             bills,
         ))
     }
+}
+
+fn all_customers(config: &Config) -> Vec<Customer> {
+    let mut customers = config.customer.clone();
+    for sensor in &config.sensor {
+        let Some(meter) = &sensor.meter else { continue };
+        let id = meter.customer.get_ref();
+        if !customers.iter().any(|c| c.id.get_ref() == id) {
+            customers.push(Customer {
+                id: toml::Spanned::new(meter.customer.span(), id.clone()),
+                name: id.clone(),
+                address: None,
+                registration: None,
+                meters: Vec::new(),
+                start_day: None,
+            });
+        }
+    }
+    customers
 }
 
 fn customer_info(c: &Customer) -> CustomerInfo {

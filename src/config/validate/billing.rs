@@ -11,13 +11,17 @@ pub fn check(config: &Config, diags: &mut Vec<Diagnostic>) {
     let customers = unique_names(config.customer.iter().map(|c| &c.id), "customer id", diags);
     for sensor in &config.sensor {
         if let Some(meter) = &sensor.meter {
-            require_known(
-                &meter.customer,
-                &customers,
-                "customer",
-                "[[customer]]",
-                diags,
-            );
+            // Without any [[customer]], customers are implied by the meters (the
+            // product sketch); once some are declared, a meter must name one.
+            if !customers.is_empty() {
+                require_known(
+                    &meter.customer,
+                    &customers,
+                    "customer",
+                    "[[customer]]",
+                    diags,
+                );
+            }
             positive(meter.multiplier.as_ref(), "multiplier", diags);
             positive(meter.rollover.as_ref(), "rollover", diags);
         }
@@ -34,8 +38,8 @@ pub fn check(config: &Config, diags: &mut Vec<Diagnostic>) {
             ));
         }
     }
-    for (name, tariff) in &config.tariff {
-        check_tariff(name, tariff, diags);
+    for tariff in config.tariff.values() {
+        check_tariff(tariff, diags);
     }
 }
 
@@ -100,7 +104,7 @@ fn check_currencies(
     }
 }
 
-fn check_tariff(name: &str, tariff: &Tariff, diags: &mut Vec<Diagnostic>) {
+fn check_tariff(tariff: &Tariff, diags: &mut Vec<Diagnostic>) {
     let currency = tariff.currency.get_ref();
     if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
         diags.push(Diagnostic::at(
@@ -114,18 +118,11 @@ fn check_tariff(name: &str, tariff: &Tariff, diags: &mut Vec<Diagnostic>) {
         check_date(day, "holiday", diags);
     }
     let base = tariff.base_prices();
-    match (&base.energy, &base.tiers) {
-        (None, None) => diags.push(Diagnostic::at(
-            tariff.currency.span(),
-            format!(
-                "tariff {name:?} has no energy price: add energy = [ {{ price = ... }} ] or tiers = [ ... ]"
-            ),
-        )),
-        (Some(_), Some(tiers)) => diags.push(Diagnostic::at(
+    if let (Some(_), Some(tiers)) = (&base.energy, &base.tiers) {
+        diags.push(Diagnostic::at(
             tiers.span(),
             "a tariff has either energy = [...] (flat or time-of-use) or tiers = [...], not both",
-        )),
-        _ => {}
+        ));
     }
     check_prices(&base, diags);
     let mut previous: Option<chrono::NaiveDate> = None;
