@@ -14,7 +14,10 @@ pub use billing::{Customer, EnergyRate, MeterBinding, Tariff};
 pub use diagnostics::{ConfigErrors, Diagnostic};
 pub use duration::Dur;
 pub use modbus::{ModbusBinding, ModbusDevice, Table};
-pub use mqtt::{MqttBinding, MqttBroker, MqttPattern, PayloadKind};
+pub use mqtt::{
+    DEFAULT_MAX_PACKET_SIZE, DecodeKeys, Endian, FieldSpec, FieldType, MqttBinding, MqttBroker,
+    MqttPattern, PayloadKind, TimeFormat,
+};
 
 use crate::model::{SensorId, SensorMeta};
 use serde::Deserialize;

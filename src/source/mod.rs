@@ -1,6 +1,8 @@
 //! Data sources (MQTT, Modbus, simulated, replay) and the typed messages they
 //! send to the engine over a bounded channel.
 
+pub mod mqtt;
+pub mod payload;
 pub mod sim;
 
 use crate::model::{Reading, SensorMeta, TimestampMs};
@@ -120,6 +122,7 @@ pub async fn spawn_all(
     for (id, binding) in simulated {
         set.spawn(sim::run_sensor(id, binding, events.clone(), cancel.clone()));
     }
+    mqtt::spawn_all(config, &events, &cancel, &mut set)?;
     Ok(set)
 }
 
