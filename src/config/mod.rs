@@ -13,7 +13,10 @@ pub use alarm::AlarmLimits;
 pub use billing::{Customer, EnergyRate, MeterBinding, Tariff};
 pub use diagnostics::{ConfigErrors, Diagnostic};
 pub use duration::Dur;
-pub use modbus::{ModbusBinding, ModbusDevice, Table};
+pub use modbus::{
+    ModbusBinding, ModbusDevice, ModbusTemplate, ModbusUrl, SerialSettings, Table, TemplateField,
+    UnreadableRange, ValueType, WordOrder,
+};
 pub use mqtt::{
     DEFAULT_MAX_PACKET_SIZE, DecodeKeys, Endian, FieldSpec, FieldType, MqttBinding, MqttBroker,
     MqttPattern, PayloadKind, TimeFormat,
@@ -38,6 +41,8 @@ pub struct Config {
     pub mqtt: Vec<MqttBroker>,
     #[serde(default)]
     pub modbus: Vec<ModbusDevice>,
+    #[serde(default)]
+    pub modbus_template: Vec<ModbusTemplate>,
     #[serde(default)]
     pub sensor: Vec<Sensor>,
     #[serde(default)]

@@ -1,6 +1,7 @@
 //! Data sources (MQTT, Modbus, simulated, replay) and the typed messages they
 //! send to the engine over a bounded channel.
 
+pub mod modbus;
 pub mod mqtt;
 pub mod payload;
 pub mod sim;
@@ -123,6 +124,7 @@ pub async fn spawn_all(
         set.spawn(sim::run_sensor(id, binding, events.clone(), cancel.clone()));
     }
     mqtt::spawn_all(config, &events, &cancel, &mut set)?;
+    modbus::spawn(config, events.clone(), cancel.clone(), &mut set).await?;
     Ok(set)
 }
 
