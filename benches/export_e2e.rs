@@ -88,7 +88,10 @@ fn main() {
 }
 
 /// Runs one command with stdout into `out`; returns wall time, peak RSS (KiB), output size.
-#[allow(clippy::zombie_processes, reason = "reaped by wait4, which also gives its rusage")]
+#[allow(
+    clippy::zombie_processes,
+    reason = "reaped by wait4, which also gives its rusage"
+)]
 fn run(program: &str, args: &[String], out: &Path) -> (Duration, u64, u64) {
     let file = std::fs::File::create(out).unwrap();
     let start = Instant::now();
