@@ -12,6 +12,8 @@ Examples:
   floorwatch --config plant.toml                    the console on your plant
   floorwatch run --headless --config plant.toml     record history without a screen (systemd)
   floorwatch check --config plant.toml              validate a config (exit 2 on problems)
+  floorwatch import --map Voltage=house.voltage:V household.txt
+                                                    import CSV history (repeat --map per column)
   floorwatch completions bash > /etc/bash_completion.d/floorwatch";
 
 #[derive(Debug, Parser)]
@@ -43,6 +45,8 @@ pub enum Command {
     Check(CheckArgs),
     /// The console on a built-in simulated plant; needs no config or network.
     Demo(DemoArgs),
+    /// Import CSV history files into the history file.
+    Import(crate::csvio::command::ImportArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -114,6 +118,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
             Ok(EXIT_OK)
         }
         Some(Command::Demo(args)) => crate::demo::run(args, cli.verbose),
+        Some(Command::Import(args)) => crate::csvio::command::import(args),
         Some(Command::Run(args)) => run(args, cli.verbose),
         None => run(cli.run, cli.verbose),
     }
