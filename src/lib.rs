@@ -14,5 +14,6 @@ pub mod error;
 pub mod logging;
 pub mod model;
 pub mod paths;
+pub mod report;
 pub mod source;
 pub mod store;
