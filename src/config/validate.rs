@@ -67,14 +67,13 @@ fn unique_names<'a>(
             continue;
         }
         if let Some(first) = seen.get(name.get_ref().as_str()) {
-            diags.push(Diagnostic::at(
-                name.span(),
-                format!(
-                    "duplicate {what} {:?} (first defined at byte {})",
-                    name.get_ref(),
-                    first.span().start
-                ),
-            ));
+            diags.push(
+                Diagnostic::at(
+                    name.span(),
+                    format!("duplicate {what} {:?}", name.get_ref()),
+                )
+                .with_related(first.span(), "first defined at"),
+            );
         } else {
             seen.insert(name.get_ref(), name);
         }
