@@ -13,6 +13,8 @@ Examples:
   floorwatch run --headless --config plant.toml     record history without a screen (systemd)
   floorwatch check --config plant.toml              validate a config (exit 2 on problems)
   floorwatch invoice --all --period 2026-10 -o inv/ one invoice per customer + summary CSV
+  floorwatch import --map Voltage=house.voltage:V household.txt
+                                                    import CSV history (repeat --map per column)
   floorwatch export readings --from 2026-10-01 --to 2026-10-02 -o day.csv
   floorwatch export aggregates --every 1h --sensor 'line1.*' -o hourly.csv
   floorwatch completions bash > /etc/bash_completion.d/floorwatch";
@@ -48,6 +50,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Energy invoices per customer or meter from the history file.
     Invoice(crate::billing::InvoiceArgs),
+    /// Import CSV history files into the history file.
+    Import(crate::csvio::command::ImportArgs),
     /// Export readings, aggregates or the alarm journal to CSV.
     Export(crate::report::ExportArgs),
     /// Print shell completions.
@@ -126,6 +130,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
             let path = config_path(args.config.clone())?;
             crate::billing::command::run(args, &path)
         }
+        Some(Command::Import(args)) => crate::csvio::command::import(args),
         Some(Command::Run(args)) => run(args, cli.verbose),
         None => run(cli.run, cli.verbose),
     }

@@ -8,6 +8,7 @@ pub mod app;
 pub mod billing;
 pub mod cli;
 pub mod config;
+pub mod csvio;
 pub mod demo;
 pub mod engine;
 pub mod error;

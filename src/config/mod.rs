@@ -5,6 +5,7 @@ mod alarm;
 mod billing;
 mod diagnostics;
 mod duration;
+mod export;
 mod modbus;
 mod mqtt;
 mod validate;
@@ -16,11 +17,15 @@ pub use billing::{
 };
 pub use diagnostics::{ConfigErrors, Diagnostic};
 pub use duration::Dur;
+pub use export::ExportConfig;
 pub use modbus::{
     ModbusBinding, ModbusDevice, ModbusTemplate, ModbusUrl, SerialSettings, Table, TemplateField,
     UnreadableRange, ValueType, WordOrder,
 };
-pub use mqtt::{MqttBinding, MqttBroker, MqttPattern, PayloadKind};
+pub use mqtt::{
+    DEFAULT_MAX_PACKET_SIZE, DecodeKeys, Endian, FieldSpec, FieldType, MqttBinding, MqttBroker,
+    MqttPattern, PayloadKind, TimeFormat,
+};
 
 use crate::model::{SensorId, SensorMeta};
 use serde::Deserialize;
@@ -51,6 +56,8 @@ pub struct Config {
     pub tariff: BTreeMap<String, Tariff>,
     #[serde(default)]
     pub customer: Vec<Customer>,
+    #[serde(default)]
+    pub export: ExportConfig,
     /// Where the config was read from (empty for built-in configs).
     #[serde(skip)]
     pub origin: PathBuf,
