@@ -13,6 +13,8 @@ Examples:
   floorwatch run --headless --config plant.toml     record history without a screen (systemd)
   floorwatch check --config plant.toml              validate a config (exit 2 on problems)
   floorwatch simulate modbus --listen 127.0.0.1:5020   a simulated meter and PLC to poll
+  floorwatch import --map Voltage=house.voltage:V household.txt
+                                                    import CSV history (repeat --map per column)
   floorwatch export readings --from 2026-10-01 --to 2026-10-02 -o day.csv
   floorwatch export aggregates --every 1h --sensor 'line1.*' -o hourly.csv
   floorwatch completions bash > /etc/bash_completion.d/floorwatch";
@@ -46,6 +48,8 @@ pub enum Command {
     Check(CheckArgs),
     /// The console on a built-in simulated plant; needs no config or network.
     Demo(DemoArgs),
+    /// Import CSV history files into the history file.
+    Import(crate::csvio::command::ImportArgs),
     /// Export readings, aggregates or the alarm journal to CSV.
     Export(crate::report::ExportArgs),
     /// Serve built-in simulated devices, to try a config without hardware.
@@ -133,6 +137,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
             let _guard = logging::init(logging::Mode::Stderr, cli.verbose);
             crate::demo::modbus::simulate(args)
         }
+        Some(Command::Import(args)) => crate::csvio::command::import(args),
         Some(Command::Run(args)) => run(args, cli.verbose),
         None => run(cli.run, cli.verbose),
     }
