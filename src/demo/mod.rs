@@ -4,6 +4,7 @@
 //! services got.
 
 pub mod modbus;
+pub mod mqtt;
 
 use crate::config::Config;
 use anyhow::{Context, Result};
@@ -25,6 +26,7 @@ impl DemoServices {
     pub async fn start() -> Result<DemoServices> {
         let mut services = DemoServices::default();
         modbus::start(&mut services).await?;
+        mqtt::start(&mut services).await?;
         Ok(services)
     }
 
@@ -87,7 +89,12 @@ mod tests {
 
     #[test]
     fn the_demo_config_is_valid() {
-        let config = DemoServices::default().config().unwrap();
+        let services = DemoServices {
+            mqtt_port: Some(1883),
+            modbus_port: Some(502),
+            ..Default::default()
+        };
+        let config = services.config().unwrap();
         assert!(config.sensor.len() >= 5);
     }
 }
