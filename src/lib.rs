@@ -15,3 +15,4 @@ pub mod model;
 pub mod paths;
 pub mod source;
 pub mod store;
+pub mod ui;

@@ -32,6 +32,13 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
             &mut diags,
         );
     }
+    diags.extend(crate::ui::keys::check_bindings(&config.ui.keys));
+    if config.ui.max_fps == 0 {
+        diags.push(Diagnostic {
+            span: None,
+            message: "[ui] max_fps must be at least 1".into(),
+        });
+    }
     diags.sort_by_key(|d| d.span.as_ref().map(|s| s.start));
     diags
 }
