@@ -13,6 +13,7 @@ pub mod error;
 pub mod logging;
 pub mod model;
 pub mod paths;
+pub mod report;
 pub mod source;
 pub mod store;
 pub mod ui;
