@@ -38,6 +38,7 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
         diags.push(Diagnostic {
             span: None,
             message: "[ui] max_fps must be at least 1".into(),
+            related: None,
         });
     }
     diags.sort_by_key(|d| d.span.as_ref().map(|s| s.start));

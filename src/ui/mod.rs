@@ -117,16 +117,19 @@ fn binding_text(sensor: &crate::config::Sensor) -> String {
         return text;
     }
     if let Some(m) = &sensor.modbus {
-        return format!(
-            "modbus {} {:?} register {} {} {} scale {}",
-            m.device.get_ref(),
-            m.table,
-            m.address.get_ref(),
-            m.kind,
-            m.order,
-            m.scale
-        )
-        .to_lowercase();
+        let at = match (&m.field, &m.address) {
+            (Some(field), _) => format!("field {}", field.get_ref()),
+            (None, Some(address)) => format!(
+                "{:?} register {} {:?} {:?}",
+                m.table,
+                address.get_ref(),
+                m.kind,
+                m.order
+            )
+            .to_lowercase(),
+            (None, None) => String::new(),
+        };
+        return format!("modbus {} {at} scale {}", m.device.get_ref(), m.scale);
     }
     if let Some(s) = &sensor.sim {
         let signal = match s.signal {
