@@ -5,6 +5,7 @@ mod alarm;
 mod billing;
 mod diagnostics;
 mod duration;
+mod export;
 mod modbus;
 mod mqtt;
 mod validate;
@@ -13,6 +14,7 @@ pub use alarm::AlarmLimits;
 pub use billing::{Customer, EnergyRate, MeterBinding, Tariff};
 pub use diagnostics::{ConfigErrors, Diagnostic};
 pub use duration::Dur;
+pub use export::ExportConfig;
 pub use modbus::{
     ModbusBinding, ModbusDevice, ModbusTemplate, ModbusUrl, SerialSettings, Table, TemplateField,
     UnreadableRange, ValueType, WordOrder,
@@ -48,6 +50,8 @@ pub struct Config {
     pub tariff: BTreeMap<String, Tariff>,
     #[serde(default)]
     pub customer: Vec<Customer>,
+    #[serde(default)]
+    pub export: ExportConfig,
     /// Where the config was read from (empty for built-in configs).
     #[serde(skip)]
     pub origin: PathBuf,
