@@ -13,6 +13,7 @@ Examples:
   floorwatch run --headless --config plant.toml     record history without a screen (systemd)
   floorwatch check --config plant.toml              validate a config (exit 2 on problems)
   floorwatch invoice --all --period 2026-10 -o inv/ one invoice per customer + summary CSV
+  floorwatch simulate modbus --listen 127.0.0.1:5020   a simulated meter and PLC to poll
   floorwatch import --map Voltage=house.voltage:V household.txt
                                                     import CSV history (repeat --map per column)
   floorwatch export readings --from 2026-10-01 --to 2026-10-02 -o day.csv
@@ -54,6 +55,9 @@ pub enum Command {
     Import(crate::csvio::command::ImportArgs),
     /// Export readings, aggregates or the alarm journal to CSV.
     Export(crate::report::ExportArgs),
+    /// Serve built-in simulated devices, to try a config without hardware.
+    #[command(subcommand)]
+    Simulate(SimulateCommand),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -61,6 +65,12 @@ pub enum Command {
     },
     /// Print the man page (roff).
     Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimulateCommand {
+    /// Modbus TCP: a three-phase energy meter (unit 1) and a PLC (unit 2).
+    Modbus(crate::demo::modbus::SimulateModbusArgs),
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -74,6 +84,9 @@ pub struct RunArgs {
     /// No screen: record readings and log status lines to stderr until SIGINT/SIGTERM.
     #[arg(long)]
     pub headless: bool,
+    /// Draw with ASCII only (no box drawing, blocks or braille) [default: when the locale is not UTF-8]
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 #[derive(Debug, Args)]
@@ -91,6 +104,9 @@ pub struct DemoArgs {
     /// No screen: log status lines to stderr.
     #[arg(long)]
     pub headless: bool,
+    /// Draw with ASCII only (no box drawing, blocks or braille).
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 /// Parses arguments, runs, and returns the process exit code.
@@ -129,6 +145,10 @@ fn dispatch(cli: Cli) -> Result<u8> {
         Some(Command::Invoice(args)) => {
             let path = config_path(args.config.clone())?;
             crate::billing::command::run(args, &path)
+        }
+        Some(Command::Simulate(SimulateCommand::Modbus(args))) => {
+            let _guard = logging::init(logging::Mode::Stderr, cli.verbose);
+            crate::demo::modbus::simulate(args)
         }
         Some(Command::Import(args)) => crate::csvio::command::import(args),
         Some(Command::Run(args)) => run(args, cli.verbose),
@@ -191,7 +211,10 @@ fn summary(config: &config::Config, path: &std::path::Path) -> String {
 
 fn run(args: RunArgs, verbose: u8) -> Result<u8> {
     let path = config_path(args.config.clone())?;
-    let config = config::Config::load(&path)?;
+    let mut config = config::Config::load(&path)?;
+    if args.ascii {
+        config.ui.ascii = Some(true);
+    }
     let db = args
         .db
         .clone()
