@@ -39,6 +39,14 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
     for broker in &config.mqtt {
         check_broker(broker, &mut diags);
     }
+    diags.extend(crate::ui::keys::check_bindings(&config.ui.keys));
+    if config.ui.max_fps == 0 {
+        diags.push(Diagnostic {
+            span: None,
+            message: "[ui] max_fps must be at least 1".into(),
+            related: None,
+        });
+    }
     diags.sort_by_key(|d| d.span.as_ref().map(|s| s.start));
     diags
 }
