@@ -8,6 +8,7 @@
 
 pub mod draw;
 pub mod history;
+pub mod invoice;
 pub mod keys;
 pub mod layout;
 pub mod state;
@@ -46,6 +47,8 @@ pub struct UiConfig {
     pub limits: HashMap<String, AlarmLimits>,
     /// Where each configured sensor's values come from, as text.
     pub bindings: HashMap<String, String>,
+    /// Sensors with a `meter` binding: the ones the invoice key works on.
+    pub meters: std::collections::HashSet<String>,
     pub operator: String,
 }
 
@@ -91,6 +94,12 @@ impl UiConfig {
             .iter()
             .map(|s| (s.id.get_ref().clone(), binding_text(s)))
             .collect();
+        let meters = config
+            .sensor
+            .iter()
+            .filter(|s| s.meter.is_some())
+            .map(|s| s.id.get_ref().clone())
+            .collect();
         let ui_config = UiConfig {
             timezone: config.timezone(),
             max_fps: ui.max_fps.clamp(1, 60),
@@ -102,6 +111,7 @@ impl UiConfig {
             initial_theme,
             limits,
             bindings,
+            meters,
             operator: operator_name(),
         };
         Ok((ui_config, warnings))
@@ -186,6 +196,11 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
         ui.toast(warning.clone());
     }
     let (history_tx, mut history_rx) = history::spawn(db.to_owned());
+    let (invoice_tx, mut invoice_rx) = invoice::spawn(
+        Arc::new(config.clone()),
+        db.to_owned(),
+        crate::paths::data_dir().join("invoices"),
+    );
     let mut input = EventStream::new();
     let mut idle = tokio::time::interval(Duration::from_secs(1));
     idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -226,6 +241,11 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
                 ui.on_history(request, answer);
                 Vec::new()
             }
+            Some(answer) = invoice_rx.recv() => {
+                dirty = true;
+                ui.on_invoice(answer);
+                Vec::new()
+            }
             _ = idle.tick() => { dirty = true; ui.on_tick(now_ms()) }
             _ = frame_due => Vec::new(),
         };
@@ -239,6 +259,9 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
                 }
                 Effect::LoadDetail(query) => {
                     let _ = history_tx.send(query);
+                }
+                Effect::Invoice(request) => {
+                    let _ = invoice_tx.send(request);
                 }
                 Effect::Bell => {
                     let mut out = std::io::stdout();
