@@ -9,7 +9,10 @@ mod modbus;
 mod mqtt;
 mod validate;
 
-pub use alarm::AlarmLimits;
+pub use alarm::{
+    AlarmLimits, AlarmSettings, ConsumptionRule, Deadband, PerLimit, PriorityName,
+    PriorityOverrides, Roc,
+};
 pub use billing::{Customer, EnergyRate, MeterBinding, Tariff};
 pub use diagnostics::{ConfigErrors, Diagnostic};
 pub use duration::Dur;
@@ -43,6 +46,8 @@ pub struct Config {
     pub tariff: BTreeMap<String, Tariff>,
     #[serde(default)]
     pub customer: Vec<Customer>,
+    #[serde(default)]
+    pub alarms: AlarmSettings,
     /// Where the config was read from (empty for built-in configs).
     #[serde(skip)]
     pub origin: PathBuf,
