@@ -13,5 +13,6 @@ pub mod error;
 pub mod logging;
 pub mod model;
 pub mod paths;
+pub mod report;
 pub mod source;
 pub mod store;

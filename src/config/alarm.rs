@@ -1,8 +1,9 @@
 //! Per-sensor `alarm = {...}` limits and the plant-wide `[alarms]` settings.
 
-use super::Dur;
+use super::{Config, Diagnostic, Dur};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
+use std::collections::HashMap;
 use std::fmt;
 use toml::Spanned;
 
@@ -257,6 +258,96 @@ impl Default for AlarmSettings {
 
 fn default_shelve_max() -> Dur {
     Dur::from_secs(8 * 3600)
+}
+
+/// Checks of one sensor's `alarm = {...}` that serde cannot express.
+pub(super) fn check_limits(limits: &Spanned<AlarmLimits>, diags: &mut Vec<Diagnostic>) {
+    for db in limits.get_ref().deadbands() {
+        if db.is_nan() || db < 0.0 {
+            diags.push(Diagnostic::at(
+                limits.span(),
+                format!("deadband = {db} must not be negative"),
+            ));
+        }
+    }
+    if let Some(roc) = limits.get_ref().roc
+        && !(roc.per_minute > 0.0 && roc.per_minute.is_finite())
+    {
+        diags.push(Diagnostic::at(
+            limits.span(),
+            format!(
+                "roc = {} per minute must be a positive rate",
+                roc.per_minute
+            ),
+        ));
+    }
+    if let Some(rule) = &limits.get_ref().consumption {
+        check_consumption(limits, rule, diags);
+    }
+}
+
+fn check_consumption(
+    limits: &Spanned<AlarmLimits>,
+    rule: &ConsumptionRule,
+    diags: &mut Vec<Diagnostic>,
+) {
+    // Defaults carry an empty span: point at the alarm table instead.
+    let at = |span: std::ops::Range<usize>| {
+        if span.is_empty() { limits.span() } else { span }
+    };
+    let factor = *rule.factor.get_ref();
+    if !(factor > 0.0 && factor.is_finite()) {
+        diags.push(Diagnostic::at(
+            at(rule.factor.span()),
+            format!("consumption factor = {factor} must be a positive number, e.g. 1.5"),
+        ));
+    }
+    if *rule.n.get_ref() == 0 {
+        diags.push(Diagnostic::at(
+            at(rule.n.span()),
+            "consumption n = 0: compare with at least one previous period (e.g. n = 3)",
+        ));
+    }
+    if rule.period.get_ref().0.is_zero() {
+        diags.push(Diagnostic::at(
+            at(rule.period.span()),
+            "consumption period must be longer than zero, e.g. \"1h\" or \"1d\"",
+        ));
+    }
+}
+
+/// Checks of `[alarms]`: the shared-state broker exists and the topic is usable.
+pub(super) fn check_settings(
+    config: &Config,
+    brokers: &HashMap<&str, &Spanned<String>>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let settings = &config.alarms;
+    if let Some(broker) = &settings.broker {
+        super::validate::require_known(broker, brokers, "MQTT broker", "[[mqtt]]", diags);
+    }
+    match (&settings.broker, &settings.alarm_topic) {
+        (Some(broker), None) => diags.push(Diagnostic::at(
+            broker.span(),
+            "[alarms] broker is set but alarm_topic is missing: add alarm_topic = \"plant/alarms\"",
+        )),
+        (None, Some(topic)) => diags.push(Diagnostic::at(
+            topic.span(),
+            "[alarms] alarm_topic needs broker = \"<name of an [[mqtt]] broker>\"",
+        )),
+        _ => {}
+    }
+    if let Some(topic) = &settings.alarm_topic {
+        let t = topic.get_ref();
+        if t.is_empty() || t.contains(['#', '+']) || t.ends_with('/') {
+            diags.push(Diagnostic::at(
+                topic.span(),
+                format!(
+                    "alarm_topic {t:?} must be a plain topic prefix without wildcards or a trailing '/'"
+                ),
+            ));
+        }
+    }
 }
 
 #[cfg(test)]

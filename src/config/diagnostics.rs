@@ -9,6 +9,8 @@ pub struct Diagnostic {
     /// Byte range in the config text; `None` when the problem has no single place.
     pub span: Option<Range<usize>>,
     pub message: String,
+    /// Another place the message refers to, e.g. the first definition of a duplicate.
+    pub related: Option<(Range<usize>, &'static str)>,
 }
 
 impl Diagnostic {
@@ -16,7 +18,14 @@ impl Diagnostic {
         Diagnostic {
             span: Some(span),
             message: message.into(),
+            related: None,
         }
+    }
+
+    /// Adds "(LABEL LINE:COL)" pointing at another place in the file.
+    pub fn with_related(mut self, span: Range<usize>, label: &'static str) -> Self {
+        self.related = Some((span, label));
+        self
     }
 }
 
@@ -33,7 +42,11 @@ impl ConfigErrors {
         ConfigErrors {
             path: path.to_owned(),
             text,
-            diags: vec![Diagnostic { span, message }],
+            diags: vec![Diagnostic {
+                span,
+                message,
+                related: None,
+            }],
         }
     }
 
@@ -43,12 +56,17 @@ impl ConfigErrors {
             .iter()
             .map(|d| {
                 let file = self.path.display();
+                let mut message = d.message.clone();
+                if let Some((span, label)) = &d.related {
+                    let (line, col) = line_col(&self.text, span.start);
+                    message.push_str(&format!(" ({label} {line}:{col})"));
+                }
                 match &d.span {
                     Some(span) => {
                         let (line, col) = line_col(&self.text, span.start);
-                        format!("{file}:{line}:{col}: {}", d.message)
+                        format!("{file}:{line}:{col}: {message}")
                     }
-                    None => format!("{file}: {}", d.message),
+                    None => format!("{file}: {message}"),
                 }
             })
             .collect()

@@ -16,7 +16,10 @@ pub use alarm::{
 pub use billing::{Customer, EnergyRate, MeterBinding, Tariff};
 pub use diagnostics::{ConfigErrors, Diagnostic};
 pub use duration::Dur;
-pub use modbus::{ModbusBinding, ModbusDevice, Table};
+pub use modbus::{
+    ModbusBinding, ModbusDevice, ModbusTemplate, ModbusUrl, SerialSettings, Table, TemplateField,
+    UnreadableRange, ValueType, WordOrder,
+};
 pub use mqtt::{MqttBinding, MqttBroker, MqttPattern, PayloadKind};
 
 use crate::model::{SensorId, SensorMeta};
@@ -38,6 +41,8 @@ pub struct Config {
     pub mqtt: Vec<MqttBroker>,
     #[serde(default)]
     pub modbus: Vec<ModbusDevice>,
+    #[serde(default)]
+    pub modbus_template: Vec<ModbusTemplate>,
     #[serde(default)]
     pub sensor: Vec<Sensor>,
     #[serde(default)]

@@ -1,6 +1,7 @@
 //! Data sources (MQTT, Modbus, simulated, replay) and the typed messages they
 //! send to the engine over a bounded channel.
 
+pub mod modbus;
 pub mod sim;
 
 use crate::model::{Reading, SensorMeta, TimestampMs};
@@ -120,6 +121,7 @@ pub async fn spawn_all(
     for (id, binding) in simulated {
         set.spawn(sim::run_sensor(id, binding, events.clone(), cancel.clone()));
     }
+    modbus::spawn(config, events.clone(), cancel.clone(), &mut set).await?;
     Ok(set)
 }
 

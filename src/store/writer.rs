@@ -304,7 +304,7 @@ impl WriterState {
             source,
         };
         let tx = self.conn.transaction().map_err(ctx)?;
-        let mut new_ids = Vec::new();
+        let mut new_ids: HashMap<String, i64> = HashMap::new();
         {
             let mut upsert_sensor = tx
                 .prepare_cached(
@@ -324,7 +324,7 @@ impl WriterState {
                         |r| r.get(0),
                     )
                     .map_err(ctx)?;
-                new_ids.push((meta.id.as_str().to_owned(), id));
+                new_ids.insert(meta.id.as_str().to_owned(), id);
             }
             let mut insert = tx
                 .prepare_cached(
@@ -332,31 +332,36 @@ impl WriterState {
                      ON CONFLICT(sensor_id, ts) DO UPDATE SET value = excluded.value, quality = excluded.quality",
                 )
                 .map_err(ctx)?;
+            // Resolve ids, then insert in key order: the B-tree is then
+            // written page after page instead of hopping between sensors.
+            let mut rows = Vec::with_capacity(self.pending_readings.len());
             let mut last: Option<(&str, i64)> = None;
             for r in &self.pending_readings {
+                let tag = r.sensor.as_str();
                 let id = match last {
-                    Some((tag, id)) if tag == r.sensor.as_str() => id,
+                    Some((last_tag, id)) if last_tag == tag => id,
                     _ => {
-                        let tag = r.sensor.as_str();
-                        let id = match self.ids.get(tag) {
+                        let id = match self.ids.get(tag).or_else(|| new_ids.get(tag)) {
                             Some(id) => *id,
-                            None => match new_ids.iter().find(|(t, _)| t == tag) {
-                                Some((_, id)) => *id,
-                                None => {
-                                    let id: i64 = upsert_sensor
-                                        .query_row(params![tag, tag, "", "", now], |row| row.get(0))
-                                        .map_err(ctx)?;
-                                    new_ids.push((tag.to_owned(), id));
-                                    id
-                                }
-                            },
+                            None => {
+                                let id: i64 = upsert_sensor
+                                    .query_row(params![tag, tag, "", "", now], |row| row.get(0))
+                                    .map_err(ctx)?;
+                                new_ids.insert(tag.to_owned(), id);
+                                id
+                            }
                         };
                         last = Some((tag, id));
                         id
                     }
                 };
+                rows.push((id, r.ts, r.value, r.quality.code()));
+            }
+            // Stable: of two readings with the same key, the later one still wins.
+            rows.sort_by_key(|&(id, ts, _, _)| (id, ts));
+            for (id, ts, value, quality) in rows {
                 insert
-                    .execute(params![id, r.ts, r.value, r.quality.code()])
+                    .execute(params![id, ts, value, quality])
                     .map_err(ctx)?;
             }
             let mut alarm = tx

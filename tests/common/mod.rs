@@ -35,9 +35,8 @@ pub fn machine_service(name: &str, addr: &str) -> bool {
 
 /// True when `program` is on PATH. Same skip/require rule as [`machine_service`].
 pub fn machine_tool(program: &str) -> bool {
-    let found = std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| dir.join(program).is_file())
-    });
+    let found = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()));
     if !found {
         assert!(
             !services_required(),

@@ -1,0 +1,444 @@
+//! `floorwatch export readings|aggregates|alarms`: arguments and dispatch.
+
+use super::ReportError;
+use super::aggregates::{AggregateSpec, Every, export_aggregates};
+use super::alarms::{AlarmFilter, export_alarms, parse_priority};
+use super::clock::LocalClock;
+use super::output::{Destination, Sink};
+use super::points::{TimeRange, count_in_range, select_sensors};
+use super::progress::Progress;
+use super::readings::{Layout, export_readings};
+use super::table::{CsvStyle, Table, TimeStyle};
+use crate::config::{Config, SimSignal};
+use crate::error::{BadInput, EXIT_OK};
+use crate::model::{TimestampMs, now_ms};
+use crate::paths;
+use crate::store::HistoryReader;
+use anyhow::{Context, Result};
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono_tz::Tz;
+use clap::{Args, Subcommand};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use rusqlite::Connection;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    pub what: ExportCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Raw readings: one row per reading (long), or one column per sensor (--wide).
+    Readings(ReadingsArgs),
+    /// Per sensor and bucket: count, min, max, mean, first, last, and delta for meters.
+    Aggregates(AggregatesArgs),
+    /// The alarm journal: every transition with operator, comment and duration.
+    Alarms(AlarmsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReadingsArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Sensors to export (glob on the id, e.g. 'line1.*'); repeatable [default: all].
+    #[arg(long = "sensor", value_name = "GLOB", num_args = 1..)]
+    pub sensors: Vec<String>,
+    /// One row per timestamp and one column per sensor; gaps are empty cells.
+    #[arg(long)]
+    pub wide: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AggregatesArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Bucket length: 15m, 1h, 1d, 1mo (any length dividing a day), in plant time.
+    #[arg(long, value_name = "LENGTH")]
+    pub every: String,
+    /// Sensors to export (glob on the id); repeatable [default: all].
+    #[arg(long = "sensor", value_name = "GLOB", num_args = 1..)]
+    pub sensors: Vec<String>,
+    /// Treat these sensors as cumulative meters (delta column) besides those with
+    /// `meter = {...}` or an energy signal in the config.
+    #[arg(long = "cumulative", value_name = "GLOB", num_args = 1..)]
+    pub cumulative: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AlarmsArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Only these priorities (critical, high, medium, low); repeatable.
+    #[arg(long = "priority", value_name = "PRIORITY", num_args = 1..)]
+    pub priorities: Vec<String>,
+    /// Only these sensors (glob on the id); repeatable.
+    #[arg(long = "sensor", value_name = "GLOB", num_args = 1..)]
+    pub sensors: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct CommonArgs {
+    /// Start (inclusive): RFC 3339, or `YYYY-MM-DD[ HH:MM[:SS]]` in plant time, or `now`.
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// End (exclusive), same forms as --from.
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// Output file, written atomically; `-` is stdout [default: stdout].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// History file [default: [history] path, or history.sqlite in the data dir]
+    #[arg(long, env = "FLOORWATCH_DB")]
+    pub db: Option<PathBuf>,
+    /// Config file, for the plant timezone and meters [default: config.toml in the config dir, if any]
+    #[arg(short, long, env = "FLOORWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Timezone for timestamps, buckets and --from/--to [default: [plant] timezone, or UTC]
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+    /// Timestamps as milliseconds since the Unix epoch instead of ISO 8601.
+    #[arg(long)]
+    pub epoch: bool,
+    /// Field delimiter: one ASCII character, or `tab` [default: `,`, or `;` with --decimal-comma]
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+    /// Write 1,5 instead of 1.5 (for spreadsheets in such locales).
+    #[arg(long)]
+    pub decimal_comma: bool,
+    /// Start the file with a UTF-8 byte-order mark (for Excel).
+    #[arg(long)]
+    pub bom: bool,
+}
+
+/// What every export needs, resolved from the common arguments.
+struct Setup {
+    conn: HistoryReader,
+    config: Option<Config>,
+    tz: Tz,
+    range: TimeRange,
+    style: CsvStyle,
+    dest: Destination,
+}
+
+pub fn run(args: ExportArgs) -> Result<u8> {
+    match args.what {
+        ExportCommand::Readings(a) => readings(a),
+        ExportCommand::Aggregates(a) => aggregates(a),
+        ExportCommand::Alarms(a) => alarms(a),
+    }
+}
+
+fn readings(args: ReadingsArgs) -> Result<u8> {
+    let setup = Setup::resolve(&args.common)?;
+    let layout = if args.wide {
+        Layout::Wide
+    } else {
+        Layout::Long
+    };
+    write_report(&setup, "readings", |conn, table| {
+        let sensors = select_sensors(conn, &args.sensors)?;
+        let mut progress = if Progress::wanted() {
+            Progress::rows(Some(count_in_range(conn, &sensors, setup.range)?), "export")
+        } else {
+            Progress::hidden()
+        };
+        let rows = export_readings(conn, &sensors, setup.range, layout, table, &mut progress)?;
+        progress.finish();
+        Ok(rows)
+    })
+}
+
+fn aggregates(args: AggregatesArgs) -> Result<u8> {
+    let every = Every::parse(&args.every).map_err(BadInput)?;
+    let setup = Setup::resolve(&args.common)?;
+    let extra = glob_set(&args.cumulative, "--cumulative")?;
+    let meters = configured_meters(setup.config.as_ref());
+    let is_cumulative = |tag: &str| meters.iter().any(|m| m == tag) || extra.is_match(tag);
+    write_report(&setup, "aggregates", |conn, table| {
+        let sensors = select_sensors(conn, &args.sensors)?;
+        let mut progress = if Progress::wanted() {
+            Progress::rows(
+                Some(count_in_range(conn, &sensors, setup.range)?),
+                "aggregate",
+            )
+        } else {
+            Progress::hidden()
+        };
+        let spec = AggregateSpec {
+            range: setup.range,
+            every,
+            tz: setup.tz,
+            is_cumulative: &is_cumulative,
+        };
+        let rows = export_aggregates(conn, &sensors, &spec, table, &mut progress)?;
+        progress.finish();
+        Ok(rows)
+    })
+}
+
+fn alarms(args: AlarmsArgs) -> Result<u8> {
+    let priorities = args
+        .priorities
+        .iter()
+        .map(|p| parse_priority(p).map_err(BadInput))
+        .collect::<Result<Vec<_>, _>>()?;
+    let sensors = if args.sensors.is_empty() {
+        None
+    } else {
+        Some(glob_set(&args.sensors, "--sensor")?)
+    };
+    let setup = Setup::resolve(&args.common)?;
+    let filter = AlarmFilter {
+        range: setup.range,
+        priorities,
+        sensors,
+    };
+    write_report(&setup, "alarm journal", |conn, table| {
+        let mut progress = Progress::rows(None, "export");
+        let rows = export_alarms(conn, &filter, table, &mut progress)?;
+        progress.finish();
+        Ok(rows)
+    })
+}
+
+/// Opens the destination, runs `body`, and only then makes the file visible.
+fn write_report(
+    setup: &Setup,
+    what: &str,
+    body: impl FnOnce(&Connection, &mut Table<Sink>) -> Result<u64, ReportError>,
+) -> Result<u8> {
+    let sink =
+        Sink::open(&setup.dest).with_context(|| format!("creating {}", setup.dest.describe()))?;
+    let mut table = Table::new(sink, setup.style).map_err(ReportError::from);
+    let outcome = match &mut table {
+        Ok(table) => body(setup.conn.connection(), table),
+        Err(_) => Ok(0),
+    };
+    let finished = table.and_then(|t| Ok(t.finish()?));
+    let rows = match (outcome, finished) {
+        (Ok(rows), Ok(sink)) => {
+            sink.commit()
+                .with_context(|| format!("saving {}", setup.dest.describe()))?;
+            rows
+        }
+        (Err(e), _) | (Ok(_), Err(e)) => {
+            if setup.dest == Destination::Stdout && e.is_broken_pipe() {
+                return Ok(EXIT_OK);
+            }
+            return Err(into_anyhow(e))
+                .with_context(|| format!("exporting {what} to {}", setup.dest.describe()));
+        }
+    };
+    if Progress::wanted() && setup.dest != Destination::Stdout {
+        eprintln!("exported {rows} {what} rows to {}", setup.dest.describe());
+    }
+    Ok(EXIT_OK)
+}
+
+fn into_anyhow(e: ReportError) -> anyhow::Error {
+    match e {
+        ReportError::Input(msg) => BadInput(msg).into(),
+        other => other.into(),
+    }
+}
+
+impl Setup {
+    fn resolve(args: &CommonArgs) -> Result<Setup> {
+        let config = load_config(args.config.as_ref())?;
+        let tz = match &args.tz {
+            Some(name) => name.parse::<Tz>().map_err(|_| {
+                BadInput(format!(
+                    "--tz {name:?}: unknown timezone; expected an IANA name like \"Europe/Paris\" or \"UTC\""
+                ))
+            })?,
+            None => config.as_ref().map_or(chrono_tz::UTC, Config::timezone),
+        };
+        let range = TimeRange {
+            from: optional_time(args.from.as_deref(), "--from", tz)?.unwrap_or(i64::MIN),
+            to: optional_time(args.to.as_deref(), "--to", tz)?.unwrap_or(i64::MAX),
+        };
+        if range.from >= range.to {
+            return Err(BadInput(format!(
+                "--from {} is not before --to {}",
+                args.from.as_deref().unwrap_or("(start)"),
+                args.to.as_deref().unwrap_or("(end)")
+            ))
+            .into());
+        }
+        let style = csv_style(args, tz)?;
+        let db = args
+            .db
+            .clone()
+            .or_else(|| config.as_ref().and_then(|c| c.history.path.clone()))
+            .unwrap_or_else(paths::default_history);
+        if !db.is_file() {
+            return Err(BadInput(format!(
+                "history file {} not found: pass --db FILE",
+                db.display()
+            ))
+            .into());
+        }
+        let conn = HistoryReader::open(&db)
+            .with_context(|| format!("opening history file {}", db.display()))?;
+        Ok(Setup {
+            conn,
+            config,
+            tz,
+            range,
+            style,
+            dest: Destination::from_arg(args.output.as_deref()),
+        })
+    }
+}
+
+fn load_config(given: Option<&PathBuf>) -> Result<Option<Config>> {
+    let path = match given {
+        Some(p) if !p.exists() => {
+            return Err(BadInput(format!("config file {} not found", p.display())).into());
+        }
+        Some(p) => p.clone(),
+        None => {
+            let default = paths::default_config();
+            if !default.exists() {
+                return Ok(None);
+            }
+            default
+        }
+    };
+    Ok(Some(Config::load(&path)?))
+}
+
+fn csv_style(args: &CommonArgs, tz: Tz) -> Result<CsvStyle> {
+    let delimiter = match args.delimiter.as_deref() {
+        None if args.decimal_comma => b';',
+        None => b',',
+        Some(text) => parse_delimiter(text)?,
+    };
+    if args.decimal_comma && delimiter == b',' {
+        return Err(BadInput(
+            "--decimal-comma needs another --delimiter than ',' (e.g. ';')".into(),
+        )
+        .into());
+    }
+    Ok(CsvStyle {
+        delimiter,
+        decimal_comma: args.decimal_comma,
+        bom: args.bom,
+        time: if args.epoch {
+            TimeStyle::EpochMs
+        } else {
+            TimeStyle::Local(tz)
+        },
+    })
+}
+
+fn parse_delimiter(text: &str) -> Result<u8> {
+    let byte = match text {
+        "tab" | "\\t" | "\t" => b'\t',
+        _ if text.len() == 1 && text.is_ascii() => text.as_bytes()[0],
+        _ => {
+            return Err(BadInput(format!(
+                "--delimiter {text:?}: expected one ASCII character, e.g. ',' ';' '|' or tab"
+            ))
+            .into());
+        }
+    };
+    if matches!(byte, b'"' | b'\n' | b'\r' | b'.' | b'\'') || byte.is_ascii_alphanumeric() {
+        return Err(BadInput(format!(
+            "--delimiter {text:?}: cannot be a quote, a newline, a letter, a digit or '.'"
+        ))
+        .into());
+    }
+    Ok(byte)
+}
+
+fn optional_time(text: Option<&str>, flag: &str, tz: Tz) -> Result<Option<TimestampMs>> {
+    text.map(|t| parse_time(t, tz).map_err(|e| BadInput(format!("{flag} {t:?}: {e}")).into()))
+        .transpose()
+}
+
+/// RFC 3339 with an offset, or a plant-local `YYYY-MM-DD[ HH:MM[:SS]]`, or
+/// `now`. A local time skipped by a DST change means the first instant after it.
+pub fn parse_time(text: &str, tz: Tz) -> Result<TimestampMs, String> {
+    let t = text.trim();
+    if t == "now" {
+        return Ok(now_ms());
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Ok(dt.timestamp_millis());
+    }
+    let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+        .or_else(|| {
+            NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })
+        .ok_or_else(|| {
+            "expected RFC 3339 (2026-10-02T12:00:00Z), a plant-local date or time (2026-10-02, 2026-10-02 06:00) or `now`".to_owned()
+        })?;
+    Ok(LocalClock::new(tz).first_instant_at_or_after(naive))
+}
+
+fn glob_set(globs: &[String], flag: &str) -> Result<GlobSet> {
+    let mut builder = GlobSetBuilder::new();
+    for g in globs {
+        builder.add(Glob::new(g).map_err(|e| BadInput(format!("{flag} {g:?}: {e}")))?);
+    }
+    Ok(builder
+        .build()
+        .map_err(|e| BadInput(format!("{flag}: {e}")))?)
+}
+
+/// Sensors the config says are cumulative registers: meters and simulated energy.
+fn configured_meters(config: Option<&Config>) -> Vec<String> {
+    config.map_or_else(Vec::new, |c| {
+        c.sensor
+            .iter()
+            .filter(|s| {
+                s.meter.is_some()
+                    || s.sim
+                        .as_ref()
+                        .is_some_and(|sim| sim.signal == SimSignal::Energy)
+            })
+            .map(|s| s.id.get_ref().clone())
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_rfc3339_or_plant_local() {
+        let paris = chrono_tz::Europe::Paris;
+        assert_eq!(
+            parse_time("2026-03-29T01:00:00Z", paris),
+            Ok(1_774_746_000_000)
+        );
+        // Local midnight in winter is 23:00Z the day before.
+        assert_eq!(
+            parse_time("2026-03-29", paris),
+            Ok(1_774_746_000_000 - 2 * 3_600_000)
+        );
+        // 02:30 does not exist that night: the first instant after the gap.
+        assert_eq!(parse_time("2026-03-29 02:30", paris), Ok(1_774_746_000_000));
+        assert!(
+            parse_time("29/03/2026", paris)
+                .unwrap_err()
+                .contains("RFC 3339")
+        );
+    }
+
+    #[test]
+    fn delimiters() {
+        assert_eq!(parse_delimiter(";").unwrap(), b';');
+        assert_eq!(parse_delimiter("tab").unwrap(), b'\t');
+        assert!(parse_delimiter("ab").is_err());
+        assert!(parse_delimiter("\"").is_err());
+    }
+}

@@ -1,0 +1,50 @@
+//! Reports: readings, aggregates and the alarm journal exported to CSV for
+//! spreadsheets and other systems. Everything streams from the history file
+//! (constant memory) into a file that only appears once complete.
+
+pub mod aggregates;
+pub mod alarms;
+pub mod clock;
+pub mod command;
+pub mod output;
+pub mod points;
+pub mod progress;
+pub mod readings;
+pub mod table;
+
+pub use aggregates::{BucketStats, Bucketer, Every};
+pub use command::ExportArgs;
+pub use output::{Destination, Sink};
+pub use points::{StoredSensor, TimeRange};
+pub use readings::Layout;
+pub use table::{CsvStyle, Table, TimeStyle};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Bad arguments or a selection that matches nothing (exit code 2).
+    #[error("{0}")]
+    Input(String),
+    #[error("reading the history file: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("writing the report: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("writing the report: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl ReportError {
+    /// True when the reader of our stdout went away (`| head`): not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        let io = match self {
+            ReportError::Io(e) => Some(e.kind()),
+            ReportError::Csv(e) => match e.kind() {
+                csv::ErrorKind::Io(e) => Some(e.kind()),
+                _ => None,
+            },
+            _ => None,
+        };
+        io == Some(std::io::ErrorKind::BrokenPipe)
+    }
+}

@@ -1,0 +1,133 @@
+//! `floorwatch check` on the folders of valid and invalid configs.
+//! Each invalid config lists the problems it must produce as
+//! `# expect: LINE:COL: text` comments.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn configs(kind: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/configs")
+        .join(kind);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no configs in {}", dir.display());
+    files
+}
+
+fn check(path: &Path) -> (i32, String, String) {
+    let out = Command::new(common::floorwatch_bin())
+        .args(["check", "--config"])
+        .arg(path)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn valid_configs_pass_with_a_summary() {
+    let mut all = configs("valid");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    all.push(fixtures.join("plant.toml"));
+    all.push(fixtures.join("reference.toml"));
+    for path in all {
+        let (code, stdout, stderr) = check(&path);
+        assert_eq!(code, 0, "{}: {stderr}", path.display());
+        assert!(stdout.contains(": ok"), "{}: {stdout}", path.display());
+    }
+}
+
+#[test]
+fn invalid_configs_name_every_problem_with_file_line_col_and_exit_2() {
+    for path in configs("invalid") {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let expected: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# expect: "))
+            .collect();
+        assert!(
+            !expected.is_empty(),
+            "{} has no expectations",
+            path.display()
+        );
+        let (code, _, stderr) = check(&path);
+        assert_eq!(code, 2, "{}: {stderr}", path.display());
+        let problems: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with(&format!("{}:", path.display())) && !l.ends_with("found"))
+            .collect();
+        assert_eq!(
+            problems.len(),
+            expected.len(),
+            "{}: expected {expected:?}, got:\n{stderr}",
+            path.display()
+        );
+        for (line, want) in problems.iter().zip(&expected) {
+            // `LINE:COL: text`: the position must match exactly, the text be contained.
+            let (position, text) = split_position(want);
+            let prefix = format!("{}:{position}", path.display());
+            assert!(
+                line.starts_with(&prefix) && line.contains(text),
+                "{}: wanted {prefix:?}…{text:?}, got {line:?}",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_missing_config_is_bad_usage() {
+    let (code, _, stderr) = check(Path::new("/nonexistent/floorwatch.toml"));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("/nonexistent/floorwatch.toml"), "{stderr}");
+}
+
+#[test]
+fn bad_usage_exits_2_and_help_shows_examples() {
+    let out = Command::new(common::floorwatch_bin())
+        .arg("--no-such-flag")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let help = Command::new(common::floorwatch_bin())
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("floorwatch demo"));
+}
+
+#[test]
+fn completions_and_man_page_are_generated() {
+    let bash = Command::new(common::floorwatch_bin())
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(bash.status.success());
+    assert!(String::from_utf8_lossy(&bash.stdout).contains("floorwatch"));
+    let man = Command::new(common::floorwatch_bin())
+        .arg("man")
+        .output()
+        .unwrap();
+    assert!(man.status.success());
+    assert!(String::from_utf8_lossy(&man.stdout).contains(".TH floorwatch"));
+}
+
+/// Splits `"13:19: unknown broker"` into `("13:19:", "unknown broker")`.
+fn split_position(want: &str) -> (&str, &str) {
+    let digits_or_colon = want
+        .char_indices()
+        .find(|(_, c)| !(c.is_ascii_digit() || *c == ':'))
+        .map_or(want.len(), |(i, _)| i);
+    (&want[..digits_or_colon], want[digits_or_colon..].trim())
+}
