@@ -12,6 +12,8 @@ Examples:
   floorwatch --config plant.toml                    the console on your plant
   floorwatch run --headless --config plant.toml     record history without a screen (systemd)
   floorwatch check --config plant.toml              validate a config (exit 2 on problems)
+  floorwatch import --map Voltage=house.voltage:V household.txt
+                                                    import CSV history (repeat --map per column)
   floorwatch export readings --from 2026-10-01 --to 2026-10-02 -o day.csv
   floorwatch export aggregates --every 1h --sensor 'line1.*' -o hourly.csv
   floorwatch completions bash > /etc/bash_completion.d/floorwatch";
@@ -45,6 +47,8 @@ pub enum Command {
     Check(CheckArgs),
     /// The console on a built-in simulated plant; needs no config or network.
     Demo(DemoArgs),
+    /// Import CSV history files into the history file.
+    Import(crate::csvio::command::ImportArgs),
     /// Export readings, aggregates or the alarm journal to CSV.
     Export(crate::report::ExportArgs),
     /// Print shell completions.
@@ -119,6 +123,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
         Some(Command::Export(args)) => crate::report::command::run(args),
         Some(Command::Demo(args)) => crate::demo::run(args, cli.verbose),
+        Some(Command::Import(args)) => crate::csvio::command::import(args),
         Some(Command::Run(args)) => run(args, cli.verbose),
         None => run(cli.run, cli.verbose),
     }

@@ -7,6 +7,7 @@ pub mod alarm;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod csvio;
 pub mod demo;
 pub mod engine;
 pub mod error;

@@ -1,6 +1,7 @@
 //! The history file: one SQLite database in WAL mode. A single writer thread
 //! batches inserts ([`writer`]); queries use their own connections ([`query`]).
 
+pub mod bulk;
 pub mod query;
 mod schema;
 pub mod writer;

@@ -5,7 +5,7 @@
 //! Exceptions 1–3 on a single field mark that field's map entry as wrong; the
 //! rest of the device keeps polling. Only read function codes are ever sent.
 
-use super::planner::{self, ReadRequest};
+use super::planner::{self, Exclusion, ReadRequest};
 use super::{DeviceMap, Field};
 use crate::config::{ModbusUrl, SerialSettings, Table};
 use crate::model::{Quality, Reading, now_ms};
@@ -145,7 +145,21 @@ impl DevicePoller {
             .filter(|&i| !self.broken[i])
             .collect();
         let spans: Vec<_> = live.iter().map(|&i| self.map.fields[i].span()).collect();
-        self.plan = planner::plan(&spans, &self.map.excluded, self.map.rules)
+        // A rejected field's registers are as good as unreadable: never bridge them again.
+        let mut excluded = self.map.excluded.clone();
+        excluded.extend(
+            (0..self.map.fields.len())
+                .filter(|&i| self.broken[i])
+                .map(|i| {
+                    let span = self.map.fields[i].span();
+                    Exclusion {
+                        table: span.table,
+                        from: span.start,
+                        to: span.start.saturating_add(span.len - 1),
+                    }
+                }),
+        );
+        self.plan = planner::plan(&spans, &excluded, self.map.rules)
             .into_iter()
             .map(|mut r| {
                 r.fields = r.fields.iter().map(|&j| live[j]).collect();

@@ -1,0 +1,203 @@
+//! The `import` and `replay` command lines: arguments, progress display and
+//! summaries. The work itself is in [`super::import`] and [`super::replay`].
+
+use super::import::{FileReport, ImportError, ImportOptions, Progress};
+use super::{ColumnMap, CsvOptions, DateFormat, DecimalMark, Layout};
+use crate::config::Config;
+use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_OK};
+use anyhow::{Context, Result};
+use clap::Args;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// How to read CSV files (shared by `import` and `replay`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct CsvArgs {
+    /// Wide files: take column COL as sensor SENSOR (created with UNIT). Repeat for
+    /// more columns; with any --map only mapped columns are read. Default: every
+    /// column, named by its header.
+    #[arg(long = "map", value_name = "COL=SENSOR[:UNIT]")]
+    pub map: Vec<ColumnMap>,
+    /// Zone of timestamps written without an offset [default: the config's plant timezone, else UTC]
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+    /// Field delimiter: a character or "tab" [default: detected from the header]
+    #[arg(long, value_name = "CHAR", value_parser = super::parse_delimiter)]
+    pub delimiter: Option<u8>,
+    /// auto, dmy (DD/MM/YYYY), mdy (MM/DD/YYYY), epoch-s, epoch-ms, or a chrono
+    /// pattern like "%d.%m.%Y %H:%M" [default: auto; slash dates only when a day > 12 proves the order]
+    #[arg(long, value_name = "FORMAT")]
+    pub date_format: Option<DateFormat>,
+    /// Decimal mark: point or comma [default: comma when values look like 21,5 and the delimiter is not a comma]
+    #[arg(long, value_name = "MARK")]
+    pub decimal: Option<DecimalMark>,
+    /// long (timestamp,sensor,value[,unit]) or wide (timestamp + a column per sensor) [default: from the header]
+    #[arg(long, value_name = "LAYOUT")]
+    pub layout: Option<Layout>,
+    /// Config file, for the plant timezone and known sensors (used when it exists)
+    #[arg(short, long, env = "FLOORWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ImportArgs {
+    /// CSV files (.csv, .txt, .tsv; gzip-compressed files are detected)
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// History file [default: history.sqlite in the data dir, or [history] path]
+    #[arg(long, env = "FLOORWATCH_DB")]
+    pub db: Option<PathBuf>,
+    /// Stop at the first bad row; nothing from that file is stored; exit 2
+    #[arg(long)]
+    pub strict: bool,
+    /// Reject readings of sensors that are neither in the config nor in the history
+    #[arg(long)]
+    pub known_only: bool,
+    #[command(flatten)]
+    pub csv: CsvArgs,
+}
+
+impl CsvArgs {
+    /// The config named by --config, or the default one when it exists.
+    pub fn load_config(&self) -> Result<Option<Config>> {
+        let path = match &self.config {
+            Some(path) => path.clone(),
+            None => {
+                let default = crate::paths::default_config();
+                if !default.exists() {
+                    return Ok(None);
+                }
+                default
+            }
+        };
+        if !path.exists() {
+            return Err(BadInput(format!("config file {} not found", path.display())).into());
+        }
+        Ok(Some(Config::load(&path)?))
+    }
+
+    pub fn options(&self, config: Option<&Config>) -> Result<CsvOptions> {
+        let tz = match &self.tz {
+            Some(name) => name.parse::<chrono_tz::Tz>().map_err(|_| {
+                BadInput(format!(
+                    "--tz {name:?}: unknown timezone; expected an IANA name like \"Europe/Paris\" or \"UTC\""
+                ))
+            })?,
+            None => config.map_or(chrono_tz::UTC, Config::timezone),
+        };
+        Ok(CsvOptions {
+            delimiter: self.delimiter,
+            decimal: self.decimal,
+            date_format: self.date_format.clone().unwrap_or_default(),
+            tz,
+            map: self.map.clone(),
+            layout: self.layout,
+            known: None,
+        })
+    }
+}
+
+pub fn import(args: ImportArgs) -> Result<u8> {
+    let config = args.csv.load_config()?;
+    let db = args
+        .db
+        .clone()
+        .or_else(|| config.as_ref().and_then(|c| c.history.path.clone()))
+        .unwrap_or_else(crate::paths::default_history);
+    let conn = crate::store::bulk::open(&db)
+        .with_context(|| format!("opening history file {}", db.display()))?;
+    let mut csv = args.csv.options(config.as_ref())?;
+    if let Some(config) = &config {
+        register_config_sensors(&conn, &db, config)?;
+    }
+    if args.known_only {
+        csv.known = Some(
+            crate::store::bulk::known_sensors(&conn, &db)?
+                .into_iter()
+                .collect(),
+        );
+    }
+    let options = ImportOptions {
+        csv,
+        strict: args.strict,
+        ..Default::default()
+    };
+    for file in &args.files {
+        match import_one(&conn, &db, file, &options) {
+            Ok(report) => print_report(&report),
+            Err(e) if e.is_bad_input() => {
+                eprintln!("floorwatch: {e}");
+                return Ok(EXIT_BAD_INPUT);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn register_config_sensors(conn: &rusqlite::Connection, db: &Path, config: &Config) -> Result<()> {
+    let mut loader = crate::store::bulk::BulkLoader::new(conn, db)?;
+    loader.begin()?;
+    for meta in config.sensor_metas() {
+        loader.sensor(&meta)?;
+    }
+    loader.commit()?;
+    Ok(())
+}
+
+fn import_one(
+    conn: &rusqlite::Connection,
+    db: &Path,
+    file: &Path,
+    options: &ImportOptions,
+) -> Result<FileReport, ImportError> {
+    let bar = progress_bar(file);
+    let mut on_progress = |p: Progress| {
+        if let Some(bar) = &bar {
+            bar.set_position(p.bytes);
+            let secs = bar.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!(
+                "{} rows, {:.0} rows/s",
+                p.rows,
+                p.rows as f64 / secs
+            ));
+        }
+    };
+    let result = super::import::import_file(conn, db, file, options, &mut on_progress);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    result
+}
+
+/// A bar on a terminal (bytes of the file, rows/s, ETA); nothing when piped.
+fn progress_bar(file: &Path) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let len = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    let bar = indicatif::ProgressBar::new(len);
+    let style = indicatif::ProgressStyle::with_template(
+        "{prefix} [{bar:30}] {percent:>3}% {msg} ETA {eta}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_prefix(
+        file.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    );
+    Some(bar)
+}
+
+fn print_report(report: &FileReport) {
+    for row in &report.examples {
+        eprintln!("{row}");
+    }
+    let more = report.stats.bad_rows() - report.examples.len() as u64;
+    if more > 0 {
+        eprintln!("{}: … and {more} more bad rows", report.file);
+    }
+    println!("{}", report.summary());
+}

@@ -1,0 +1,116 @@
+//! CSV history: reading the files meters, loggers and other systems export
+//! ([`reader`]), importing them into the history ([`import`]) and playing them
+//! back through the engine as if live ([`replay`]).
+
+pub mod command;
+pub mod import;
+pub mod layout;
+pub mod reader;
+pub mod replay;
+mod sniff;
+pub mod timestamp;
+pub mod value;
+
+pub use layout::{ColumnMap, Layout};
+pub use reader::{BadRow, CsvReader, ReadStats, Reason, RowOutcome};
+pub use timestamp::{DateFormat, DateOrder};
+pub use value::DecimalMark;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+/// How to read a file; `None` means "work it out from the file".
+#[derive(Clone, Debug)]
+pub struct CsvOptions {
+    pub delimiter: Option<u8>,
+    pub decimal: Option<DecimalMark>,
+    pub date_format: DateFormat,
+    /// Zone of timestamps written without an offset.
+    pub tz: chrono_tz::Tz,
+    /// Wide files: only these columns, as these sensors. Empty: every column, named by its header.
+    pub map: Vec<ColumnMap>,
+    pub layout: Option<Layout>,
+    /// When set, readings of any other sensor are rejected (`--known-only`).
+    pub known: Option<HashSet<String>>,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            delimiter: None,
+            decimal: None,
+            date_format: DateFormat::Auto,
+            tz: chrono_tz::UTC,
+            map: Vec::new(),
+            layout: None,
+            known: None,
+        }
+    }
+}
+
+/// A problem that stops reading a file (as opposed to a bad row, which is skipped).
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    #[error("{file}: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The header or the first rows cannot be understood: bad input.
+    #[error("{file}:{line}: {message}")]
+    Format {
+        file: String,
+        line: u64,
+        message: String,
+    },
+}
+
+impl CsvError {
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, CsvError::Format { .. })
+            || matches!(self, CsvError::Io { source, .. } if matches!(
+                source.kind(),
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::NotFound
+            ))
+    }
+}
+
+/// Parses a `--delimiter` value: one character, or `tab`.
+pub fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        "comma" => Ok(b','),
+        "semicolon" => Ok(b';'),
+        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => Err(format!(
+            "delimiter {s:?} should be one character, e.g. \",\", \";\" or \"tab\""
+        )),
+    }
+}
+
+/// A file name as shown in messages: the path as given.
+pub fn display_name(path: &std::path::Path) -> String {
+    path.display().to_string()
+}
+
+/// CSV files (`.csv`, `.csv.gz`, `.txt`, `.tsv`) in a directory, sorted by name.
+pub fn csv_files_in(dir: &std::path::Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default();
+            [".csv", ".csv.gz", ".tsv", ".txt", ".tsv.gz", ".txt.gz"]
+                .iter()
+                .any(|ext| name.ends_with(ext))
+        })
+        .collect();
+    files.sort();
+    files
+}

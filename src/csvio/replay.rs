@@ -1,0 +1,1 @@
+//! Replaying CSV history through the engine.

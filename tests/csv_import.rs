@@ -1,0 +1,364 @@
+//! `floorwatch import` end to end: the real binary, real files, a real SQLite
+//! history; expected values are computed from the raw text independently.
+
+mod common;
+
+use chrono::NaiveDateTime;
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const UCI: &str = "household_power_consumption_2006-12.txt";
+const UCI_COLUMNS: [(&str, &str, &str); 7] = [
+    ("Global_active_power", "house.active_power", "kW"),
+    ("Global_reactive_power", "house.reactive_power", "kVAR"),
+    ("Voltage", "house.voltage", "V"),
+    ("Global_intensity", "house.intensity", "A"),
+    ("Sub_metering_1", "house.sub1", "Wh"),
+    ("Sub_metering_2", "house.sub2", "Wh"),
+    ("Sub_metering_3", "house.sub3", "Wh"),
+];
+
+fn uci_path() -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(UCI);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("skipped: {} is not present", path.display());
+        None
+    }
+}
+
+fn import(db: &Path, args: &[&str]) -> Output {
+    Command::new(common::floorwatch_bin())
+        .arg("import")
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("FLOORWATCH_CONFIG")
+        .env("FLOORWATCH_CONFIG_DIR", db.parent().unwrap())
+        .output()
+        .expect("running floorwatch import")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn count(db: &Path, sql: &str) -> i64 {
+    Connection::open(db)
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
+}
+
+fn value_at(db: &Path, sensor: &str, ts: i64) -> Option<f64> {
+    Connection::open(db)
+        .unwrap()
+        .query_row(
+            "SELECT value FROM readings JOIN sensors USING(sensor_id) WHERE tag = ?1 AND ts = ?2",
+            rusqlite::params![sensor, ts],
+            |r| r.get(0),
+        )
+        .ok()
+}
+
+fn uci_map_args() -> Vec<String> {
+    UCI_COLUMNS
+        .iter()
+        .flat_map(|(col, sensor, unit)| ["--map".to_string(), format!("{col}={sensor}:{unit}")])
+        .collect()
+}
+
+/// The UCI file's rows as the raw text has them: (naive time, fields).
+fn uci_rows(path: &Path) -> Vec<(NaiveDateTime, Vec<String>)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let fields: Vec<String> = line.split(';').map(str::to_owned).collect();
+            let when = NaiveDateTime::parse_from_str(
+                &format!("{} {}", fields[0], fields[1]),
+                "%d/%m/%Y %H:%M:%S",
+            )
+            .unwrap();
+            (when, fields[2..].to_vec())
+        })
+        .collect()
+}
+
+#[test]
+fn imports_the_uci_file_with_only_the_column_mapping() {
+    let Some(path) = uci_path() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    let mut args = uci_map_args();
+    args.push(path.to_string_lossy().into_owned());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = import(&db, &args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let rows = uci_rows(&path);
+    let numeric: usize = rows
+        .iter()
+        .map(|(_, f)| f.iter().filter(|v| v.parse::<f64>().is_ok()).count())
+        .sum();
+    let missing: usize = rows
+        .iter()
+        .map(|(_, f)| f.iter().filter(|v| v.parse::<f64>().is_err()).count())
+        .sum();
+    let question_rows = rows
+        .iter()
+        .filter(|(_, f)| f.iter().all(|v| v == "?" || v.is_empty()))
+        .count();
+    assert_eq!(rows.len(), 15_921);
+    assert_eq!(question_rows, 2);
+    let summary = text(&out.stdout);
+    assert!(
+        summary.contains(&format!(
+            "{} rows, {numeric} readings stored for 7 sensors, {missing} missing values skipped ({question_rows} rows without any value), 0 bad rows",
+            rows.len()
+        )),
+        "{summary}"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM readings") as usize,
+        numeric
+    );
+    // Missing values are never stored as zero: the `?` minutes have no readings.
+    let (gap, _) = rows
+        .iter()
+        .find(|(_, f)| f[0] == "?")
+        .expect("the file has ? rows");
+    let gap_ms = gap.and_utc().timestamp_millis();
+    assert_eq!(
+        count(
+            &db,
+            &format!("SELECT count(*) FROM readings WHERE ts = {gap_ms}")
+        ),
+        0
+    );
+    // Spot checks against the raw text: first, one before the gap, last.
+    let gap_index = rows.iter().position(|(_, f)| f[0] == "?").unwrap();
+    for index in [0, gap_index - 1, rows.len() - 1] {
+        let (when, fields) = &rows[index];
+        let ts = when.and_utc().timestamp_millis();
+        for ((_, sensor, _), raw) in UCI_COLUMNS.iter().zip(fields) {
+            assert_eq!(
+                value_at(&db, sensor, ts),
+                Some(raw.parse::<f64>().unwrap()),
+                "{sensor} at row {index} ({when})"
+            );
+        }
+    }
+    let units: String = Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT group_concat(unit, ',') FROM (SELECT unit FROM sensors ORDER BY tag)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(units, "kW,A,kVAR,Wh,Wh,Wh,V");
+}
+
+#[test]
+fn uci_times_are_local_to_the_given_zone() {
+    let Some(path) = uci_path() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    let out = import(
+        &db,
+        &[
+            "--map",
+            "Voltage=v",
+            "--tz",
+            "Europe/Paris",
+            path.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // 16/12/2006 17:24:00 in Paris (CET, UTC+1) is 16:24Z; raw voltage 234.840.
+    let ts = chrono::DateTime::parse_from_rfc3339("2006-12-16T16:24:00Z")
+        .unwrap()
+        .timestamp_millis();
+    assert_eq!(value_at(&db, "v", ts), Some(234.84));
+    assert_eq!(count(&db, "SELECT count(*) FROM sensors"), 1);
+}
+
+#[test]
+fn importing_twice_stores_each_reading_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    let file = dir.path().join("long.csv");
+    std::fs::write(
+        &file,
+        "timestamp,sensor,value,unit\n\
+         2025-10-02T12:00:00Z,temp-001,36.2,°C\n\
+         2025-10-02T12:00:00Z,vib-001,5.5,mm/s\n\
+         2025-10-02T12:01:00Z,temp-001,36.4,°C\n",
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let out = import(&db, &[file.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    assert_eq!(count(&db, "SELECT count(*) FROM readings"), 3);
+    assert_eq!(count(&db, "SELECT count(*) FROM sensors"), 2);
+    let ts = chrono::DateTime::parse_from_rfc3339("2025-10-02T12:01:00Z")
+        .unwrap()
+        .timestamp_millis();
+    assert_eq!(value_at(&db, "temp-001", ts), Some(36.4));
+}
+
+const BAD_ROWS: &str = "Date;Time;Global_active_power;Voltage\n\
+    16/12/2006;17:24:00;4.216;234.840\n\
+    16/12/2006;17:25:00;5.360;23O.1\n\
+    16/12/2006;17:26:00;5.374;233.290\n\
+    16/12/2006;17:27;xx;5.388\n\
+    31/12/2006;25:00:00;1;2\n";
+
+#[test]
+fn bad_rows_are_skipped_counted_and_named_by_file_line_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    let file = dir.path().join("bad.csv");
+    std::fs::write(&file, BAD_ROWS).unwrap();
+    let out = import(&db, &[file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let name = file.display();
+    assert!(
+        stderr.contains(&format!(
+            "{name}:3:27: expected a number in column \"Voltage\", found \"23O.1\""
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{name}:5:18: expected a number in column \"Global_active_power\", found \"xx\""
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{name}:6:1: expected a timestamp")),
+        "{stderr}"
+    );
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("5 rows, 4 readings stored for 2 sensors, 0 missing values skipped, 3 bad rows skipped (2 not a number, 1 bad timestamp)"),
+        "{stdout}"
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM readings"), 4);
+}
+
+#[test]
+fn strict_stops_at_the_first_bad_row_and_stores_nothing_from_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    let good = dir.path().join("good.csv");
+    std::fs::write(&good, "timestamp,sensor,value\n2025-10-02T12:00:00Z,a,1\n").unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, BAD_ROWS).unwrap();
+    let out = import(
+        &db,
+        &["--strict", good.to_str().unwrap(), bad.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}:3:27: expected a number in column \"Voltage\", found \"23O.1\" (--strict: nothing from this file was stored)",
+            bad.display()
+        )),
+        "{stderr}"
+    );
+    // The first file is stored; nothing of the bad one, not even its sensors.
+    assert_eq!(count(&db, "SELECT count(*) FROM readings"), 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM sensors"), 1);
+}
+
+#[test]
+fn gzip_tab_and_decimal_comma_files_import() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    let gz = dir.path().join("meters.csv.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    enc.write_all("\u{feff}datahora\tm1\tm2\n02/10/2025 13:00\t1234,5\t?\n".as_bytes())
+        .unwrap();
+    enc.finish().unwrap();
+    let out = import(
+        &db,
+        &[
+            "--date-format",
+            "dmy",
+            "--tz",
+            "America/Sao_Paulo",
+            gz.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let ts = chrono::DateTime::parse_from_rfc3339("2025-10-02T16:00:00Z")
+        .unwrap()
+        .timestamp_millis();
+    assert_eq!(value_at(&db, "m1", ts), Some(1234.5));
+    assert_eq!(count(&db, "SELECT count(*) FROM readings"), 1);
+}
+
+#[test]
+fn known_only_rejects_sensors_not_in_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    let first = dir.path().join("first.csv");
+    std::fs::write(&first, "timestamp,sensor,value\n2025-10-02T12:00:00Z,a,1\n").unwrap();
+    assert!(import(&db, &[first.to_str().unwrap()]).status.success());
+    let second = dir.path().join("second.csv");
+    std::fs::write(
+        &second,
+        "timestamp,sensor,value\n2025-10-02T12:01:00Z,a,2\n2025-10-02T12:01:00Z,b,3\n",
+    )
+    .unwrap();
+    let out = import(&db, &["--known-only", second.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("unknown sensor \"b\" and --known-only is set"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM readings"), 2);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM sensors WHERE tag = 'b'"),
+        0
+    );
+}
+
+#[test]
+fn unreadable_headers_and_missing_files_are_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    let ambiguous = dir.path().join("amb.csv");
+    std::fs::write(&ambiguous, "date,v\n01/02/2024 10:00,1\n").unwrap();
+    let out = import(&db, &[ambiguous.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "{}:2: dates like \"01/02/2024 10:00\" in column \"date\" could be day/month or month/day: pass --date-format dmy or mdy",
+            ambiguous.display()
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = import(&db, &["--map", "Volts=v", ambiguous.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("\"Volts\" (from the mapping) is not in the header"));
+    let out = import(&db, &[dir.path().join("nope.csv").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("nope.csv"));
+}
