@@ -5,6 +5,7 @@ mod alarm;
 mod billing;
 mod diagnostics;
 mod duration;
+mod export;
 mod modbus;
 mod mqtt;
 mod validate;
@@ -16,6 +17,7 @@ pub use alarm::{
 pub use billing::{Customer, EnergyRate, MeterBinding, Tariff};
 pub use diagnostics::{ConfigErrors, Diagnostic};
 pub use duration::Dur;
+pub use export::ExportConfig;
 pub use modbus::{
     ModbusBinding, ModbusDevice, ModbusTemplate, ModbusUrl, SerialSettings, Table, TemplateField,
     UnreadableRange, ValueType, WordOrder,
@@ -53,6 +55,8 @@ pub struct Config {
     pub customer: Vec<Customer>,
     #[serde(default)]
     pub alarms: AlarmSettings,
+    #[serde(default)]
+    pub export: ExportConfig,
     /// Where the config was read from (empty for built-in configs).
     #[serde(skip)]
     pub origin: PathBuf,

@@ -1,6 +1,5 @@
 //! `floorwatch export readings|aggregates|alarms`: arguments and dispatch.
 
-use super::ReportError;
 use super::aggregates::{AggregateSpec, Every, export_aggregates};
 use super::alarms::{AlarmFilter, export_alarms, parse_priority};
 use super::clock::LocalClock;
@@ -9,6 +8,7 @@ use super::points::{TimeRange, count_in_range, select_sensors};
 use super::progress::Progress;
 use super::readings::{Layout, export_readings};
 use super::table::{CsvStyle, Table, TimeStyle};
+use super::{ReportError, write_csv};
 use crate::config::{Config, SimSignal};
 use crate::error::{BadInput, EXIT_OK};
 use crate::model::{TimestampMs, now_ms};
@@ -203,38 +203,25 @@ fn alarms(args: AlarmsArgs) -> Result<u8> {
     })
 }
 
-/// Opens the destination, runs `body`, and only then makes the file visible.
+/// Writes the report, then says where on a terminal; a reader of stdout that
+/// goes away (`| head`) is not an error.
 fn write_report(
     setup: &Setup,
     what: &str,
     body: impl FnOnce(&Connection, &mut Table<Sink>) -> Result<u64, ReportError>,
 ) -> Result<u8> {
-    let sink =
-        Sink::open(&setup.dest).with_context(|| format!("creating {}", setup.dest.describe()))?;
-    let mut table = Table::new(sink, setup.style).map_err(ReportError::from);
-    let outcome = match &mut table {
-        Ok(table) => body(setup.conn.connection(), table),
-        Err(_) => Ok(0),
-    };
-    let finished = table.and_then(|t| Ok(t.finish()?));
-    let rows = match (outcome, finished) {
-        (Ok(rows), Ok(sink)) => {
-            sink.commit()
-                .with_context(|| format!("saving {}", setup.dest.describe()))?;
-            rows
-        }
-        (Err(e), _) | (Ok(_), Err(e)) => {
-            if setup.dest == Destination::Stdout && e.is_broken_pipe() {
-                return Ok(EXIT_OK);
+    let conn = setup.conn.connection();
+    match write_csv(&setup.dest, setup.style, |table| body(conn, table)) {
+        Ok(rows) => {
+            if Progress::wanted() && setup.dest != Destination::Stdout {
+                eprintln!("exported {rows} {what} rows to {}", setup.dest.describe());
             }
-            return Err(into_anyhow(e))
-                .with_context(|| format!("exporting {what} to {}", setup.dest.describe()));
+            Ok(EXIT_OK)
         }
-    };
-    if Progress::wanted() && setup.dest != Destination::Stdout {
-        eprintln!("exported {rows} {what} rows to {}", setup.dest.describe());
+        Err(e) if setup.dest == Destination::Stdout && e.is_broken_pipe() => Ok(EXIT_OK),
+        Err(e) => Err(into_anyhow(e))
+            .with_context(|| format!("exporting {what} to {}", setup.dest.describe())),
     }
-    Ok(EXIT_OK)
 }
 
 fn into_anyhow(e: ReportError) -> anyhow::Error {
@@ -267,7 +254,7 @@ impl Setup {
             ))
             .into());
         }
-        let style = csv_style(args, tz)?;
+        let style = csv_style(args, config.as_ref(), tz)?;
         let db = args
             .db
             .clone()
@@ -310,48 +297,22 @@ fn load_config(given: Option<&PathBuf>) -> Result<Option<Config>> {
     Ok(Some(Config::load(&path)?))
 }
 
-fn csv_style(args: &CommonArgs, tz: Tz) -> Result<CsvStyle> {
-    let delimiter = match args.delimiter.as_deref() {
-        None if args.decimal_comma => b';',
-        None => b',',
-        Some(text) => parse_delimiter(text)?,
+/// Command-line options first, then the config's `[export]` defaults.
+fn csv_style(args: &CommonArgs, config: Option<&Config>, tz: Tz) -> Result<CsvStyle> {
+    let defaults = config.map(|c| c.export.clone()).unwrap_or_default();
+    let delimiter = args.delimiter.as_deref().or(defaults.delimiter.as_deref());
+    let time = if args.epoch {
+        TimeStyle::EpochMs
+    } else {
+        TimeStyle::Local(tz)
     };
-    if args.decimal_comma && delimiter == b',' {
-        return Err(BadInput(
-            "--decimal-comma needs another --delimiter than ',' (e.g. ';')".into(),
-        )
-        .into());
-    }
-    Ok(CsvStyle {
+    CsvStyle::build(
         delimiter,
-        decimal_comma: args.decimal_comma,
-        bom: args.bom,
-        time: if args.epoch {
-            TimeStyle::EpochMs
-        } else {
-            TimeStyle::Local(tz)
-        },
-    })
-}
-
-fn parse_delimiter(text: &str) -> Result<u8> {
-    let byte = match text {
-        "tab" | "\\t" | "\t" => b'\t',
-        _ if text.len() == 1 && text.is_ascii() => text.as_bytes()[0],
-        _ => {
-            return Err(BadInput(format!(
-                "--delimiter {text:?}: expected one ASCII character, e.g. ',' ';' '|' or tab"
-            ))
-            .into());
-        }
-    };
-    if matches!(byte, b'"' | b'\n' | b'\r' | b'.' | b'\'') || byte.is_ascii_alphanumeric() {
-        return Err(BadInput(format!(
-            "--delimiter {text:?}: cannot be a quote, a newline, a letter, a digit or '.'"
-        ))
-        .into());
-    }
-    Ok(byte)
+        args.decimal_comma || defaults.decimal_comma,
+        args.bom || defaults.bom,
+        time,
+    )
+    .map_err(|e| BadInput(e).into())
 }
 
 fn optional_time(text: Option<&str>, flag: &str, tz: Tz) -> Result<Option<TimestampMs>> {
@@ -432,13 +393,5 @@ mod tests {
                 .unwrap_err()
                 .contains("RFC 3339")
         );
-    }
-
-    #[test]
-    fn delimiters() {
-        assert_eq!(parse_delimiter(";").unwrap(), b';');
-        assert_eq!(parse_delimiter("tab").unwrap(), b'\t');
-        assert!(parse_delimiter("ab").is_err());
-        assert!(parse_delimiter("\"").is_err());
     }
 }

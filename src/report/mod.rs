@@ -11,6 +11,7 @@ pub mod points;
 pub mod progress;
 pub mod readings;
 pub mod table;
+pub mod view;
 
 pub use aggregates::{BucketStats, Bucketer, Every};
 pub use command::ExportArgs;
@@ -18,6 +19,7 @@ pub use output::{Destination, Sink};
 pub use points::{StoredSensor, TimeRange};
 pub use readings::Layout;
 pub use table::{CsvStyle, Table, TimeStyle};
+pub use view::{View, ViewTarget, export_view};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -32,13 +34,19 @@ pub enum ReportError {
     Csv(#[from] csv::Error),
     #[error("writing the report: {0}")]
     Io(#[from] std::io::Error),
+    #[error("{path}: {source}")]
+    File {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl ReportError {
     /// True when the reader of our stdout went away (`| head`): not a failure.
     pub fn is_broken_pipe(&self) -> bool {
         let io = match self {
-            ReportError::Io(e) => Some(e.kind()),
+            ReportError::Io(e) | ReportError::File { source: e, .. } => Some(e.kind()),
             ReportError::Csv(e) => match e.kind() {
                 csv::ErrorKind::Io(e) => Some(e.kind()),
                 _ => None,
@@ -47,4 +55,22 @@ impl ReportError {
         };
         io == Some(std::io::ErrorKind::BrokenPipe)
     }
+}
+
+/// Writes one CSV report to `dest`: the file appears only when `body` and the
+/// final flush succeeded; on any error the partial file is deleted.
+pub fn write_csv(
+    dest: &Destination,
+    style: CsvStyle,
+    body: impl FnOnce(&mut Table<Sink>) -> Result<u64, ReportError>,
+) -> Result<u64, ReportError> {
+    let file_error = |source| ReportError::File {
+        path: dest.describe(),
+        source,
+    };
+    let sink = Sink::open(dest).map_err(file_error)?;
+    let mut table = Table::new(sink, style)?;
+    let rows = body(&mut table)?;
+    table.finish().and_then(Sink::commit).map_err(file_error)?;
+    Ok(rows)
 }

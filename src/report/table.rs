@@ -40,6 +40,30 @@ impl Default for CsvStyle {
 }
 
 impl CsvStyle {
+    /// Checks the options together: `--decimal-comma` defaults the delimiter
+    /// to `;` and cannot be combined with `,`.
+    pub fn build(
+        delimiter: Option<&str>,
+        decimal_comma: bool,
+        bom: bool,
+        time: TimeStyle,
+    ) -> std::result::Result<CsvStyle, String> {
+        let delimiter = match delimiter {
+            None if decimal_comma => b';',
+            None => b',',
+            Some(text) => parse_delimiter(text)?,
+        };
+        if decimal_comma && delimiter == b',' {
+            return Err("--decimal-comma needs another --delimiter than ',' (e.g. ';')".into());
+        }
+        Ok(CsvStyle {
+            delimiter,
+            decimal_comma,
+            bom,
+            time,
+        })
+    }
+
     /// Header of a timestamp column.
     pub fn time_header(&self, name: &str) -> String {
         match self.time {
@@ -47,6 +71,24 @@ impl CsvStyle {
             TimeStyle::EpochMs => format!("{name}_epoch_ms"),
         }
     }
+}
+
+fn parse_delimiter(text: &str) -> std::result::Result<u8, String> {
+    let byte = match text {
+        "tab" | "\\t" | "\t" => b'\t',
+        _ if text.len() == 1 && text.is_ascii() => text.as_bytes()[0],
+        _ => {
+            return Err(format!(
+                "--delimiter {text:?}: expected one ASCII character, e.g. ',' ';' '|' or tab"
+            ));
+        }
+    };
+    if matches!(byte, b'"' | b'\n' | b'\r' | b'.' | b'\'' | b'-') || byte.is_ascii_alphanumeric() {
+        return Err(format!(
+            "--delimiter {text:?}: cannot be a quote, a newline, a letter, a digit, '.' or '-'"
+        ));
+    }
+    Ok(byte)
 }
 
 /// Neutralises a text cell a spreadsheet would run as a formula (OWASP CSV
@@ -179,6 +221,30 @@ mod tests {
         let mut t = Table::new(Vec::new(), style).unwrap();
         f(&mut t).unwrap();
         String::from_utf8(t.finish().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn delimiters_are_checked() {
+        let t = TimeStyle::EpochMs;
+        assert_eq!(
+            CsvStyle::build(Some(";"), false, false, t)
+                .unwrap()
+                .delimiter,
+            b';'
+        );
+        assert_eq!(
+            CsvStyle::build(Some("tab"), false, false, t)
+                .unwrap()
+                .delimiter,
+            b'\t'
+        );
+        assert_eq!(
+            CsvStyle::build(None, true, false, t).unwrap().delimiter,
+            b';'
+        );
+        assert!(CsvStyle::build(Some("ab"), false, false, t).is_err());
+        assert!(CsvStyle::build(Some("\""), false, false, t).is_err());
+        assert!(CsvStyle::build(Some(","), true, false, t).is_err());
     }
 
     #[test]
