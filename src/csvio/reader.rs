@@ -500,18 +500,20 @@ impl CsvReader {
         if found < expected && found >= needed {
             return Ok(());
         }
-        Err(self.bad(
-            found.min(expected),
-            Reason::FieldCount,
-            format!(
-                "expected {expected} fields like the header, found {found}{}",
-                if found > expected {
-                    " (an unquoted value containing the delimiter?)"
-                } else {
-                    ""
-                }
-            ),
-        ))
+        let mut bad = self.bad(found.min(expected), Reason::FieldCount, String::new());
+        if found < expected {
+            // Just past the last field: where the missing ones should start.
+            bad.col -= 1;
+        }
+        bad.message = format!(
+            "expected {expected} fields like the header, found {found}{}",
+            if found > expected {
+                " (an unquoted value containing the delimiter?)"
+            } else {
+                ""
+            }
+        );
+        Err(bad)
     }
 
     fn parse_time(&mut self) -> Result<i64, BadRow> {
@@ -856,7 +858,7 @@ mod tests {
             reasons,
             vec![
                 (3, 1, Reason::BadTimestamp),
-                (4, 24, Reason::FieldCount),
+                (4, 23, Reason::FieldCount),
                 (5, 22, Reason::EmptySensor),
                 (6, 26, Reason::FieldCount),
             ]
