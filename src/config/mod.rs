@@ -22,7 +22,10 @@ pub use modbus::{
     ModbusBinding, ModbusDevice, ModbusTemplate, ModbusUrl, SerialSettings, Table, TemplateField,
     UnreadableRange, ValueType, WordOrder,
 };
-pub use mqtt::{MqttBinding, MqttBroker, MqttPattern, PayloadKind};
+pub use mqtt::{
+    DEFAULT_MAX_PACKET_SIZE, DecodeKeys, Endian, FieldSpec, FieldType, MqttBinding, MqttBroker,
+    MqttPattern, PayloadKind, TimeFormat,
+};
 
 use crate::model::{SensorId, SensorMeta};
 use serde::Deserialize;

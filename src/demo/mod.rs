@@ -3,6 +3,8 @@
 //! `{mqtt_port}` and `{modbus_port}` are replaced by the ports the in-process
 //! services got.
 
+pub mod mqtt;
+
 use crate::config::Config;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
@@ -21,7 +23,9 @@ pub struct DemoServices {
 
 impl DemoServices {
     pub async fn start() -> Result<DemoServices> {
-        Ok(DemoServices::default())
+        let mut services = DemoServices::default();
+        mqtt::start(&mut services).await?;
+        Ok(services)
     }
 
     /// The demo config with the services' ports filled in.
@@ -83,7 +87,12 @@ mod tests {
 
     #[test]
     fn the_demo_config_is_valid() {
-        let config = DemoServices::default().config().unwrap();
+        let services = DemoServices {
+            mqtt_port: Some(1883),
+            modbus_port: Some(502),
+            ..Default::default()
+        };
+        let config = services.config().unwrap();
         assert!(config.sensor.len() >= 5);
     }
 }
