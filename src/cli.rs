@@ -71,6 +71,9 @@ pub struct RunArgs {
     /// No screen: record readings and log status lines to stderr until SIGINT/SIGTERM.
     #[arg(long)]
     pub headless: bool,
+    /// Draw with ASCII only (no box drawing, blocks or braille) [default: when the locale is not UTF-8]
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +91,9 @@ pub struct DemoArgs {
     /// No screen: log status lines to stderr.
     #[arg(long)]
     pub headless: bool,
+    /// Draw with ASCII only (no box drawing, blocks or braille).
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 /// Parses arguments, runs, and returns the process exit code.
@@ -184,7 +190,10 @@ fn summary(config: &config::Config, path: &std::path::Path) -> String {
 
 fn run(args: RunArgs, verbose: u8) -> Result<u8> {
     let path = config_path(args.config.clone())?;
-    let config = config::Config::load(&path)?;
+    let mut config = config::Config::load(&path)?;
+    if args.ascii {
+        config.ui.ascii = Some(true);
+    }
     let db = args
         .db
         .clone()

@@ -40,6 +40,14 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
         check_broker(broker, &mut diags);
     }
     super::alarm::check_settings(config, &brokers, &mut diags);
+    diags.extend(crate::ui::keys::check_bindings(&config.ui.keys));
+    if config.ui.max_fps == 0 {
+        diags.push(Diagnostic {
+            span: None,
+            message: "[ui] max_fps must be at least 1".into(),
+            related: None,
+        });
+    }
     diags.sort_by_key(|d| d.span.as_ref().map(|s| s.start));
     diags
 }

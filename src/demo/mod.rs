@@ -64,7 +64,10 @@ pub fn run(args: crate::cli::DemoArgs, verbose: u8) -> Result<u8> {
     };
     let result = runtime.block_on(async {
         let services = DemoServices::start().await?;
-        let config = services.config()?;
+        let mut config = services.config()?;
+        if args.ascii {
+            config.ui.ascii = Some(true);
+        }
         let result = crate::app::run_async(config, db, args.headless).await;
         services.stop();
         result
