@@ -12,6 +12,7 @@ Examples:
   floorwatch --config plant.toml                    the console on your plant
   floorwatch run --headless --config plant.toml     record history without a screen (systemd)
   floorwatch check --config plant.toml              validate a config (exit 2 on problems)
+  floorwatch simulate modbus --listen 127.0.0.1:5020   a simulated meter and PLC to poll
   floorwatch import --map Voltage=house.voltage:V household.txt
                                                     import CSV history (repeat --map per column)
   floorwatch export readings --from 2026-10-01 --to 2026-10-02 -o day.csv
@@ -51,6 +52,9 @@ pub enum Command {
     Import(crate::csvio::command::ImportArgs),
     /// Export readings, aggregates or the alarm journal to CSV.
     Export(crate::report::ExportArgs),
+    /// Serve built-in simulated devices, to try a config without hardware.
+    #[command(subcommand)]
+    Simulate(SimulateCommand),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -58,6 +62,12 @@ pub enum Command {
     },
     /// Print the man page (roff).
     Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimulateCommand {
+    /// Modbus TCP: a three-phase energy meter (unit 1) and a PLC (unit 2).
+    Modbus(crate::demo::modbus::SimulateModbusArgs),
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -129,6 +139,10 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
         Some(Command::Export(args)) => crate::report::command::run(args),
         Some(Command::Demo(args)) => crate::demo::run(args, cli.verbose),
+        Some(Command::Simulate(SimulateCommand::Modbus(args))) => {
+            let _guard = logging::init(logging::Mode::Stderr, cli.verbose);
+            crate::demo::modbus::simulate(args)
+        }
         Some(Command::Import(args)) => crate::csvio::command::import(args),
         Some(Command::Run(args)) => run(args, cli.verbose),
         None => run(cli.run, cli.verbose),
