@@ -36,6 +36,9 @@ pub struct LiveState {
     pub sources: Vec<SourceStatus>,
     /// Alarms not in the Normal state, most urgent first (kept by the alarm evaluator).
     pub alarms: Arc<Vec<AlarmView>>,
+    /// How many new high or critical alarms were raised since start: the UI
+    /// rings the terminal bell when it grows (and `[ui] bell` is on).
+    pub alarm_bell: u64,
     pub received: u64,
     pub stored: u64,
     pub now_ms: TimestampMs,
@@ -52,6 +55,7 @@ impl LiveState {
             index: Arc::new(HashMap::new()),
             sources: Vec::new(),
             alarms: Arc::new(Vec::new()),
+            alarm_bell: 0,
             received: 0,
             stored: 0,
             now_ms: now_ms(),
