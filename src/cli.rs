@@ -14,6 +14,8 @@ Examples:
   floorwatch check --config plant.toml              validate a config (exit 2 on problems)
   floorwatch import --map Voltage=house.voltage:V household.txt
                                                     import CSV history (repeat --map per column)
+  floorwatch replay --speed 600 --headless fixtures/factory_day.csv
+                                                    play CSV history through the console
   floorwatch export readings --from 2026-10-01 --to 2026-10-02 -o day.csv
   floorwatch export aggregates --every 1h --sensor 'line1.*' -o hourly.csv
   floorwatch completions bash > /etc/bash_completion.d/floorwatch";
@@ -49,6 +51,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Import CSV history files into the history file.
     Import(crate::csvio::command::ImportArgs),
+    /// Play CSV history through the console as if it were live.
+    Replay(crate::csvio::command::ReplayArgs),
     /// Export readings, aggregates or the alarm journal to CSV.
     Export(crate::report::ExportArgs),
     /// Print shell completions.
@@ -124,6 +128,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
         Some(Command::Export(args)) => crate::report::command::run(args),
         Some(Command::Demo(args)) => crate::demo::run(args, cli.verbose),
         Some(Command::Import(args)) => crate::csvio::command::import(args),
+        Some(Command::Replay(args)) => crate::csvio::command::replay(args, cli.verbose),
         Some(Command::Run(args)) => run(args, cli.verbose),
         None => run(cli.run, cli.verbose),
     }

@@ -2,6 +2,7 @@
 //! send to the engine over a bounded channel.
 
 pub mod modbus;
+pub mod replay;
 pub mod sim;
 
 use crate::model::{Reading, SensorMeta, TimestampMs};
@@ -20,6 +21,8 @@ pub enum SourceEvent {
     Discovered(SensorMeta),
     /// The health of one broker, device or feed.
     Status(SourceStatus),
+    /// A replay's clock and controls; the engine then runs on replayed time.
+    Replay(replay::ReplayStatus),
 }
 
 impl SourceEvent {
