@@ -12,6 +12,7 @@ Examples:
   floorwatch --config plant.toml                    the console on your plant
   floorwatch run --headless --config plant.toml     record history without a screen (systemd)
   floorwatch check --config plant.toml              validate a config (exit 2 on problems)
+  floorwatch simulate modbus --listen 127.0.0.1:5020   a simulated meter and PLC to poll
   floorwatch import --map Voltage=house.voltage:V household.txt
                                                     import CSV history (repeat --map per column)
   floorwatch replay --speed 600 --headless fixtures/factory_day.csv
@@ -55,6 +56,9 @@ pub enum Command {
     Replay(crate::csvio::command::ReplayArgs),
     /// Export readings, aggregates or the alarm journal to CSV.
     Export(crate::report::ExportArgs),
+    /// Serve built-in simulated devices, to try a config without hardware.
+    #[command(subcommand)]
+    Simulate(SimulateCommand),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -62,6 +66,12 @@ pub enum Command {
     },
     /// Print the man page (roff).
     Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimulateCommand {
+    /// Modbus TCP: a three-phase energy meter (unit 1) and a PLC (unit 2).
+    Modbus(crate::demo::modbus::SimulateModbusArgs),
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -75,6 +85,9 @@ pub struct RunArgs {
     /// No screen: record readings and log status lines to stderr until SIGINT/SIGTERM.
     #[arg(long)]
     pub headless: bool,
+    /// Draw with ASCII only (no box drawing, blocks or braille) [default: when the locale is not UTF-8]
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 #[derive(Debug, Args)]
@@ -92,6 +105,9 @@ pub struct DemoArgs {
     /// No screen: log status lines to stderr.
     #[arg(long)]
     pub headless: bool,
+    /// Draw with ASCII only (no box drawing, blocks or braille).
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 /// Parses arguments, runs, and returns the process exit code.
@@ -127,6 +143,10 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
         Some(Command::Export(args)) => crate::report::command::run(args),
         Some(Command::Demo(args)) => crate::demo::run(args, cli.verbose),
+        Some(Command::Simulate(SimulateCommand::Modbus(args))) => {
+            let _guard = logging::init(logging::Mode::Stderr, cli.verbose);
+            crate::demo::modbus::simulate(args)
+        }
         Some(Command::Import(args)) => crate::csvio::command::import(args),
         Some(Command::Replay(args)) => crate::csvio::command::replay(args, cli.verbose),
         Some(Command::Run(args)) => run(args, cli.verbose),
@@ -189,7 +209,10 @@ fn summary(config: &config::Config, path: &std::path::Path) -> String {
 
 fn run(args: RunArgs, verbose: u8) -> Result<u8> {
     let path = config_path(args.config.clone())?;
-    let config = config::Config::load(&path)?;
+    let mut config = config::Config::load(&path)?;
+    if args.ascii {
+        config.ui.ascii = Some(true);
+    }
     let db = args
         .db
         .clone()

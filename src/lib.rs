@@ -17,3 +17,4 @@ pub mod paths;
 pub mod report;
 pub mod source;
 pub mod store;
+pub mod ui;

@@ -23,7 +23,7 @@ pub fn init(mode: Mode, verbose: u8) -> Option<tracing_appender::non_blocking::W
     };
     let filter = || {
         EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| EnvFilter::new(format!("floorwatch={level},warn")))
+            .unwrap_or_else(|_| EnvFilter::new(format!("floorwatch={level},rumqttd=off,warn")))
     };
     let log_path = crate::paths::log_file();
     let file = log_path

@@ -19,7 +19,10 @@ pub use modbus::{
     ModbusBinding, ModbusDevice, ModbusTemplate, ModbusUrl, SerialSettings, Table, TemplateField,
     UnreadableRange, ValueType, WordOrder,
 };
-pub use mqtt::{MqttBinding, MqttBroker, MqttPattern, PayloadKind};
+pub use mqtt::{
+    DEFAULT_MAX_PACKET_SIZE, DecodeKeys, Endian, FieldSpec, FieldType, MqttBinding, MqttBroker,
+    MqttPattern, PayloadKind, TimeFormat,
+};
 
 use crate::model::{SensorId, SensorMeta};
 use serde::Deserialize;
@@ -115,12 +118,24 @@ fn default_live_window() -> Dur {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ui {
+    /// Theme name: a built-in (`default`, `light`, `high-contrast`, `mono`) or a user theme.
     pub theme: Option<String>,
     #[serde(default = "default_fps")]
     pub max_fps: u32,
     /// Status line period in `--headless` mode.
     #[serde(default = "default_status_every")]
     pub status_every: Dur,
+    /// ASCII-only drawing; absent = ASCII when the locale is not UTF-8.
+    pub ascii: Option<bool>,
+    /// Ring the terminal bell when a new unacknowledged alarm appears.
+    #[serde(default)]
+    pub bell: bool,
+    /// How long `s` shelves an alarm.
+    #[serde(default = "default_shelve")]
+    pub shelve: Dur,
+    /// Rebinding: action name = key or [keys].
+    #[serde(default)]
+    pub keys: crate::ui::keys::KeyBindings,
 }
 
 impl Default for Ui {
@@ -129,8 +144,16 @@ impl Default for Ui {
             theme: None,
             max_fps: default_fps(),
             status_every: default_status_every(),
+            ascii: None,
+            bell: false,
+            shelve: default_shelve(),
+            keys: Default::default(),
         }
     }
+}
+
+fn default_shelve() -> Dur {
+    Dur::from_secs(3600)
 }
 
 fn default_fps() -> u32 {

@@ -1,8 +1,16 @@
 //! `[[mqtt]]` brokers, per-sensor `mqtt = {...}` bindings and `[[mqtt_pattern]]`.
+//!
+//! Bindings and patterns share the payload keys (`payload`, `value`, `time`,
+//! `fields`, `raw`/`eng`, ...); [`DecodeKeys`] is the borrowed view the
+//! decoder is built from (serde's `flatten` cannot be combined with
+//! `deny_unknown_fields`, so the keys are listed in both structs).
 
 use super::Dur;
 use serde::Deserialize;
 use toml::Spanned;
+
+/// Default largest packet accepted from a broker: 1 MiB (rumqttc's own default is 10 KiB).
+pub const DEFAULT_MAX_PACKET_SIZE: usize = 1024 * 1024;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -10,13 +18,47 @@ pub struct MqttBroker {
     pub name: Spanned<String>,
     /// `mqtt://host:port` or `mqtts://host:port`.
     pub url: Spanned<String>,
+    /// Tried in turn after `url` when a connection attempt fails.
+    #[serde(default)]
+    pub fallback_urls: Vec<Spanned<String>>,
+    /// Stable id for the persistent session; default `floorwatch-<host>-<user>`.
     pub client_id: Option<String>,
     pub username: Option<String>,
     /// Name of the environment variable that holds the password.
-    pub password_env: Option<String>,
+    pub password_env: Option<Spanned<String>>,
     /// File whose first line is the password.
-    pub password_file: Option<String>,
+    pub password_file: Option<Spanned<String>>,
     pub keep_alive: Option<Dur>,
+    /// PEM file with the CA certificate(s) for `mqtts://` (default: the system roots).
+    pub ca_file: Option<Spanned<String>>,
+    /// PEM client certificate and key for brokers that require client authentication.
+    pub client_cert: Option<Spanned<String>>,
+    pub client_key: Option<Spanned<String>>,
+    /// Accept any server certificate. Only for a lab; logs a warning on every connect.
+    #[serde(default)]
+    pub insecure: bool,
+    /// Largest packet accepted, in bytes.
+    pub max_packet_size: Option<Spanned<usize>>,
+    /// Subscription QoS: 1 (default, no loss) or 0.
+    pub qos: Option<Spanned<u8>>,
+    /// `false` (default) keeps the broker session, so QoS 1 messages wait while the console is down.
+    #[serde(default)]
+    pub clean_session: bool,
+}
+
+impl MqttBroker {
+    pub fn qos(&self) -> u8 {
+        self.qos.as_ref().map_or(1, |q| *q.get_ref())
+    }
+    pub fn max_packet_size(&self) -> usize {
+        self.max_packet_size
+            .as_ref()
+            .map_or(DEFAULT_MAX_PACKET_SIZE, |s| *s.get_ref())
+    }
+    /// `url` then `fallback_urls`.
+    pub fn urls(&self) -> impl Iterator<Item = &Spanned<String>> {
+        std::iter::once(&self.url).chain(self.fallback_urls.iter())
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -24,10 +66,26 @@ pub struct MqttBroker {
 pub struct MqttBinding {
     pub broker: Spanned<String>,
     pub topic: Spanned<String>,
-    /// JSON pointer to the value (`/value`); absent = the payload is a number.
-    pub value: Option<String>,
+    pub payload: Option<Spanned<PayloadKind>>,
+    /// JSON pointer to the value (`/value`).
+    pub value: Option<Spanned<String>>,
     /// JSON pointer to the timestamp; absent = arrival time.
-    pub time: Option<String>,
+    pub time: Option<Spanned<String>>,
+    pub time_format: Option<TimeFormat>,
+    pub id_path: Option<Spanned<String>>,
+    pub unit_path: Option<Spanned<String>>,
+    pub name_path: Option<Spanned<String>>,
+    pub quality: Option<Spanned<String>>,
+    /// JSON pointer to an array of readings inside the message.
+    pub items: Option<Spanned<String>>,
+    pub raw: Option<Spanned<[f64; 2]>>,
+    pub eng: Option<Spanned<[f64; 2]>>,
+    #[serde(default)]
+    pub fields: Vec<Spanned<FieldSpec>>,
+    /// Which field of a hex/binary layout is this sensor's value (default: the first).
+    pub field: Option<Spanned<String>>,
+    /// Take only the readings whose `id_path` equals this (one topic carrying many sensors).
+    pub match_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -35,21 +93,185 @@ pub struct MqttBinding {
 pub struct MqttPattern {
     pub broker: Spanned<String>,
     pub topic: Spanned<String>,
-    /// Sensor id built from the wildcard captures: `{1}.{2}`.
+    /// Sensor id built from the wildcard captures (`{1}.{2}`), the payload's
+    /// id (`{id}`, needs `id_path`) and the layout field name (`{field}`).
     pub id: Spanned<String>,
-    #[serde(default)]
-    pub payload: PayloadKind,
-    pub value: Option<String>,
-    pub time: Option<String>,
     pub unit: Option<String>,
     pub group: Option<String>,
+    pub payload: Option<Spanned<PayloadKind>>,
+    pub value: Option<Spanned<String>>,
+    pub time: Option<Spanned<String>>,
+    pub time_format: Option<TimeFormat>,
+    pub id_path: Option<Spanned<String>>,
+    pub unit_path: Option<Spanned<String>>,
+    pub name_path: Option<Spanned<String>>,
+    pub quality: Option<Spanned<String>>,
+    pub items: Option<Spanned<String>>,
+    pub raw: Option<Spanned<[f64; 2]>>,
+    pub eng: Option<Spanned<[f64; 2]>>,
+    #[serde(default)]
+    pub fields: Vec<Spanned<FieldSpec>>,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum PayloadKind {
+    /// `21.5`, `"21.5 °C"`.
     #[default]
     Number,
     Json,
+    /// A hex string decoded by `fields`.
     Hex,
+    /// Raw bytes decoded by `fields`.
+    Binary,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeFormat {
+    /// Strings as RFC 3339, numbers as epoch seconds (or ms when above 10^11).
+    #[default]
+    Auto,
+    Rfc3339,
+    /// Epoch seconds (fractions allowed).
+    S,
+    /// Epoch milliseconds.
+    Ms,
+}
+
+/// One value inside a packed frame.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    pub name: String,
+    /// Byte offset in the frame.
+    pub offset: usize,
+    #[serde(rename = "type")]
+    pub kind: FieldType,
+    #[serde(default)]
+    pub endian: Endian,
+    /// value = raw × scale + offset_value.
+    #[serde(default = "one")]
+    pub scale: f64,
+    #[serde(default)]
+    pub offset_value: f64,
+    pub unit: Option<String>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    U8,
+    I8,
+    U16,
+    I16,
+    U32,
+    I32,
+    F32,
+    F64,
+}
+
+impl FieldType {
+    pub fn size(self) -> usize {
+        match self {
+            FieldType::U8 | FieldType::I8 => 1,
+            FieldType::U16 | FieldType::I16 => 2,
+            FieldType::U32 | FieldType::I32 | FieldType::F32 => 4,
+            FieldType::F64 => 8,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Endian {
+    #[default]
+    Big,
+    Little,
+}
+
+/// The payload keys of a binding or a pattern, borrowed.
+#[derive(Clone, Copy, Debug)]
+pub struct DecodeKeys<'a> {
+    pub payload: Option<&'a Spanned<PayloadKind>>,
+    pub value: Option<&'a Spanned<String>>,
+    pub time: Option<&'a Spanned<String>>,
+    pub time_format: Option<TimeFormat>,
+    pub id_path: Option<&'a Spanned<String>>,
+    pub unit_path: Option<&'a Spanned<String>>,
+    pub name_path: Option<&'a Spanned<String>>,
+    pub quality: Option<&'a Spanned<String>>,
+    pub items: Option<&'a Spanned<String>>,
+    pub raw: Option<&'a Spanned<[f64; 2]>>,
+    pub eng: Option<&'a Spanned<[f64; 2]>>,
+    pub fields: &'a [Spanned<FieldSpec>],
+}
+
+impl DecodeKeys<'_> {
+    /// The payload kind, inferred when not given: `fields` → hex, a JSON key → json, else number.
+    pub fn kind(&self) -> PayloadKind {
+        if let Some(kind) = self.payload {
+            return *kind.get_ref();
+        }
+        if !self.fields.is_empty() {
+            PayloadKind::Hex
+        } else if [
+            self.value,
+            self.time,
+            self.id_path,
+            self.unit_path,
+            self.name_path,
+            self.quality,
+            self.items,
+        ]
+        .iter()
+        .any(Option::is_some)
+        {
+            PayloadKind::Json
+        } else {
+            PayloadKind::Number
+        }
+    }
+}
+
+impl MqttBinding {
+    pub fn decode_keys(&self) -> DecodeKeys<'_> {
+        DecodeKeys {
+            payload: self.payload.as_ref(),
+            value: self.value.as_ref(),
+            time: self.time.as_ref(),
+            time_format: self.time_format,
+            id_path: self.id_path.as_ref(),
+            unit_path: self.unit_path.as_ref(),
+            name_path: self.name_path.as_ref(),
+            quality: self.quality.as_ref(),
+            items: self.items.as_ref(),
+            raw: self.raw.as_ref(),
+            eng: self.eng.as_ref(),
+            fields: &self.fields,
+        }
+    }
+}
+
+impl MqttPattern {
+    pub fn decode_keys(&self) -> DecodeKeys<'_> {
+        DecodeKeys {
+            payload: self.payload.as_ref(),
+            value: self.value.as_ref(),
+            time: self.time.as_ref(),
+            time_format: self.time_format,
+            id_path: self.id_path.as_ref(),
+            unit_path: self.unit_path.as_ref(),
+            name_path: self.name_path.as_ref(),
+            quality: self.quality.as_ref(),
+            items: self.items.as_ref(),
+            raw: self.raw.as_ref(),
+            eng: self.eng.as_ref(),
+            fields: &self.fields,
+        }
+    }
 }

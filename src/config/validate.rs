@@ -32,6 +32,20 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
             "[[mqtt]]",
             &mut diags,
         );
+        if let Err((span, message)) = crate::source::mqtt::routes::pattern_route(pattern) {
+            diags.push(Diagnostic::at(span, message));
+        }
+    }
+    for broker in &config.mqtt {
+        check_broker(broker, &mut diags);
+    }
+    diags.extend(crate::ui::keys::check_bindings(&config.ui.keys));
+    if config.ui.max_fps == 0 {
+        diags.push(Diagnostic {
+            span: None,
+            message: "[ui] max_fps must be at least 1".into(),
+            related: None,
+        });
     }
     diags.sort_by_key(|d| d.span.as_ref().map(|s| s.start));
     diags
@@ -105,12 +119,10 @@ fn require_known(
 
 fn check_urls(config: &Config, diags: &mut Vec<Diagnostic>) {
     for broker in &config.mqtt {
-        let url = broker.url.get_ref();
-        if !(url.starts_with("mqtt://") || url.starts_with("mqtts://")) {
-            diags.push(Diagnostic::at(
-                broker.url.span(),
-                format!("MQTT url {url:?} must start with mqtt:// or mqtts://"),
-            ));
+        for url in broker.urls() {
+            if let Err(message) = crate::source::mqtt::connect::BrokerUrl::parse(url.get_ref()) {
+                diags.push(Diagnostic::at(url.span(), message));
+            }
         }
     }
     for device in &config.modbus {
@@ -129,6 +141,11 @@ fn check_sensor(
 ) {
     if let Some(binding) = &sensor.mqtt {
         require_known(&binding.broker, brokers, "MQTT broker", "[[mqtt]]", diags);
+        if let Err((span, message)) =
+            crate::source::mqtt::routes::binding_route(sensor.id.get_ref(), binding)
+        {
+            diags.push(Diagnostic::at(span, message));
+        }
     }
     if let Some(binding) = &sensor.modbus {
         require_known(
@@ -579,5 +596,139 @@ mod modbus_checks {
                 ));
             }
         }
+    }
+}
+
+/// Largest `max_packet_size` accepted: MQTT's own limit is 256 MiB.
+const MAX_PACKET_LIMIT: usize = 256 * 1024 * 1024;
+
+fn check_broker(broker: &super::MqttBroker, diags: &mut Vec<Diagnostic>) {
+    if let Some(qos) = &broker.qos
+        && *qos.get_ref() > 1
+    {
+        diags.push(Diagnostic::at(
+            qos.span(),
+            format!(
+                "qos = {} is not supported: use 1 (no loss; a re-delivered message is stored once) or 0",
+                qos.get_ref()
+            ),
+        ));
+    }
+    if let Some(size) = &broker.max_packet_size
+        && !(1..=MAX_PACKET_LIMIT).contains(size.get_ref())
+    {
+        diags.push(Diagnostic::at(
+            size.span(),
+            format!(
+                "max_packet_size = {} must be between 1 and {MAX_PACKET_LIMIT} bytes",
+                size.get_ref()
+            ),
+        ));
+    }
+    if let (Some(env), Some(_)) = (&broker.password_env, &broker.password_file) {
+        diags.push(Diagnostic::at(
+            env.span(),
+            "set password_env or password_file, not both",
+        ));
+    }
+    match (&broker.client_cert, &broker.client_key) {
+        (Some(cert), None) => diags.push(Diagnostic::at(
+            cert.span(),
+            "client_cert needs client_key (the PEM private key)",
+        )),
+        (None, Some(key)) => diags.push(Diagnostic::at(
+            key.span(),
+            "client_key needs client_cert (the PEM certificate)",
+        )),
+        _ => {}
+    }
+    let tls_keys = [&broker.ca_file, &broker.client_cert, &broker.client_key];
+    if !broker.urls().any(|u| u.get_ref().starts_with("mqtts://"))
+        && let Some(key) = tls_keys.into_iter().flatten().next()
+    {
+        diags.push(Diagnostic::at(
+            key.span(),
+            "TLS files are set but no url uses mqtts://",
+        ));
+    }
+}
+
+#[cfg(test)]
+mod mqtt_tests {
+    use crate::config::Config;
+    use std::path::Path;
+
+    fn problems(text: &str) -> Vec<String> {
+        Config::parse(Path::new("plant.toml"), text)
+            .map(|_| Vec::new())
+            .unwrap_or_else(|e| e.lines())
+    }
+
+    #[test]
+    fn mqtt_mistakes_point_at_the_key() {
+        let text = r#"[[mqtt]]
+name = "b"
+url = "mqtt://127.0.0.1:1883"
+fallback_urls = ["mqtt://backup:x"]
+qos = 2
+client_cert = "c.pem"
+
+[[sensor]]
+id = "s"
+mqtt = { broker = "b", topic = "a/#/b" }
+
+[[sensor]]
+id = "f"
+mqtt = { broker = "b", topic = "dev", field = "nope", fields = [{ name = "a", offset = 0, type = "u8" }] }
+
+[[mqtt_pattern]]
+broker = "b"
+topic = "plant/+/value"
+id = "{1}.{2}"
+"#;
+        let lines = problems(text);
+        let expect = [
+            "plant.toml:4:18: MQTT url \"mqtt://backup:x\": port \"x\" is not a number 1-65535",
+            "plant.toml:5:7: qos = 2 is not supported",
+            "plant.toml:6:15: client_cert needs client_key",
+            "plant.toml:6:15: TLS files are set but no url uses mqtts://",
+            "plant.toml:10:32: topic \"a/#/b\": # must be the last level",
+            "plant.toml:14:47: field \"nope\" is not in the layout (fields: a)",
+            "plant.toml:19:6: id \"{1}.{2}\": {2} is not a placeholder",
+        ];
+        assert_eq!(lines.len(), expect.len(), "{lines:#?}");
+        for (line, want) in lines.iter().zip(expect) {
+            assert!(
+                line.starts_with(want),
+                "{line}\n  expected to start with\n{want}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_full_mqtt_config_is_accepted() {
+        let text = r#"[[mqtt]]
+name = "b"
+url = "mqtts://broker.lan"
+fallback_urls = ["mqtt://127.0.0.1:1883"]
+client_id = "fw-1"
+username = "ops"
+password_env = "FW_PASS"
+ca_file = "ca.pem"
+max_packet_size = 1048576
+qos = 1
+
+[[sensor]]
+id = "line1.temp"
+mqtt = { broker = "b", topic = "factory/line1/temp", value = "/value", time = "/timestamp" }
+
+[[mqtt_pattern]]
+broker = "b"
+topic = "devices/+/frame"
+id = "{1}.{field}"
+payload = "hex"
+fields = [{ name = "t", offset = 0, type = "i16", scale = 0.1 }, { name = "p", offset = 2, type = "u16" }]
+"#;
+        assert_eq!(problems(text), Vec::<String>::new());
     }
 }

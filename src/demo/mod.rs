@@ -3,6 +3,9 @@
 //! `{mqtt_port}` and `{modbus_port}` are replaced by the ports the in-process
 //! services got.
 
+pub mod modbus;
+pub mod mqtt;
+
 use crate::config::Config;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
@@ -21,7 +24,10 @@ pub struct DemoServices {
 
 impl DemoServices {
     pub async fn start() -> Result<DemoServices> {
-        Ok(DemoServices::default())
+        let mut services = DemoServices::default();
+        modbus::start(&mut services).await?;
+        mqtt::start(&mut services).await?;
+        Ok(services)
     }
 
     /// The demo config with the services' ports filled in.
@@ -30,9 +36,9 @@ impl DemoServices {
         if let Some(port) = self.mqtt_port {
             text = text.replace("{mqtt_port}", &port.to_string());
         }
-        if let Some(port) = self.modbus_port {
-            text = text.replace("{modbus_port}", &port.to_string());
-        }
+        // Without a running simulator (config checks) port 0 keeps the url valid.
+        let modbus_port = self.modbus_port.unwrap_or(0);
+        text = text.replace("{modbus_port}", &modbus_port.to_string());
         Ok(Config::parse(Path::new("<built-in demo>"), &text)?)
     }
 
@@ -60,7 +66,10 @@ pub fn run(args: crate::cli::DemoArgs, verbose: u8) -> Result<u8> {
     };
     let result = runtime.block_on(async {
         let services = DemoServices::start().await?;
-        let config = services.config()?;
+        let mut config = services.config()?;
+        if args.ascii {
+            config.ui.ascii = Some(true);
+        }
         let result = crate::app::run_async(config, db, args.headless).await;
         services.stop();
         result
@@ -83,7 +92,12 @@ mod tests {
 
     #[test]
     fn the_demo_config_is_valid() {
-        let config = DemoServices::default().config().unwrap();
+        let services = DemoServices {
+            mqtt_port: Some(1883),
+            modbus_port: Some(502),
+            ..Default::default()
+        };
+        let config = services.config().unwrap();
         assert!(config.sensor.len() >= 5);
     }
 }

@@ -2,6 +2,8 @@
 //! send to the engine over a bounded channel.
 
 pub mod modbus;
+pub mod mqtt;
+pub mod payload;
 pub mod replay;
 pub mod sim;
 
@@ -124,6 +126,7 @@ pub async fn spawn_all(
     for (id, binding) in simulated {
         set.spawn(sim::run_sensor(id, binding, events.clone(), cancel.clone()));
     }
+    mqtt::spawn_all(config, &events, &cancel, &mut set)?;
     modbus::spawn(config, events.clone(), cancel.clone(), &mut set).await?;
     Ok(set)
 }

@@ -46,3 +46,4 @@ pub fn machine_tool(program: &str) -> bool {
     }
     found
 }
+pub mod tui;

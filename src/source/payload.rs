@@ -1,0 +1,603 @@
+//! Payload decoders: message bytes → readings. Pure functions, no I/O, so
+//! every format is tested on real samples and fuzzed.
+//!
+//! Formats: a plain number with an optional unit (`"21.5 °C"`); JSON with
+//! JSON-pointer paths for value, time, id, unit, name and quality (one
+//! reading, an array of readings, or an array inside the message); a packed
+//! frame as a hex string or raw bytes, read by a declared field layout.
+//! Linear `raw`/`eng` scaling applies last.
+
+use crate::config::{DecodeKeys, Endian, FieldSpec, FieldType, PayloadKind, TimeFormat};
+use crate::model::{Quality, TimestampMs};
+use serde_json::Value;
+use std::ops::Range;
+
+/// How to read one kind of message, built once from config.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PayloadSpec {
+    format: Format,
+    scale: Option<Linear>,
+    time_format: TimeFormat,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Format {
+    Number,
+    Json(JsonPaths),
+    Frame { hex: bool, fields: Vec<FieldSpec> },
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+struct JsonPaths {
+    value: String,
+    time: Option<String>,
+    id: Option<String>,
+    unit: Option<String>,
+    name: Option<String>,
+    quality: Option<String>,
+    items: Option<String>,
+}
+
+/// `raw = [4, 20], eng = [0, 10]`: a straight line through two points.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Linear {
+    raw: [f64; 2],
+    eng: [f64; 2],
+}
+
+impl Linear {
+    pub fn new(raw: [f64; 2], eng: [f64; 2]) -> Option<Linear> {
+        let finite = raw.iter().chain(eng.iter()).all(|v| v.is_finite());
+        (finite && raw[0] != raw[1]).then_some(Linear { raw, eng })
+    }
+    pub fn apply(self, v: f64) -> f64 {
+        self.eng[0] + (v - self.raw[0]) * (self.eng[1] - self.eng[0]) / (self.raw[1] - self.raw[0])
+    }
+}
+
+/// One value found in a message. `key` is the id from `id_path` (JSON) or
+/// the field name (frames); the MQTT source turns it into a sensor id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decoded {
+    pub key: Option<String>,
+    pub value: f64,
+    pub ts: TimestampMs,
+    pub unit: Option<String>,
+    pub name: Option<String>,
+    pub quality: Quality,
+}
+
+/// What one message gave: its readings, and the first problem if any part
+/// of it could not be read (the readings that could be read are kept).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Decoding {
+    pub readings: Vec<Decoded>,
+    pub error: Option<DecodeError>,
+}
+
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("payload is not UTF-8 text")]
+    NotText,
+    #[error("expected a number (optionally with a unit, like \"21.5 °C\"), got {0:?}")]
+    NotANumber(String),
+    #[error("{0} is not a finite number")]
+    NotFinite(String),
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    #[error("no value at JSON pointer {0:?}")]
+    Missing(String),
+    #[error("value at {pointer:?} is {found}, expected a number")]
+    NotNumeric { pointer: String, found: String },
+    #[error("time at {pointer:?}: {found} is not {expected}")]
+    BadTime {
+        pointer: String,
+        found: String,
+        expected: &'static str,
+    },
+    #[error("{pointer:?} is not an array of readings")]
+    NotAnArray { pointer: String },
+    #[error("invalid hex frame: {0}")]
+    Hex(String),
+    #[error("frame of {got} bytes is too short for field {field:?} (needs bytes {need:?})")]
+    FrameTooShort {
+        field: String,
+        need: Range<usize>,
+        got: usize,
+    },
+    #[error("reading {index}: {source}")]
+    Item {
+        index: usize,
+        #[source]
+        source: Box<DecodeError>,
+    },
+}
+
+/// A config problem found while building a [`PayloadSpec`]; `span` points at the key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpecError {
+    pub span: Option<Range<usize>>,
+    pub message: String,
+}
+
+impl SpecError {
+    fn at(span: Range<usize>, message: impl Into<String>) -> Self {
+        SpecError {
+            span: Some(span),
+            message: message.into(),
+        }
+    }
+}
+
+impl PayloadSpec {
+    pub fn number() -> PayloadSpec {
+        PayloadSpec {
+            format: Format::Number,
+            scale: None,
+            time_format: TimeFormat::Auto,
+        }
+    }
+
+    /// Builds and checks the decoder a binding or pattern describes.
+    pub fn from_keys(keys: &DecodeKeys<'_>) -> Result<PayloadSpec, SpecError> {
+        let kind = keys.kind();
+        let format = match kind {
+            PayloadKind::Number => Format::Number,
+            PayloadKind::Json => Format::Json(json_paths(keys)?),
+            PayloadKind::Hex | PayloadKind::Binary => Format::Frame {
+                hex: kind == PayloadKind::Hex,
+                fields: frame_fields(keys)?,
+            },
+        };
+        if kind != PayloadKind::Json
+            && let Some(key) = [
+                keys.value,
+                keys.time,
+                keys.id_path,
+                keys.unit_path,
+                keys.name_path,
+                keys.quality,
+                keys.items,
+            ]
+            .into_iter()
+            .flatten()
+            .next()
+        {
+            return Err(SpecError::at(
+                key.span(),
+                format!(
+                    "JSON pointer keys need payload = \"json\" (this payload is {})",
+                    kind_name(kind)
+                ),
+            ));
+        }
+        if matches!(format, Format::Json(_) | Format::Number)
+            && let Some(first) = keys.fields.first()
+        {
+            return Err(SpecError::at(
+                first.span(),
+                "fields (a frame layout) need payload = \"hex\" or \"binary\"",
+            ));
+        }
+        Ok(PayloadSpec {
+            format,
+            scale: linear(keys)?,
+            time_format: keys.time_format.unwrap_or_default(),
+        })
+    }
+
+    /// The layout's field names, in order (empty unless hex/binary).
+    pub fn field_names(&self) -> Vec<&str> {
+        match &self.format {
+            Format::Frame { fields, .. } => fields.iter().map(|f| f.name.as_str()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn has_id_path(&self) -> bool {
+        matches!(&self.format, Format::Json(p) if p.id.is_some())
+    }
+
+    /// Decodes one message; `arrival_ms` stands in for a missing timestamp.
+    pub fn decode(&self, payload: &[u8], arrival_ms: TimestampMs) -> Decoding {
+        let mut out = match &self.format {
+            Format::Number => single(decode_number(payload, arrival_ms)),
+            Format::Json(paths) => decode_json(paths, self.time_format, payload, arrival_ms),
+            Format::Frame { hex, fields } => decode_frame(*hex, fields, payload, arrival_ms),
+        };
+        if let Some(scale) = self.scale {
+            for reading in &mut out.readings {
+                reading.value = scale.apply(reading.value);
+            }
+        }
+        out
+    }
+}
+
+fn kind_name(kind: PayloadKind) -> &'static str {
+    match kind {
+        PayloadKind::Number => "number",
+        PayloadKind::Json => "json",
+        PayloadKind::Hex => "hex",
+        PayloadKind::Binary => "binary",
+    }
+}
+
+fn single(result: Result<Decoded, DecodeError>) -> Decoding {
+    match result {
+        Ok(reading) => Decoding {
+            readings: vec![reading],
+            error: None,
+        },
+        Err(e) => Decoding {
+            readings: Vec::new(),
+            error: Some(e),
+        },
+    }
+}
+
+fn pointer(key: Option<&toml::Spanned<String>>) -> Result<Option<String>, SpecError> {
+    let Some(key) = key else { return Ok(None) };
+    let p = key.get_ref();
+    if !p.is_empty() && !p.starts_with('/') {
+        return Err(SpecError::at(
+            key.span(),
+            format!("{p:?} is not a JSON pointer: write it like \"/value\" or \"/location/zone\""),
+        ));
+    }
+    Ok(Some(p.clone()))
+}
+
+fn json_paths(keys: &DecodeKeys<'_>) -> Result<JsonPaths, SpecError> {
+    Ok(JsonPaths {
+        value: pointer(keys.value)?.unwrap_or_else(|| "/value".into()),
+        time: pointer(keys.time)?,
+        id: pointer(keys.id_path)?,
+        unit: pointer(keys.unit_path)?,
+        name: pointer(keys.name_path)?,
+        quality: pointer(keys.quality)?,
+        items: pointer(keys.items)?,
+    })
+}
+
+fn frame_fields(keys: &DecodeKeys<'_>) -> Result<Vec<FieldSpec>, SpecError> {
+    if keys.fields.is_empty() {
+        let span = keys.payload.map(|p| p.span());
+        return Err(SpecError {
+            span,
+            message: "a hex or binary payload needs a layout: fields = [{ name, offset, type, endian, scale, offset_value }]".into(),
+        });
+    }
+    let mut names = std::collections::HashSet::new();
+    for field in keys.fields {
+        let f = field.get_ref();
+        if !names.insert(f.name.as_str()) {
+            return Err(SpecError::at(
+                field.span(),
+                format!("duplicate field name {:?} in the layout", f.name),
+            ));
+        }
+        if !(f.scale.is_finite() && f.offset_value.is_finite()) {
+            return Err(SpecError::at(
+                field.span(),
+                format!("field {:?}: scale and offset_value must be finite", f.name),
+            ));
+        }
+    }
+    Ok(keys.fields.iter().map(|f| f.get_ref().clone()).collect())
+}
+
+fn linear(keys: &DecodeKeys<'_>) -> Result<Option<Linear>, SpecError> {
+    match (keys.raw, keys.eng) {
+        (None, None) => Ok(None),
+        (Some(raw), Some(eng)) => Linear::new(*raw.get_ref(), *eng.get_ref())
+            .map(Some)
+            .ok_or_else(|| {
+                SpecError::at(
+                    raw.span(),
+                    "raw = [a, b] needs two different finite numbers (and eng two finite numbers)",
+                )
+            }),
+        (Some(one), None) | (None, Some(one)) => Err(SpecError::at(
+            one.span(),
+            "linear scaling needs both raw = [lo, hi] and eng = [lo, hi]",
+        )),
+    }
+}
+
+/// `21.5`, `" 21.5 °C "`, `"\"-3e2\""`, `21.5°C`: the number and the unit after it.
+pub fn parse_number_with_unit(text: &str) -> Result<(f64, Option<String>), DecodeError> {
+    let trimmed = text.trim().trim_matches('"').trim();
+    let split = trimmed
+        .char_indices()
+        .find(|(_, c)| !(c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E')))
+        .map_or(trimmed.len(), |(i, _)| i);
+    let (mut number, mut rest) = trimmed.split_at(split);
+    // "1e" followed by a unit starting with 'e' cannot be told apart; prefer the shorter number.
+    let value = loop {
+        if let Ok(v) = number.parse::<f64>() {
+            break v;
+        }
+        match number.char_indices().last() {
+            Some((i, c)) if matches!(c, 'e' | 'E' | '+' | '-' | '.') && i > 0 => {
+                rest = &trimmed[i..];
+                number = &trimmed[..i];
+            }
+            _ => return Err(DecodeError::NotANumber(snippet(text))),
+        }
+    };
+    if !value.is_finite() {
+        return Err(DecodeError::NotFinite(snippet(text)));
+    }
+    let unit = rest.trim();
+    Ok((value, (!unit.is_empty()).then(|| unit.to_owned())))
+}
+
+fn snippet(text: &str) -> String {
+    const MAX: usize = 40;
+    match text.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
+}
+
+fn decode_number(payload: &[u8], arrival_ms: TimestampMs) -> Result<Decoded, DecodeError> {
+    let text = std::str::from_utf8(payload).map_err(|_| DecodeError::NotText)?;
+    let (value, unit) = parse_number_with_unit(text)?;
+    Ok(Decoded {
+        key: None,
+        value,
+        ts: arrival_ms,
+        unit,
+        name: None,
+        quality: Quality::Good,
+    })
+}
+
+fn decode_json(
+    paths: &JsonPaths,
+    time_format: TimeFormat,
+    payload: &[u8],
+    arrival_ms: TimestampMs,
+) -> Decoding {
+    let doc: Value = match serde_json::from_slice(payload) {
+        Ok(doc) => doc,
+        Err(e) => return single(Err(DecodeError::Json(e.to_string()))),
+    };
+    let items = match &paths.items {
+        Some(p) => match doc.pointer(p) {
+            Some(Value::Array(items)) => items.as_slice(),
+            _ => {
+                return single(Err(DecodeError::NotAnArray { pointer: p.clone() }));
+            }
+        },
+        None => match &doc {
+            Value::Array(items) => items.as_slice(),
+            _ => return single(json_reading(paths, time_format, &doc, arrival_ms)),
+        },
+    };
+    let mut out = Decoding::default();
+    for (index, item) in items.iter().enumerate() {
+        match json_reading(paths, time_format, item, arrival_ms) {
+            Ok(reading) => out.readings.push(reading),
+            Err(source) => {
+                out.error.get_or_insert(DecodeError::Item {
+                    index,
+                    source: Box::new(source),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn json_reading(
+    paths: &JsonPaths,
+    time_format: TimeFormat,
+    doc: &Value,
+    arrival_ms: TimestampMs,
+) -> Result<Decoded, DecodeError> {
+    let found = doc
+        .pointer(&paths.value)
+        .ok_or_else(|| DecodeError::Missing(paths.value.clone()))?;
+    let (value, unit_in_value) = json_number(&paths.value, found)?;
+    let ts = match paths.time.as_deref().map(|p| (p, doc.pointer(p))) {
+        Some((p, Some(v))) if !v.is_null() => parse_time(p, v, time_format)?,
+        _ => arrival_ms,
+    };
+    let text_at = |p: &Option<String>| -> Option<String> {
+        match doc.pointer(p.as_deref()?)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    };
+    Ok(Decoded {
+        key: text_at(&paths.id),
+        value,
+        ts,
+        unit: text_at(&paths.unit).or(unit_in_value),
+        name: text_at(&paths.name),
+        quality: paths
+            .quality
+            .as_deref()
+            .and_then(|p| doc.pointer(p))
+            .map_or(Quality::Good, quality_of),
+    })
+}
+
+fn json_number(pointer: &str, v: &Value) -> Result<(f64, Option<String>), DecodeError> {
+    match v {
+        Value::Number(n) => n
+            .as_f64()
+            .filter(|f| f.is_finite())
+            .map(|f| (f, None))
+            .ok_or_else(|| DecodeError::NotFinite(n.to_string())),
+        Value::String(s) => parse_number_with_unit(s),
+        Value::Bool(b) => Ok((f64::from(u8::from(*b)), None)),
+        other => Err(DecodeError::NotNumeric {
+            pointer: pointer.to_owned(),
+            found: short_json(other),
+        }),
+    }
+}
+
+fn short_json(v: &Value) -> String {
+    snippet(&v.to_string())
+}
+
+/// `1.0`, `true`, `"good"`, `"ok"` → good; `"stale"` → stale; anything else → bad.
+/// Numbers are confidences in 0..=1: 0.5 and above is good.
+fn quality_of(v: &Value) -> Quality {
+    match v {
+        Value::Bool(true) => Quality::Good,
+        Value::Number(n) if n.as_f64().is_some_and(|q| q >= 0.5) => Quality::Good,
+        Value::String(s) => match s.to_ascii_lowercase().as_str() {
+            "good" | "ok" | "valid" => Quality::Good,
+            "stale" | "old" => Quality::Stale,
+            _ => Quality::Bad,
+        },
+        _ => Quality::Bad,
+    }
+}
+
+/// A timestamp in ms from a JSON string or number.
+fn parse_time(pointer: &str, v: &Value, format: TimeFormat) -> Result<TimestampMs, DecodeError> {
+    let bad = |expected| DecodeError::BadTime {
+        pointer: pointer.to_owned(),
+        found: short_json(v),
+        expected,
+    };
+    let epoch = |x: f64, ms: bool| -> Result<TimestampMs, DecodeError> {
+        let ms_value = if ms { x } else { x * 1000.0 };
+        // ±10^15 ms is year ±33658: anything beyond is not a time.
+        if ms_value.is_finite() && ms_value.abs() < 1e15 {
+            Ok(ms_value.round() as TimestampMs)
+        } else {
+            Err(bad("a plausible epoch time"))
+        }
+    };
+    let number = match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => match format {
+            TimeFormat::Rfc3339 => return rfc3339(s).ok_or_else(|| bad("an RFC 3339 time")),
+            TimeFormat::Auto => match rfc3339(s) {
+                Some(ts) => return Ok(ts),
+                None => Some(
+                    s.trim()
+                        .parse::<f64>()
+                        .map_err(|_| bad("an RFC 3339 time or an epoch number"))?,
+                ),
+            },
+            TimeFormat::S | TimeFormat::Ms => s.trim().parse::<f64>().ok(),
+        },
+        _ => None,
+    };
+    let Some(x) = number else {
+        return Err(bad("a timestamp"));
+    };
+    match format {
+        TimeFormat::Rfc3339 => Err(bad("an RFC 3339 time")),
+        TimeFormat::S => epoch(x, false),
+        TimeFormat::Ms => epoch(x, true),
+        TimeFormat::Auto => epoch(x, x.abs() >= 1e11),
+    }
+}
+
+/// RFC 3339 (`2025-10-02T12:00:00Z`, offsets, fractions); a time without an
+/// offset, with `T` or a space, is taken as UTC.
+fn rfc3339(s: &str) -> Option<TimestampMs> {
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp_millis());
+    }
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
+        .map(|t| t.and_utc().timestamp_millis())
+}
+
+fn decode_frame(
+    hex: bool,
+    fields: &[FieldSpec],
+    payload: &[u8],
+    arrival_ms: TimestampMs,
+) -> Decoding {
+    let bytes = if hex {
+        match hex_bytes(payload) {
+            Ok(bytes) => bytes,
+            Err(e) => return single(Err(e)),
+        }
+    } else {
+        payload.to_vec()
+    };
+    let mut out = Decoding::default();
+    for field in fields {
+        match read_field(field, &bytes) {
+            Ok(raw) => {
+                let value = raw * field.scale + field.offset_value;
+                if value.is_finite() {
+                    out.readings.push(Decoded {
+                        key: Some(field.name.clone()),
+                        value,
+                        ts: arrival_ms,
+                        unit: field.unit.clone(),
+                        name: None,
+                        quality: Quality::Good,
+                    });
+                } else {
+                    out.error
+                        .get_or_insert(DecodeError::NotFinite(format!("field {:?}", field.name)));
+                }
+            }
+            Err(e) => {
+                out.error.get_or_insert(e);
+            }
+        }
+    }
+    out
+}
+
+/// `50F70A3F73025EFC`, `0x50f7 0a3f`, with or without spaces.
+fn hex_bytes(payload: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    let text = std::str::from_utf8(payload).map_err(|_| DecodeError::NotText)?;
+    let text = text.trim().trim_matches('"');
+    let text = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))
+        .unwrap_or(text);
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    hex::decode(&compact).map_err(|e| DecodeError::Hex(e.to_string()))
+}
+
+fn read_field(field: &FieldSpec, bytes: &[u8]) -> Result<f64, DecodeError> {
+    let need = field.offset..field.offset.saturating_add(field.kind.size());
+    let Some(raw) = bytes.get(need.clone()) else {
+        return Err(DecodeError::FrameTooShort {
+            field: field.name.clone(),
+            need,
+            got: bytes.len(),
+        });
+    };
+    let mut buf = [0u8; 8];
+    let n = raw.len();
+    buf[..n].copy_from_slice(raw);
+    if field.endian == Endian::Little {
+        buf[..n].reverse();
+    }
+    // `buf[..n]` is now big-endian.
+    let be = &buf[..n];
+    Ok(match field.kind {
+        FieldType::U8 => f64::from(be[0]),
+        FieldType::I8 => f64::from(be[0] as i8),
+        FieldType::U16 => f64::from(u16::from_be_bytes([be[0], be[1]])),
+        FieldType::I16 => f64::from(i16::from_be_bytes([be[0], be[1]])),
+        FieldType::U32 => f64::from(u32::from_be_bytes([be[0], be[1], be[2], be[3]])),
+        FieldType::I32 => f64::from(i32::from_be_bytes([be[0], be[1], be[2], be[3]])),
+        FieldType::F32 => f64::from(f32::from_be_bytes([be[0], be[1], be[2], be[3]])),
+        FieldType::F64 => f64::from_be_bytes(buf),
+    })
+}
+
+#[cfg(test)]
+mod tests;
