@@ -360,8 +360,19 @@ fn replay_error_is_bad_input(e: &super::replay::ReplayLoadError) -> bool {
     }
 }
 
-/// Until the full console shows replays: the plain table with the replay line.
+/// A plain refreshing table of the replay (until the console shows replays).
 fn render_plain_replay(state: &crate::engine::LiveState) -> String {
-    let line = state.replay.as_ref().map(|r| r.line()).unwrap_or_default();
-    format!("{line}\r\n{}", crate::app::render_plain(state))
+    let mut out = state
+        .replay
+        .as_ref()
+        .map(|r| format!("{} (Ctrl-C quits)\r\n\r\n", r.line()))
+        .unwrap_or_default();
+    for s in &state.sensors {
+        let value = s
+            .last
+            .map(|p| format!("{:>10.2}", p.value))
+            .unwrap_or_else(|| format!("{:>10}", "—"));
+        out.push_str(&format!("{:<28} {value} {}\r\n", s.meta.name, s.meta.unit));
+    }
+    out
 }
