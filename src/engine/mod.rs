@@ -182,7 +182,7 @@ impl Engine {
                     }
                 }
                 Some(command) = commands.recv() => self.on_command(command),
-                _ = tick.tick() => self.on_tick(now_ms()),
+                _ = tick.tick() => self.on_tick(self.clock()),
             }
             self.journal_alarm_events().await;
             self.publish();
@@ -210,7 +210,7 @@ impl Engine {
         match event {
             SourceEvent::Readings { readings, ack } => {
                 self.summary.received += readings.len() as u64;
-                let now = now_ms();
+                let now = self.clock();
                 for reading in &readings {
                     self.state.apply(reading);
                     self.alarms.on_reading(reading, now, &mut self.alarm_events);
@@ -230,9 +230,13 @@ impl Engine {
                 }
             }
             SourceEvent::Status(status) => {
-                self.alarms
-                    .on_status(&status, now_ms(), &mut self.alarm_events);
+                let now = self.clock();
+                self.alarms.on_status(&status, now, &mut self.alarm_events);
                 self.state.set_source_status(status);
+                self.dirty = true;
+            }
+            SourceEvent::Replay(status) => {
+                self.state.set_replay(status);
                 self.dirty = true;
             }
         }
@@ -253,10 +257,8 @@ impl Engine {
 
     fn on_command(&mut self, command: AlarmCommand) {
         tracing::debug!(?command, "operator action");
-        if let Err(e) = self
-            .alarms
-            .command(&command, now_ms(), &mut self.alarm_events)
-        {
+        let now = self.clock();
+        if let Err(e) = self.alarms.command(&command, now, &mut self.alarm_events) {
             tracing::warn!(operator = command.operator(), "alarm action refused: {e}");
         }
     }
@@ -264,12 +266,13 @@ impl Engine {
     /// An acknowledgement made on another console (shared alarm topic).
     pub fn on_remote_ack(&mut self, key: &str, acked_ms: TimestampMs, operator: &str) {
         const SKEW_MS: i64 = 5_000;
+        let now = self.clock();
         self.alarms.remote_ack(
             key,
             acked_ms,
             operator,
             SKEW_MS,
-            now_ms(),
+            now,
             &mut self.alarm_events,
         );
     }
@@ -296,6 +299,15 @@ impl Engine {
             }
         }
         self.dirty = true;
+    }
+
+    /// The time alarms and stale timers run on: the replayed time during a
+    /// replay, else the wall clock.
+    pub fn clock(&self) -> TimestampMs {
+        self.state
+            .replay
+            .as_ref()
+            .map_or_else(now_ms, |r| r.position_ms)
     }
 
     fn on_tick(&mut self, now: TimestampMs) {
