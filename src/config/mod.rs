@@ -11,7 +11,10 @@ mod mqtt;
 mod validate;
 
 pub use alarm::AlarmLimits;
-pub use billing::{Customer, EnergyRate, MeterBinding, Tariff};
+pub use billing::{
+    Customer, EnergyRate, Exact, HOLIDAY_BIT, MeterBinding, MeterKind, Tariff, TariffChange,
+    TariffPrices, Tax, Tier, day_mask, parse_local_date,
+};
 pub use diagnostics::{ConfigErrors, Diagnostic};
 pub use duration::Dur;
 pub use export::ExportConfig;

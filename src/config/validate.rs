@@ -1,6 +1,8 @@
 //! Cross-checks that serde cannot express: names that must exist, ids that
 //! must be unique, limits that must be ordered.
 
+mod billing;
+
 use super::{Config, Diagnostic};
 use std::collections::HashMap;
 use toml::Spanned;
@@ -39,6 +41,7 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
     for broker in &config.mqtt {
         check_broker(broker, &mut diags);
     }
+    billing::check(config, &mut diags);
     diags.extend(crate::ui::keys::check_bindings(&config.ui.keys));
     if config.ui.max_fps == 0 {
         diags.push(Diagnostic {
