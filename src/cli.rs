@@ -12,6 +12,7 @@ Examples:
   floorwatch --config plant.toml                    the console on your plant
   floorwatch run --headless --config plant.toml     record history without a screen (systemd)
   floorwatch check --config plant.toml              validate a config (exit 2 on problems)
+  floorwatch invoice --all --period 2026-10 -o inv/ one invoice per customer + summary CSV
   floorwatch simulate modbus --listen 127.0.0.1:5020   a simulated meter and PLC to poll
   floorwatch import --map Voltage=house.voltage:V household.txt
                                                     import CSV history (repeat --map per column)
@@ -48,6 +49,8 @@ pub enum Command {
     Check(CheckArgs),
     /// The console on a built-in simulated plant; needs no config or network.
     Demo(DemoArgs),
+    /// Energy invoices per customer or meter from the history file.
+    Invoice(crate::billing::InvoiceArgs),
     /// Import CSV history files into the history file.
     Import(crate::csvio::command::ImportArgs),
     /// Export readings, aggregates or the alarm journal to CSV.
@@ -139,6 +142,10 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
         Some(Command::Export(args)) => crate::report::command::run(args),
         Some(Command::Demo(args)) => crate::demo::run(args, cli.verbose),
+        Some(Command::Invoice(args)) => {
+            let path = config_path(args.config.clone())?;
+            crate::billing::command::run(args, &path)
+        }
         Some(Command::Simulate(SimulateCommand::Modbus(args))) => {
             let _guard = logging::init(logging::Mode::Stderr, cli.verbose);
             crate::demo::modbus::simulate(args)
