@@ -16,6 +16,8 @@ Examples:
   floorwatch simulate modbus --listen 127.0.0.1:5020   a simulated meter and PLC to poll
   floorwatch import --map Voltage=house.voltage:V household.txt
                                                     import CSV history (repeat --map per column)
+  floorwatch replay --speed 600 --headless fixtures/factory_day.csv
+                                                    play CSV history through the console
   floorwatch export readings --from 2026-10-01 --to 2026-10-02 -o day.csv
   floorwatch export aggregates --every 1h --sensor 'line1.*' -o hourly.csv
   floorwatch completions bash > /etc/bash_completion.d/floorwatch";
@@ -53,6 +55,8 @@ pub enum Command {
     Invoice(crate::billing::InvoiceArgs),
     /// Import CSV history files into the history file.
     Import(crate::csvio::command::ImportArgs),
+    /// Play CSV history through the console as if it were live.
+    Replay(crate::csvio::command::ReplayArgs),
     /// Export readings, aggregates or the alarm journal to CSV.
     Export(crate::report::ExportArgs),
     /// Serve built-in simulated devices, to try a config without hardware.
@@ -151,6 +155,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
             crate::demo::modbus::simulate(args)
         }
         Some(Command::Import(args)) => crate::csvio::command::import(args),
+        Some(Command::Replay(args)) => crate::csvio::command::replay(args, cli.verbose),
         Some(Command::Run(args)) => run(args, cli.verbose),
         None => run(cli.run, cli.verbose),
     }

@@ -10,7 +10,10 @@ mod modbus;
 mod mqtt;
 mod validate;
 
-pub use alarm::AlarmLimits;
+pub use alarm::{
+    AlarmLimits, AlarmSettings, ConsumptionRule, Deadband, PerLimit, PriorityName,
+    PriorityOverrides, Roc,
+};
 pub use billing::{
     Customer, EnergyRate, Exact, HOLIDAY_BIT, MeterBinding, MeterKind, Tariff, TariffChange,
     TariffPrices, Tax, Tier, day_mask, parse_local_date,
@@ -56,6 +59,8 @@ pub struct Config {
     pub tariff: BTreeMap<String, Tariff>,
     #[serde(default)]
     pub customer: Vec<Customer>,
+    #[serde(default)]
+    pub alarms: AlarmSettings,
     #[serde(default)]
     pub export: ExportConfig,
     /// Where the config was read from (empty for built-in configs).

@@ -19,6 +19,7 @@ use crate::app::Running;
 use crate::config::{AlarmLimits, Config, SimSignal};
 use crate::error::BadInput;
 use crate::model::now_ms;
+use crate::report::{View, ViewTarget, export_view};
 use anyhow::{Context, Result};
 use crossterm::event::EventStream;
 use futures::StreamExt;
@@ -50,6 +51,8 @@ pub struct UiConfig {
     /// Sensors with a `meter` binding: the ones the invoice key works on.
     pub meters: std::collections::HashSet<String>,
     pub operator: String,
+    /// The dashboard's window (`[history] live_window`), for exports.
+    pub live_window_ms: i64,
 }
 
 impl UiConfig {
@@ -113,6 +116,7 @@ impl UiConfig {
             bindings,
             meters,
             operator: operator_name(),
+            live_window_ms: config.history.live_window.as_millis_i64(),
         };
         Ok((ui_config, warnings))
     }
@@ -201,6 +205,8 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
         db.to_owned(),
         crate::paths::data_dir().join("invoices"),
     );
+    let export_target = ViewTarget::from_config(config, db).map_err(|e| e.to_string());
+    let (export_tx, mut export_rx) = tokio::sync::mpsc::unbounded_channel();
     let mut input = EventStream::new();
     let mut idle = tokio::time::interval(Duration::from_secs(1));
     idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -246,6 +252,11 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
                 ui.on_invoice(answer);
                 Vec::new()
             }
+            Some(result) = export_rx.recv() => {
+                dirty = true;
+                ui.on_export(result);
+                Vec::new()
+            }
             _ = idle.tick() => { dirty = true; ui.on_tick(now_ms()) }
             _ = frame_due => Vec::new(),
         };
@@ -263,6 +274,10 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
                 Effect::Invoice(request) => {
                     let _ = invoice_tx.send(request);
                 }
+                Effect::Export(view) => match &export_target {
+                    Ok(target) => start_export(target.clone(), view, export_tx.clone()),
+                    Err(e) => ui.on_export(Err(e.clone())),
+                },
                 Effect::Bell => {
                     let mut out = std::io::stdout();
                     let _ = out.write_all(b"\x07").and_then(|_| out.flush());
@@ -271,6 +286,22 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Exports on a blocking thread (SQLite reads, file writes) and sends the
+/// outcome back to the update loop.
+fn start_export(
+    target: ViewTarget,
+    view: View,
+    done: tokio::sync::mpsc::UnboundedSender<Result<(std::path::PathBuf, u64), String>>,
+) {
+    tokio::task::spawn_blocking(move || {
+        let result = export_view(&target, &view, now_ms()).map_err(|e| {
+            tracing::error!(error = %e, "export from the console failed");
+            e.to_string()
+        });
+        let _ = done.send(result);
+    });
 }
 
 fn draw_frame(
