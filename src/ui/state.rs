@@ -34,6 +34,14 @@ pub enum Effect {
     Alarm(AlarmCommand),
     LoadDetail(DetailQuery),
     Bell,
+    /// Control the replay on screen.
+    Replay(crate::source::replay::ReplayCommand),
+    /// List CSV files for the replay picker.
+    OpenReplayPicker,
+    /// Replay this file in a view of its own.
+    StartReplay(std::path::PathBuf),
+    /// Leave the replay view, back to the live plant.
+    StopReplay,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +62,7 @@ pub enum Focus {
 pub enum Overlay {
     Help,
     ConfirmQuit { unacked: usize },
+    ReplayPicker(super::replay::Picker),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -102,6 +111,10 @@ pub struct UiState {
     pub theme: usize,
     pub toast: Option<Toast>,
     pub detail: Option<Detail>,
+    /// A replay started from the console is on screen (Esc leaves it).
+    pub replay_view: bool,
+    /// The replay's seek prompt, while it is being typed.
+    pub seek_input: Option<String>,
     next_request: u64,
     known_unacked: HashSet<String>,
 }
@@ -126,6 +139,8 @@ impl UiState {
             theme,
             toast: None,
             detail: None,
+            replay_view: false,
+            seek_input: None,
             next_request: 0,
             known_unacked,
         }
@@ -192,6 +207,18 @@ impl UiState {
         }
     }
 
+    /// Opens the replay picker on these files (or says there are none).
+    pub fn open_replay_picker(&mut self, files: Vec<std::path::PathBuf>, looked_in: &str) {
+        if files.is_empty() {
+            self.toast(format!("no CSV files in {looked_in}"));
+        } else {
+            self.overlay = Some(Overlay::ReplayPicker(super::replay::Picker {
+                files,
+                selected: 0,
+            }));
+        }
+    }
+
     pub fn toast(&mut self, text: impl Into<String>) {
         self.toast = Some(Toast {
             text: text.into(),
@@ -206,6 +233,9 @@ impl UiState {
         if self.filter_editing {
             self.edit_filter(key);
             return Vec::new();
+        }
+        if let Some(effects) = super::replay::on_key(self, key) {
+            return effects;
         }
         let action = self.config.keymap.action(key);
         match self.overlay.take() {
@@ -270,7 +300,8 @@ impl UiState {
                 Vec::new()
             }
             Action::Ack | Action::AckAll | Action::Shelve => self.alarm_action(action),
-            Action::Replay | Action::Invoice | Action::Export => self.feature_action(action),
+            Action::Replay => vec![Effect::OpenReplayPicker],
+            Action::Invoice | Action::Export => self.feature_action(action),
             _ => match self.screen {
                 Screen::Dashboard => self.dashboard_action(action),
                 Screen::Detail => self.detail_action(action),
@@ -289,7 +320,6 @@ impl UiState {
     /// Until a feature lands its key says so instead of doing nothing.
     fn feature_action(&mut self, action: Action) -> Vec<Effect> {
         let what = match action {
-            Action::Replay => "CSV replay from the console",
             Action::Invoice => "invoice preview",
             _ => "export of the current view",
         };
