@@ -87,8 +87,10 @@ pub async fn run_async(config: Config, db: PathBuf, headless: bool) -> Result<u8
     let running = Running::start(&config, &db).await?;
     if headless {
         headless_loop(&running, config.ui.status_every.0).await;
-    } else {
-        plain_screen(&running).await;
+    } else if let Err(e) = crate::ui::run(&running, &config, &db).await {
+        // Stop the sources and commit what arrived before reporting the failure.
+        let _ = running.shutdown().await;
+        return Err(e);
     }
     let outcome = running.shutdown().await?;
     tracing::info!(
@@ -155,39 +157,4 @@ fn log_status(state: &LiveState, store: StoreStats) {
             );
         }
     }
-}
-
-/// A plain refreshing table until the full TUI lands; Ctrl-C quits.
-async fn plain_screen(running: &Running) {
-    let mut snapshots = running.snapshots.clone();
-    let signal = shutdown_signal();
-    tokio::pin!(signal);
-    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
-    loop {
-        tokio::select! {
-            _ = &mut signal => break,
-            _ = ticker.tick() => {
-                let state = snapshots.borrow_and_update().clone();
-                print!("\x1b[2J\x1b[H{}", render_plain(&state));
-            }
-        }
-    }
-}
-
-pub fn render_plain(state: &LiveState) -> String {
-    let mut out = format!(
-        "{} — {} readings received, {} stored (Ctrl-C quits)\r\n\r\n",
-        state.plant, state.received, state.stored
-    );
-    for s in &state.sensors {
-        let value = s
-            .last
-            .map(|p| format!("{:>10.2}", p.value))
-            .unwrap_or_else(|| format!("{:>10}", "—"));
-        out.push_str(&format!(
-            "{:<28} {value} {:<6} {:?}\r\n",
-            s.meta.name, s.meta.unit, s.quality
-        ));
-    }
-    out
 }

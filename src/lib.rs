@@ -5,6 +5,7 @@
 
 pub mod alarm;
 pub mod app;
+pub mod billing;
 pub mod cli;
 pub mod config;
 pub mod csvio;
@@ -17,3 +18,4 @@ pub mod paths;
 pub mod report;
 pub mod source;
 pub mod store;
+pub mod ui;

@@ -10,8 +10,14 @@ mod modbus;
 mod mqtt;
 mod validate;
 
-pub use alarm::AlarmLimits;
-pub use billing::{Customer, EnergyRate, MeterBinding, Tariff};
+pub use alarm::{
+    AlarmLimits, AlarmSettings, ConsumptionRule, Deadband, PerLimit, PriorityName,
+    PriorityOverrides, Roc,
+};
+pub use billing::{
+    Customer, EnergyRate, Exact, HOLIDAY_BIT, MeterBinding, MeterKind, Tariff, TariffChange,
+    TariffPrices, Tax, Tier, day_mask, parse_local_date,
+};
 pub use diagnostics::{ConfigErrors, Diagnostic};
 pub use duration::Dur;
 pub use export::ExportConfig;
@@ -53,6 +59,8 @@ pub struct Config {
     pub tariff: BTreeMap<String, Tariff>,
     #[serde(default)]
     pub customer: Vec<Customer>,
+    #[serde(default)]
+    pub alarms: AlarmSettings,
     #[serde(default)]
     pub export: ExportConfig,
     /// Where the config was read from (empty for built-in configs).
@@ -118,12 +126,24 @@ fn default_live_window() -> Dur {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ui {
+    /// Theme name: a built-in (`default`, `light`, `high-contrast`, `mono`) or a user theme.
     pub theme: Option<String>,
     #[serde(default = "default_fps")]
     pub max_fps: u32,
     /// Status line period in `--headless` mode.
     #[serde(default = "default_status_every")]
     pub status_every: Dur,
+    /// ASCII-only drawing; absent = ASCII when the locale is not UTF-8.
+    pub ascii: Option<bool>,
+    /// Ring the terminal bell when a new unacknowledged alarm appears.
+    #[serde(default)]
+    pub bell: bool,
+    /// How long `s` shelves an alarm.
+    #[serde(default = "default_shelve")]
+    pub shelve: Dur,
+    /// Rebinding: action name = key or [keys].
+    #[serde(default)]
+    pub keys: crate::ui::keys::KeyBindings,
 }
 
 impl Default for Ui {
@@ -132,8 +152,16 @@ impl Default for Ui {
             theme: None,
             max_fps: default_fps(),
             status_every: default_status_every(),
+            ascii: None,
+            bell: false,
+            shelve: default_shelve(),
+            keys: Default::default(),
         }
     }
+}
+
+fn default_shelve() -> Dur {
+    Dur::from_secs(3600)
 }
 
 fn default_fps() -> u32 {

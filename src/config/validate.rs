@@ -1,6 +1,8 @@
 //! Cross-checks that serde cannot express: names that must exist, ids that
 //! must be unique, limits that must be ordered.
 
+mod billing;
+
 use super::{Config, Diagnostic};
 use std::collections::HashMap;
 use toml::Spanned;
@@ -38,6 +40,16 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
     }
     for broker in &config.mqtt {
         check_broker(broker, &mut diags);
+    }
+    super::alarm::check_settings(config, &brokers, &mut diags);
+    billing::check(config, &mut diags);
+    diags.extend(crate::ui::keys::check_bindings(&config.ui.keys));
+    if config.ui.max_fps == 0 {
+        diags.push(Diagnostic {
+            span: None,
+            message: "[ui] max_fps must be at least 1".into(),
+            related: None,
+        });
     }
     diags.sort_by_key(|d| d.span.as_ref().map(|s| s.start));
     diags
@@ -87,7 +99,7 @@ fn unique_names<'a>(
     seen
 }
 
-fn require_known(
+pub(super) fn require_known(
     name: &Spanned<String>,
     known: &HashMap<&str, &Spanned<String>>,
     what: &str,
@@ -207,14 +219,7 @@ fn check_limit_order(limits: &Spanned<super::AlarmLimits>, diags: &mut Vec<Diagn
             ));
         }
     }
-    if let Some(db) = limits.get_ref().deadband
-        && db < 0.0
-    {
-        diags.push(Diagnostic::at(
-            limits.span(),
-            format!("deadband = {db} must not be negative"),
-        ));
-    }
+    super::alarm::check_limits(limits, diags);
 }
 
 /// Register maps: templates that exist, addresses that fit, fields that do

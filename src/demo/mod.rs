@@ -3,6 +3,7 @@
 //! `{mqtt_port}` and `{modbus_port}` are replaced by the ports the in-process
 //! services got.
 
+pub mod modbus;
 pub mod mqtt;
 
 use crate::config::Config;
@@ -24,6 +25,7 @@ pub struct DemoServices {
 impl DemoServices {
     pub async fn start() -> Result<DemoServices> {
         let mut services = DemoServices::default();
+        modbus::start(&mut services).await?;
         mqtt::start(&mut services).await?;
         Ok(services)
     }
@@ -34,9 +36,9 @@ impl DemoServices {
         if let Some(port) = self.mqtt_port {
             text = text.replace("{mqtt_port}", &port.to_string());
         }
-        if let Some(port) = self.modbus_port {
-            text = text.replace("{modbus_port}", &port.to_string());
-        }
+        // Without a running simulator (config checks) port 0 keeps the url valid.
+        let modbus_port = self.modbus_port.unwrap_or(0);
+        text = text.replace("{modbus_port}", &modbus_port.to_string());
         Ok(Config::parse(Path::new("<built-in demo>"), &text)?)
     }
 
@@ -64,7 +66,10 @@ pub fn run(args: crate::cli::DemoArgs, verbose: u8) -> Result<u8> {
     };
     let result = runtime.block_on(async {
         let services = DemoServices::start().await?;
-        let config = services.config()?;
+        let mut config = services.config()?;
+        if args.ascii {
+            config.ui.ascii = Some(true);
+        }
         let result = crate::app::run_async(config, db, args.headless).await;
         services.stop();
         result

@@ -6,6 +6,7 @@ use super::EngineConfig;
 use crate::alarm::AlarmView;
 use crate::model::{Quality, Reading, SensorId, SensorMeta, TimestampMs, now_ms};
 use crate::source::SourceStatus;
+use crate::source::replay::ReplayStatus;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -38,7 +39,10 @@ pub struct LiveState {
     pub alarms: Arc<Vec<AlarmView>>,
     pub received: u64,
     pub stored: u64,
+    /// The console's clock: wall time, or the replayed time during a replay.
     pub now_ms: TimestampMs,
+    /// Set while history is being replayed: position, speed, progress.
+    pub replay: Option<ReplayStatus>,
     pub version: u64,
     max_points: usize,
     window_ms: i64,
@@ -55,6 +59,7 @@ impl LiveState {
             received: 0,
             stored: 0,
             now_ms: now_ms(),
+            replay: None,
             version: 0,
             max_points: config.live_points,
             window_ms: config.live_window_ms,
@@ -109,6 +114,11 @@ impl LiveState {
             }
         };
         let (max_points, window_ms) = (self.max_points, self.window_ms);
+        let arrival = if self.replay.is_some() {
+            self.now_ms
+        } else {
+            now_ms()
+        };
         let sensor = Arc::make_mut(&mut self.sensors[i]);
         // An older reading (late delivery, replayed backlog) goes to history only.
         if sensor.last.is_some_and(|p| reading.ts < p.ts) {
@@ -119,7 +129,7 @@ impl LiveState {
             value: reading.value,
         });
         sensor.quality = reading.quality;
-        sensor.last_arrival_ms = Some(now_ms());
+        sensor.last_arrival_ms = Some(arrival);
         if reading.quality == Quality::Good && reading.value.is_finite() {
             sensor.recent.push_back(Point {
                 ts: reading.ts,
@@ -151,6 +161,26 @@ impl LiveState {
             }
         }
         changed
+    }
+
+    /// Moves the clock to the replayed time. After a seek or restart the values
+    /// shown belong to another time, so they are cleared.
+    pub fn set_replay(&mut self, status: ReplayStatus) {
+        let jumped = self
+            .replay
+            .as_ref()
+            .is_none_or(|old| old.generation != status.generation);
+        if jumped {
+            for sensor in &mut self.sensors {
+                let sensor = Arc::make_mut(sensor);
+                sensor.last = None;
+                sensor.recent.clear();
+                sensor.quality = Quality::Good;
+                sensor.last_arrival_ms = None;
+            }
+        }
+        self.now_ms = status.position_ms;
+        self.replay = Some(status);
     }
 
     pub fn set_source_status(&mut self, status: SourceStatus) {

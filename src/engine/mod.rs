@@ -145,7 +145,7 @@ impl Engine {
                     }
                 }
                 Some(command) = commands.recv() => self.on_command(command).await,
-                _ = tick.tick() => self.on_tick(now_ms()),
+                _ = tick.tick() => self.on_tick(self.clock()),
             }
             self.publish();
         }
@@ -192,6 +192,10 @@ impl Engine {
                 self.state.set_source_status(status);
                 self.dirty = true;
             }
+            SourceEvent::Replay(status) => {
+                self.state.set_replay(status);
+                self.dirty = true;
+            }
         }
     }
 
@@ -210,6 +214,15 @@ impl Engine {
 
     async fn on_command(&mut self, command: AlarmCommand) {
         tracing::debug!(?command, "operator action");
+    }
+
+    /// The time alarms and stale timers run on: the replayed time during a
+    /// replay, else the wall clock.
+    pub fn clock(&self) -> TimestampMs {
+        self.state
+            .replay
+            .as_ref()
+            .map_or_else(now_ms, |r| r.position_ms)
     }
 
     fn on_tick(&mut self, now: TimestampMs) {

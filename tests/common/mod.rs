@@ -46,3 +46,5 @@ pub fn machine_tool(program: &str) -> bool {
     }
     found
 }
+pub mod tmux;
+pub mod tui;

@@ -1,0 +1,261 @@
+//! Drawing: pure functions from [`UiState`] to a frame. No I/O, no state
+//! changes; everything shown was loaded by the update loop beforehand.
+
+mod alarms;
+mod detail;
+mod overlay;
+mod status;
+mod tiles;
+
+use super::keys::Action;
+use super::layout;
+use super::state::{Focus, Screen, UiState};
+use super::theme::Theme;
+use crate::model::TimestampMs;
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+/// Draws the whole console.
+pub fn draw(frame: &mut Frame, ui: &UiState) {
+    let area = frame.area();
+    let theme = ui.theme();
+    frame.buffer_mut().set_style(area, theme.base);
+    if layout::too_small(area) {
+        too_small(frame.buffer_mut(), area, theme);
+    } else {
+        let (header_area, body, footer_area) = layout::screen(area);
+        header(frame.buffer_mut(), header_area, ui);
+        match ui.screen {
+            Screen::Dashboard => {
+                let areas = layout::dashboard(area);
+                tiles::draw(frame.buffer_mut(), areas.tiles, ui);
+                alarms::draw(frame, areas.alarms, ui);
+            }
+            Screen::Detail => detail::draw(frame, body, ui),
+            Screen::Status => status::draw(frame, body, ui),
+        }
+        footer(frame.buffer_mut(), footer_area, ui);
+        overlay::draw(frame, area, ui);
+    }
+    if ui.config.ascii {
+        downgrade_to_ascii(frame.buffer_mut(), area);
+    }
+}
+
+fn too_small(buf: &mut Buffer, area: Rect, theme: &Theme) {
+    let text = vec![
+        Line::styled("Terminal too small", theme.title),
+        Line::raw(format!(
+            "{}x{}: floorwatch needs at least {}x{}.",
+            area.width,
+            area.height,
+            layout::MIN_WIDTH,
+            layout::MIN_HEIGHT
+        )),
+        Line::raw("Enlarge the window, or press Ctrl-C to quit."),
+    ];
+    let top = area.height.saturating_sub(3) / 2;
+    let inner = Rect {
+        y: area.y + top,
+        height: area.height - top,
+        ..area
+    };
+    ratatui::widgets::Widget::render(
+        Paragraph::new(text)
+            .alignment(Alignment::Center)
+            .wrap(Wrap { trim: true }),
+        inner,
+        buf,
+    );
+}
+
+/// `HH:MM:SS` in the plant's time zone.
+pub fn clock(ui: &UiState, ts: TimestampMs) -> String {
+    time_fmt(ui, ts, "%H:%M:%S")
+}
+
+pub fn time_fmt(ui: &UiState, ts: TimestampMs, fmt: &str) -> String {
+    chrono::DateTime::from_timestamp_millis(ts)
+        .map(|t| t.with_timezone(&ui.config.timezone).format(fmt).to_string())
+        .unwrap_or_else(|| "--:--:--".into())
+}
+
+fn header(buf: &mut Buffer, area: Rect, ui: &UiState) {
+    let theme = ui.theme();
+    buf.set_style(area, theme.header);
+    let live = &ui.live;
+    let (up, total) = live.source_health();
+    let unacked = live.alarms.iter().filter(|a| a.state.needs_ack()).count();
+    let mut left = vec![
+        Span::raw(" "),
+        Span::raw(live.plant.clone()),
+        Span::raw("  "),
+        Span::raw(format!("sources {up}/{total} up")),
+        Span::raw("  "),
+    ];
+    if live.alarms.is_empty() {
+        left.push(Span::raw("no alarms"));
+    } else {
+        left.push(Span::raw(format!("alarms {}", live.alarms.len())));
+        if unacked > 0 {
+            left.push(Span::raw(" "));
+            left.push(Span::styled(format!(" {unacked} UNACK "), theme.unack));
+        }
+    }
+    let tz = time_fmt(ui, ui.now_ms, "%Z");
+    let right = format!("{} {tz} ", clock(ui, ui.now_ms));
+    let [l, r] = Layout::horizontal([
+        Constraint::Min(0),
+        Constraint::Length(right.chars().count() as u16),
+    ])
+    .areas(area);
+    buf.set_line(l.x, l.y, &Line::from(left), l.width);
+    buf.set_stringn(r.x, r.y, right, usize::from(r.width), Style::default());
+}
+
+fn footer_actions(ui: &UiState) -> &'static [Action] {
+    match (ui.screen, ui.focus) {
+        (Screen::Dashboard, Focus::Tiles) => &[
+            Action::Help,
+            Action::Filter,
+            Action::Detail,
+            Action::NextPane,
+            Action::Ack,
+            Action::NextTheme,
+            Action::Quit,
+        ],
+        (Screen::Dashboard, Focus::Alarms) => &[
+            Action::Ack,
+            Action::AckAll,
+            Action::Shelve,
+            Action::Back,
+            Action::Help,
+            Action::Quit,
+        ],
+        (Screen::Detail, _) => &[
+            Action::ZoomIn,
+            Action::ZoomOut,
+            Action::Left,
+            Action::Back,
+            Action::Ack,
+            Action::Help,
+        ],
+        (Screen::Status, _) => &[Action::Back, Action::Help, Action::Quit],
+    }
+}
+
+fn footer(buf: &mut Buffer, area: Rect, ui: &UiState) {
+    let theme = ui.theme();
+    buf.set_style(area, theme.footer);
+    if let Some(toast) = &ui.toast {
+        let line = Line::from(Span::styled(format!(" {} ", toast.text), theme.toast));
+        buf.set_line(area.x, area.y, &line, area.width);
+        return;
+    }
+    if ui.filter_editing {
+        let line = Line::from(vec![
+            Span::styled(" filter: ", theme.key),
+            Span::raw(ui.filter.clone()),
+            Span::styled("_", theme.key),
+            Span::raw("   Enter keep  Esc clear"),
+        ]);
+        buf.set_line(area.x, area.y, &line, area.width);
+        return;
+    }
+    let mut right = String::new();
+    if !ui.filter.is_empty() {
+        right = format!("filter: {} ", ui.filter);
+    }
+    if ui.screen == Screen::Dashboard {
+        right.push_str(&tiles::page_label(ui));
+    }
+    let right_width = (right.chars().count() as u16).min(area.width / 2);
+    let [l, r] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(right_width)]).areas(area);
+    let mut spans = Vec::new();
+    let mut used = 0usize;
+    for action in footer_actions(ui) {
+        let Some(key) = ui.config.keymap.first(*action) else {
+            continue;
+        };
+        let key = key.to_string();
+        let width = key.chars().count() + action.hint().len() + 3;
+        if used + width > usize::from(l.width) {
+            break;
+        }
+        used += width;
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(key, theme.key));
+        spans.push(Span::raw(format!(" {} ", action.hint())));
+    }
+    buf.set_line(l.x, l.y, &Line::from(spans), l.width);
+    buf.set_stringn(r.x, r.y, right, usize::from(r.width), theme.dim);
+}
+
+/// A bordered block in the theme's colours; focused panes stand out.
+pub fn pane<'a>(title: impl Into<Line<'a>>, focused: bool, theme: &Theme) -> Block<'a> {
+    Block::bordered()
+        .title(title)
+        .border_style(if focused {
+            theme.focus_border
+        } else {
+            theme.border
+        })
+        .title_style(theme.title)
+}
+
+/// Value formatting: fewer decimals for bigger numbers.
+pub fn format_value(value: f64) -> String {
+    if !value.is_finite() {
+        return value.to_string();
+    }
+    let magnitude = value.abs();
+    if magnitude >= 10_000.0 {
+        format!("{value:.0}")
+    } else if magnitude >= 100.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+/// Replaces everything outside ASCII, for terminals without box drawing,
+/// block elements or braille (`--ascii`, or a non-UTF-8 locale).
+fn downgrade_to_ascii(buf: &mut Buffer, area: Rect) {
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let Some(cell) = buf.cell_mut((x, y)) else {
+                continue;
+            };
+            let symbol = cell.symbol();
+            if symbol.is_ascii() {
+                continue;
+            }
+            let replacement = symbol.chars().next().map_or(' ', ascii_for);
+            cell.set_char(replacement);
+        }
+    }
+}
+
+fn ascii_for(c: char) -> char {
+    match c {
+        '─' | '━' | '═' | '—' | '–' | '╌' | '┄' => '-',
+        '│' | '┃' | '║' | '╎' | '┆' => '|',
+        '\u{2500}'..='\u{257F}' => '+',
+        '\u{2800}' => ' ',
+        '\u{2801}'..='\u{28FF}' | '•' | '●' | '◆' => '*',
+        '░' | '·' | '…' => '.',
+        '▁' | '▂' => '_',
+        '▃' | '▄' | '▅' => '=',
+        '\u{2580}'..='\u{259F}' => '#',
+        '▾' | '▼' => 'v',
+        '▸' | '▶' => '>',
+        '°' => 'o',
+        'µ' => 'u',
+        _ => '?',
+    }
+}

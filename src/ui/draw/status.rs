@@ -1,0 +1,94 @@
+//! The status pane: every broker, device and feed with its state, rates,
+//! errors and last error text.
+
+use super::{clock, pane};
+use crate::source::SourceStatus;
+use crate::ui::state::UiState;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
+
+pub fn draw(frame: &mut Frame, area: Rect, ui: &UiState) {
+    let theme = ui.theme();
+    let live = &ui.live;
+    let (up, total) = live.source_health();
+    let [table_area, summary_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(4)]).areas(area);
+    let rows: Vec<Row> = live
+        .sources
+        .iter()
+        .map(|s| {
+            let style = if s.state.is_up() {
+                theme.normal
+            } else {
+                theme.alarm
+            };
+            Row::new(vec![
+                Cell::from(s.name.clone()),
+                Cell::from(s.kind.map_or("?", |k| k.label())),
+                Cell::from(s.state.label()).style(style),
+                Cell::from(format!("{:.1}/s", s.rate)),
+                Cell::from(s.messages.to_string()),
+                Cell::from(s.errors.to_string()),
+                Cell::from(s.last_message_ms.map_or("never".into(), |t| clock(ui, t))),
+                Cell::from(detail_text(s)),
+            ])
+        })
+        .collect();
+    let header = Row::new(vec![
+        "source", "kind", "state", "rate", "msgs", "errors", "last msg", "details",
+    ])
+    .style(theme.title);
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Min(12),
+            Constraint::Length(6),
+            Constraint::Length(11),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Length(6),
+            Constraint::Length(8),
+            Constraint::Fill(2),
+        ],
+    )
+    .header(header)
+    .column_spacing(1)
+    .block(pane(format!(" Sources {up}/{total} up "), true, theme));
+    frame.render_widget(table, table_area);
+
+    let mut lines = vec![Line::raw(format!(
+        "{} readings received, {} stored, {} sensors",
+        live.received,
+        live.stored,
+        live.sensors.len()
+    ))];
+    for s in live.sources.iter().filter(|s| s.last_error.is_some()) {
+        lines.push(Line::styled(
+            format!(
+                "{}: last error: {}",
+                s.name,
+                s.last_error.as_deref().unwrap_or_default()
+            ),
+            theme.alarm,
+        ));
+    }
+    if live.sources.is_empty() {
+        lines.push(Line::styled("no sources configured or started", theme.dim));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(pane(" Engine ", false, theme)),
+        summary_area,
+    );
+}
+
+fn detail_text(s: &SourceStatus) -> String {
+    let mut parts: Vec<String> = s.detail.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    if let Some(err) = &s.last_error {
+        parts.push(format!("error: {err}"));
+    }
+    parts.join(", ")
+}

@@ -1,0 +1,196 @@
+//! History for the detail view, read from SQLite on a worker thread so the
+//! update loop never blocks on the disk and drawing never does I/O.
+
+use crate::model::{SensorId, TimestampMs};
+use crate::store::query::{Aggregate, HistoryReader};
+use std::path::PathBuf;
+use tokio::sync::mpsc;
+
+/// How many alarm journal entries the detail view shows.
+const RECENT_EVENTS: usize = 20;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DetailQuery {
+    pub request: u64,
+    pub sensor: SensorId,
+    pub from: TimestampMs,
+    pub to: TimestampMs,
+    /// About one bucket per chart column.
+    pub buckets: usize,
+}
+
+/// Min/max/avg/last over the whole window (good-quality readings only).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WindowStats {
+    pub count: u64,
+    pub min: f64,
+    pub max: f64,
+    pub avg: f64,
+    pub last: f64,
+    pub last_ts: TimestampMs,
+}
+
+/// One row of the sensor's alarm journal.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlarmEvent {
+    pub ts: TimestampMs,
+    pub condition: String,
+    pub event: String,
+    pub state: String,
+    pub value: Option<f64>,
+    pub priority: String,
+    pub operator: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DetailData {
+    pub sensor: SensorId,
+    pub from: TimestampMs,
+    pub to: TimestampMs,
+    pub buckets: Vec<Aggregate>,
+    pub stats: Option<WindowStats>,
+    /// Newest first.
+    pub events: Vec<AlarmEvent>,
+}
+
+pub fn stats(buckets: &[Aggregate]) -> Option<WindowStats> {
+    let first = buckets.first()?;
+    let last = buckets.last()?;
+    let count: u64 = buckets.iter().map(|b| b.count).sum();
+    let sum: f64 = buckets.iter().map(|b| b.avg * b.count as f64).sum();
+    Some(WindowStats {
+        count,
+        min: buckets.iter().map(|b| b.min).fold(first.min, f64::min),
+        max: buckets.iter().map(|b| b.max).fold(first.max, f64::max),
+        avg: sum / count.max(1) as f64,
+        last: last.last,
+        last_ts: last.last_ts,
+    })
+}
+
+pub fn load(reader: &HistoryReader, query: &DetailQuery) -> Result<DetailData, String> {
+    let span = (query.to - query.from).max(1);
+    let every = (span / query.buckets.max(1) as i64).max(1);
+    let buckets = reader
+        .aggregate_every(query.sensor.as_str(), query.from, query.to, every)
+        .map_err(|e| e.to_string())?;
+    let events = recent_events(reader, query.sensor.as_str()).map_err(|e| e.to_string())?;
+    Ok(DetailData {
+        sensor: query.sensor.clone(),
+        from: query.from,
+        to: query.to,
+        stats: stats(&buckets),
+        buckets,
+        events,
+    })
+}
+
+fn recent_events(reader: &HistoryReader, sensor: &str) -> rusqlite::Result<Vec<AlarmEvent>> {
+    let mut stmt = reader.connection().prepare_cached(
+        "SELECT ts, condition, event, state, value, priority, operator FROM alarm_events
+         WHERE sensor = ?1 ORDER BY ts DESC, event_id DESC LIMIT ?2",
+    )?;
+    stmt.query_map(rusqlite::params![sensor, RECENT_EVENTS as i64], |r| {
+        Ok(AlarmEvent {
+            ts: r.get(0)?,
+            condition: r.get(1)?,
+            event: r.get(2)?,
+            state: r.get(3)?,
+            value: r.get(4)?,
+            priority: r.get(5)?,
+            operator: r.get(6)?,
+        })
+    })?
+    .collect()
+}
+
+pub type HistoryAnswer = (u64, Result<DetailData, String>);
+
+/// Starts the history worker. It stops when the query sender is dropped.
+pub fn spawn(
+    db: PathBuf,
+) -> (
+    mpsc::UnboundedSender<DetailQuery>,
+    mpsc::UnboundedReceiver<HistoryAnswer>,
+) {
+    let (query_tx, mut query_rx) = mpsc::unbounded_channel::<DetailQuery>();
+    let (answer_tx, answer_rx) = mpsc::unbounded_channel();
+    std::thread::Builder::new()
+        .name("ui-history".into())
+        .spawn(move || {
+            let mut reader: Option<HistoryReader> = None;
+            while let Some(mut query) = query_rx.blocking_recv() {
+                // Only the newest request matters (the operator zooms faster than we read).
+                while let Ok(newer) = query_rx.try_recv() {
+                    query = newer;
+                }
+                if reader.is_none() {
+                    reader = HistoryReader::open(&db).ok();
+                }
+                let answer = match &reader {
+                    Some(r) => load(r, &query),
+                    None => Err(format!("cannot open history file {}", db.display())),
+                };
+                if answer_tx.send((query.request, answer)).is_err() {
+                    break;
+                }
+            }
+        })
+        .map_err(|e| tracing::error!("cannot start the history reader thread: {e}"))
+        .ok();
+    (query_tx, answer_rx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Reading;
+    use crate::store::{WriteMsg, Writer, writer::WriterConfig};
+
+    #[test]
+    fn detail_data_from_a_real_history_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let (writer, handle) = Writer::spawn(&path, WriterConfig::default()).unwrap();
+        // 0..60 s, one reading per second: values 0..59; avg 29.5.
+        let readings = (0..60)
+            .map(|i| Reading::good("t", i * 1000, i as f64))
+            .collect();
+        handle.blocking_send(WriteMsg::Readings(readings)).unwrap();
+        drop(handle);
+        writer.join().unwrap();
+        let conn = crate::store::open(&path).unwrap();
+        conn.execute(
+            "INSERT INTO alarm_events(ts, sensor, condition, event, state, value, priority, operator)
+             VALUES (5000, 't', 'h', 'raised', 'unack', 36.0, 'high', ''),
+                    (9000, 't', 'h', 'ack', 'acked', 36.5, 'high', 'ana'),
+                    (9500, 'other', 'h', 'raised', 'unack', 1.0, 'high', '')",
+            [],
+        )
+        .unwrap();
+        let reader = HistoryReader::open(&path).unwrap();
+        let query = DetailQuery {
+            request: 1,
+            sensor: "t".into(),
+            from: 0,
+            to: 60_000,
+            buckets: 6,
+        };
+        let data = load(&reader, &query).unwrap();
+        assert_eq!(data.buckets.len(), 6);
+        let stats = data.stats.unwrap();
+        assert_eq!(
+            (stats.count, stats.min, stats.max, stats.last),
+            (60, 0.0, 59.0, 59.0)
+        );
+        assert!((stats.avg - 29.5).abs() < 1e-9);
+        assert_eq!(stats.last_ts, 59_000);
+        let events: Vec<_> = data
+            .events
+            .iter()
+            .map(|e| (e.ts, e.event.as_str()))
+            .collect();
+        assert_eq!(events, [(9000, "ack"), (5000, "raised")]);
+        assert_eq!(data.events[0].operator, "ana");
+    }
+}

@@ -1,0 +1,271 @@
+//! The operator console (ratatui + crossterm).
+//!
+//! One update loop ([`run`]) is fed by the terminal's input stream, the
+//! engine's snapshot channel, the history worker and a slow idle tick. It
+//! changes [`state::UiState`] and performs the [`state::Effect`]s that come
+//! back; drawing ([`draw::draw`]) is a pure function of that state, called at
+//! most `ui.max_fps` times a second and only when something changed.
+
+pub mod draw;
+pub mod history;
+pub mod keys;
+pub mod layout;
+pub mod state;
+pub mod theme;
+
+use crate::alarm::operator_name;
+use crate::app::Running;
+use crate::config::{AlarmLimits, Config, SimSignal};
+use crate::error::BadInput;
+use crate::model::now_ms;
+use anyhow::{Context, Result};
+use crossterm::event::EventStream;
+use futures::StreamExt;
+use keys::KeyMap;
+use state::{Effect, UiState};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use theme::{ColorSupport, Theme};
+use tokio::time::Instant;
+
+/// Everything the console takes from the config, resolved once at start.
+#[derive(Clone, Debug)]
+pub struct UiConfig {
+    pub timezone: chrono_tz::Tz,
+    pub max_fps: u32,
+    pub ascii: bool,
+    pub bell: bool,
+    pub shelve_ms: i64,
+    pub keymap: KeyMap,
+    pub themes: Vec<Theme>,
+    pub initial_theme: usize,
+    /// Alarm limits by sensor id, for limit lines and gauge colours.
+    pub limits: HashMap<String, AlarmLimits>,
+    /// Where each configured sensor's values come from, as text.
+    pub bindings: HashMap<String, String>,
+    pub operator: String,
+}
+
+impl UiConfig {
+    /// Resolves `[ui]`: key map, themes (built-in and from `user_themes`)
+    /// adapted to `colors`. Returns warnings about unreadable user themes.
+    pub fn from_config(
+        config: &Config,
+        colors: ColorSupport,
+        user_themes: Option<&Path>,
+    ) -> Result<(UiConfig, Vec<String>), BadInput> {
+        let ui = &config.ui;
+        let keymap = KeyMap::with_bindings(&ui.keys).map_err(|diags| {
+            BadInput(format!(
+                "[ui.keys]: {}",
+                diags
+                    .iter()
+                    .map(|d| d.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))
+        })?;
+        let (themes, warnings) = theme::load_all(user_themes);
+        let themes: Vec<Theme> = themes.into_iter().map(|t| t.for_terminal(colors)).collect();
+        let wanted = ui.theme.as_deref().unwrap_or("default");
+        let initial_theme = themes
+            .iter()
+            .position(|t| t.name == wanted)
+            .ok_or_else(|| {
+                let names: Vec<_> = themes.iter().map(|t| t.name.as_str()).collect();
+                BadInput(format!(
+                    "unknown theme {wanted:?} in [ui] theme; available: {}",
+                    names.join(", ")
+                ))
+            })?;
+        let limits = config
+            .sensor
+            .iter()
+            .filter_map(|s| Some((s.id.get_ref().clone(), s.alarm.as_ref()?.get_ref().clone())))
+            .collect();
+        let bindings = config
+            .sensor
+            .iter()
+            .map(|s| (s.id.get_ref().clone(), binding_text(s)))
+            .collect();
+        let ui_config = UiConfig {
+            timezone: config.timezone(),
+            max_fps: ui.max_fps.clamp(1, 60),
+            ascii: ui.ascii.unwrap_or_else(|| !locale_is_utf8()),
+            bell: ui.bell,
+            shelve_ms: ui.shelve.as_millis_i64(),
+            keymap,
+            themes,
+            initial_theme,
+            limits,
+            bindings,
+            operator: operator_name(),
+        };
+        Ok((ui_config, warnings))
+    }
+}
+
+fn binding_text(sensor: &crate::config::Sensor) -> String {
+    if let Some(m) = &sensor.mqtt {
+        let mut text = format!("mqtt {} topic {}", m.broker.get_ref(), m.topic.get_ref());
+        if let Some(v) = &m.value {
+            text.push_str(&format!(" value {v}"));
+        }
+        return text;
+    }
+    if let Some(m) = &sensor.modbus {
+        let at = match (&m.field, &m.address) {
+            (Some(field), _) => format!("field {}", field.get_ref()),
+            (None, Some(address)) => format!(
+                "{:?} register {} {:?} {:?}",
+                m.table,
+                address.get_ref(),
+                m.kind,
+                m.order
+            )
+            .to_lowercase(),
+            (None, None) => String::new(),
+        };
+        return format!("modbus {} {at} scale {}", m.device.get_ref(), m.scale);
+    }
+    if let Some(s) = &sensor.sim {
+        let signal = match s.signal {
+            SimSignal::Temperature => "temperature",
+            SimSignal::Vibration => "vibration",
+            SimSignal::Power => "power",
+            SimSignal::Energy => "energy",
+        };
+        return format!("simulated {signal}, every {}", s.period);
+    }
+    "no source configured".into()
+}
+
+/// Whether the locale promises UTF-8 (else box drawing and braille are avoided).
+fn locale_is_utf8() -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .is_some_and(|l| {
+            let l = l.to_ascii_lowercase();
+            l.contains("utf-8") || l.contains("utf8")
+        })
+}
+
+/// Leaves raw mode and the alternate screen however the console ends
+/// (return, error or panic: ratatui's panic hook does the same).
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+/// Runs the console until the operator quits or SIGINT/SIGTERM arrives.
+pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
+    let user_themes = crate::paths::user_themes();
+    let (ui_config, warnings) =
+        UiConfig::from_config(config, ColorSupport::detect(), Some(&user_themes))?;
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
+    let frame_every = Duration::from_secs_f64(1.0 / f64::from(ui_config.max_fps));
+    let full_redraw = std::env::var_os("FLOORWATCH_FULL_REDRAW").is_some();
+    let mut terminal = ratatui::try_init().context("opening the terminal")?;
+    let _guard = TerminalGuard;
+    let size = terminal.size().context("reading the terminal size")?;
+
+    let mut snapshots = running.snapshots.clone();
+    let live = snapshots.borrow_and_update().clone();
+    let mut ui = UiState::new(Arc::new(ui_config), live, now_ms());
+    ui.size = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+    if let Some(warning) = warnings.first() {
+        ui.toast(warning.clone());
+    }
+    let (history_tx, mut history_rx) = history::spawn(db.to_owned());
+    let mut input = EventStream::new();
+    let mut idle = tokio::time::interval(Duration::from_secs(1));
+    idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let signal = crate::app::shutdown_signal();
+    tokio::pin!(signal);
+    let mut engine_alive = true;
+    let mut dirty = true;
+    let mut next_frame = Instant::now();
+
+    loop {
+        if dirty && Instant::now() >= next_frame {
+            draw_frame(&mut terminal, &ui, full_redraw)?;
+            dirty = false;
+            next_frame = Instant::now() + frame_every;
+        }
+        let frame_due = async {
+            if dirty {
+                tokio::time::sleep_until(next_frame).await
+            } else {
+                std::future::pending().await
+            }
+        };
+        let effects = tokio::select! {
+            _ = &mut signal => break,
+            event = input.next() => match event {
+                Some(Ok(event)) => { dirty = true; ui.on_event(&event) }
+                Some(Err(e)) => return Err(e).context("reading the terminal"),
+                None => break,
+            },
+            changed = snapshots.changed(), if engine_alive => {
+                engine_alive = changed.is_ok();
+                dirty = true;
+                let live = snapshots.borrow_and_update().clone();
+                ui.on_snapshot(live)
+            }
+            Some((request, answer)) = history_rx.recv() => {
+                dirty = true;
+                ui.on_history(request, answer);
+                Vec::new()
+            }
+            _ = idle.tick() => { dirty = true; ui.on_tick(now_ms()) }
+            _ = frame_due => Vec::new(),
+        };
+        for effect in effects {
+            match effect {
+                Effect::Quit => return Ok(()),
+                Effect::Alarm(command) => {
+                    if running.commands.try_send(command).is_err() {
+                        ui.toast("the engine is busy; try again");
+                    }
+                }
+                Effect::LoadDetail(query) => {
+                    let _ = history_tx.send(query);
+                }
+                Effect::Bell => {
+                    let mut out = std::io::stdout();
+                    let _ = out.write_all(b"\x07").and_then(|_| out.flush());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn draw_frame(
+    terminal: &mut ratatui::DefaultTerminal,
+    ui: &UiState,
+    full_redraw: bool,
+) -> Result<()> {
+    use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+    if full_redraw {
+        // Benchmark baseline only: repaint every cell of every frame.
+        terminal.clear().context("clearing the terminal")?;
+    }
+    crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)
+        .context("writing to the terminal")?;
+    terminal
+        .draw(|frame| draw::draw(frame, ui))
+        .context("drawing the console")?;
+    crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)
+        .context("writing to the terminal")?;
+    Ok(())
+}

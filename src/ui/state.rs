@@ -1,0 +1,620 @@
+//! The console's own state and the one place it changes. Keys, snapshots,
+//! history answers and ticks come in; [`Effect`]s (I/O for the update loop
+//! to perform) go out. Nothing here touches the terminal, the engine or the
+//! database, so all of it runs in tests with fixed data.
+
+use super::UiConfig;
+use super::history::{DetailData, DetailQuery};
+use super::keys::Action;
+use super::layout::{self, Cursor, Row};
+use super::theme::Theme;
+use crate::alarm::{AlarmCommand, AlarmView};
+use crate::engine::LiveState;
+use crate::model::{SensorId, TimestampMs};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::layout::Rect;
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+
+/// History windows of the detail view, shortest first.
+pub const WINDOWS: [(&str, i64); 5] = [
+    ("15m", 15 * 60_000),
+    ("1h", 3_600_000),
+    ("8h", 8 * 3_600_000),
+    ("24h", 24 * 3_600_000),
+    ("7d", 7 * 24 * 3_600_000),
+];
+const DEFAULT_WINDOW: usize = 1;
+const TOAST_MS: i64 = 4_000;
+
+/// What the update loop must do after a state change.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    Quit,
+    Alarm(AlarmCommand),
+    LoadDetail(DetailQuery),
+    Bell,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screen {
+    Dashboard,
+    Detail,
+    Status,
+}
+
+/// Which dashboard pane has the keyboard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    Tiles,
+    Alarms,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
+    ConfirmQuit { unacked: usize },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Toast {
+    pub text: String,
+    pub until_ms: TimestampMs,
+}
+
+/// The detail view of one sensor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Detail {
+    pub sensor: SensorId,
+    pub window: usize,
+    /// End of the shown window; `None` follows the present.
+    pub end_ms: Option<TimestampMs>,
+    pub data: Option<DetailData>,
+    pub error: Option<String>,
+    /// Id of the newest request; older answers are dropped.
+    pub request: u64,
+    pub requested_ms: TimestampMs,
+}
+
+impl Detail {
+    pub fn window_ms(&self) -> i64 {
+        WINDOWS[self.window].1
+    }
+    pub fn range(&self, now: TimestampMs) -> (TimestampMs, TimestampMs) {
+        let end = self.end_ms.unwrap_or(now);
+        (end - self.window_ms(), end)
+    }
+}
+
+pub struct UiState {
+    pub config: Arc<UiConfig>,
+    pub live: Arc<LiveState>,
+    pub now_ms: TimestampMs,
+    pub size: Rect,
+    pub screen: Screen,
+    pub focus: Focus,
+    pub overlay: Option<Overlay>,
+    pub cursor: Option<Cursor>,
+    pub alarm_cursor: usize,
+    pub filter: String,
+    pub filter_editing: bool,
+    pub collapsed: BTreeSet<String>,
+    pub theme: usize,
+    pub toast: Option<Toast>,
+    pub detail: Option<Detail>,
+    next_request: u64,
+    known_unacked: HashSet<String>,
+}
+
+impl UiState {
+    pub fn new(config: Arc<UiConfig>, live: Arc<LiveState>, now_ms: TimestampMs) -> Self {
+        let theme = config.initial_theme;
+        let known_unacked = unacked_keys(&live);
+        UiState {
+            config,
+            live,
+            now_ms,
+            size: Rect::new(0, 0, 80, 24),
+            screen: Screen::Dashboard,
+            focus: Focus::Tiles,
+            overlay: None,
+            cursor: None,
+            alarm_cursor: 0,
+            filter: String::new(),
+            filter_editing: false,
+            collapsed: BTreeSet::new(),
+            theme,
+            toast: None,
+            detail: None,
+            next_request: 0,
+            known_unacked,
+        }
+    }
+
+    pub fn theme(&self) -> &Theme {
+        &self.config.themes[self.theme.min(self.config.themes.len().saturating_sub(1))]
+    }
+
+    pub fn on_event(&mut self, event: &Event) -> Vec<Effect> {
+        match event {
+            Event::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key),
+            Event::Resize(w, h) => {
+                self.size = Rect::new(0, 0, *w, *h);
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn on_snapshot(&mut self, live: Arc<LiveState>) -> Vec<Effect> {
+        self.live = live;
+        let unacked = unacked_keys(&self.live);
+        let new_alarm = unacked.iter().any(|k| !self.known_unacked.contains(k));
+        self.known_unacked = unacked;
+        self.alarm_cursor = self
+            .alarm_cursor
+            .min(self.visible_alarms().len().saturating_sub(1));
+        if new_alarm && self.config.bell {
+            vec![Effect::Bell]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The slow tick: the clock, toasts and a live detail window move on.
+    pub fn on_tick(&mut self, now: TimestampMs) -> Vec<Effect> {
+        self.now_ms = now;
+        if self.toast.as_ref().is_some_and(|t| now >= t.until_ms) {
+            self.toast = None;
+        }
+        let refresh_due = self.detail.as_ref().is_some_and(|d| {
+            d.end_ms.is_none() && now - d.requested_ms >= (d.window_ms() / 200).max(5_000)
+        });
+        if refresh_due && self.screen == Screen::Detail {
+            return self.load_detail();
+        }
+        Vec::new()
+    }
+
+    pub fn on_history(&mut self, request: u64, result: Result<DetailData, String>) {
+        let Some(detail) = self.detail.as_mut() else {
+            return;
+        };
+        if detail.request != request {
+            return;
+        }
+        match result {
+            Ok(data) => {
+                detail.data = Some(data);
+                detail.error = None;
+            }
+            Err(e) => detail.error = Some(e),
+        }
+    }
+
+    pub fn toast(&mut self, text: impl Into<String>) {
+        self.toast = Some(Toast {
+            text: text.into(),
+            until_ms: self.now_ms + TOAST_MS,
+        });
+    }
+
+    fn on_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            return vec![Effect::Quit];
+        }
+        if self.filter_editing {
+            self.edit_filter(key);
+            return Vec::new();
+        }
+        let action = self.config.keymap.action(key);
+        match self.overlay.take() {
+            Some(Overlay::ConfirmQuit { unacked }) => {
+                if matches!(key.code, KeyCode::Char('y' | 'Y')) || action == Some(Action::Quit) {
+                    return vec![Effect::Quit];
+                }
+                let _ = unacked;
+                Vec::new()
+            }
+            // Any key closes the help; Quit still quits from there.
+            Some(Overlay::Help) if action != Some(Action::Quit) => Vec::new(),
+            _ => match action {
+                Some(action) => self.apply(action),
+                None => Vec::new(),
+            },
+        }
+    }
+
+    fn edit_filter(&mut self, key: &KeyEvent) {
+        match key.code {
+            KeyCode::Enter => self.filter_editing = false,
+            KeyCode::Esc => {
+                self.filter_editing = false;
+                self.filter.clear();
+            }
+            KeyCode::Backspace => {
+                self.filter.pop();
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.filter.push(c)
+            }
+            _ => {}
+        }
+        self.alarm_cursor = 0;
+    }
+
+    /// Performs one named action.
+    pub fn apply(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Quit => self.quit(),
+            Action::Help => {
+                self.overlay = Some(Overlay::Help);
+                Vec::new()
+            }
+            Action::Filter => {
+                self.screen = Screen::Dashboard;
+                self.filter_editing = true;
+                Vec::new()
+            }
+            Action::NextTheme => {
+                self.theme = (self.theme + 1) % self.config.themes.len().max(1);
+                let name = self.theme().name.clone();
+                self.toast(format!("theme: {name}"));
+                Vec::new()
+            }
+            Action::Status => {
+                self.screen = match self.screen {
+                    Screen::Status => Screen::Dashboard,
+                    _ => Screen::Status,
+                };
+                Vec::new()
+            }
+            Action::Ack | Action::AckAll | Action::Shelve => self.alarm_action(action),
+            Action::Replay | Action::Invoice | Action::Export => self.feature_action(action),
+            _ => match self.screen {
+                Screen::Dashboard => self.dashboard_action(action),
+                Screen::Detail => self.detail_action(action),
+                Screen::Status => {
+                    if matches!(action, Action::Back | Action::NextPane) {
+                        self.screen = Screen::Dashboard;
+                        self.focus = Focus::Tiles;
+                    }
+                    Vec::new()
+                }
+            },
+        }
+    }
+
+    /// Keys whose features are built elsewhere (CSV replay, billing, export).
+    /// Until a feature lands its key says so instead of doing nothing.
+    fn feature_action(&mut self, action: Action) -> Vec<Effect> {
+        let what = match action {
+            Action::Replay => "CSV replay from the console",
+            Action::Invoice => "invoice preview",
+            _ => "export of the current view",
+        };
+        let key = self
+            .config
+            .keymap
+            .first(action)
+            .map(|k| k.to_string())
+            .unwrap_or_default();
+        self.toast(format!("{key}: {what} is not available yet"));
+        Vec::new()
+    }
+
+    fn quit(&mut self) -> Vec<Effect> {
+        let unacked = self
+            .live
+            .alarms
+            .iter()
+            .filter(|a| a.state.needs_ack())
+            .count();
+        if unacked > 0 {
+            self.overlay = Some(Overlay::ConfirmQuit { unacked });
+            Vec::new()
+        } else {
+            vec![Effect::Quit]
+        }
+    }
+
+    /// Alarms shown in the pane: every alarm the engine reports, narrowed by
+    /// the filter, most urgent first, newest first within a priority.
+    pub fn visible_alarms(&self) -> Vec<&AlarmView> {
+        let filter = self.filter.to_lowercase();
+        let mut alarms: Vec<&AlarmView> = self
+            .live
+            .alarms
+            .iter()
+            .filter(|a| {
+                let (name, group) = self
+                    .live
+                    .sensor(a.sensor.as_str())
+                    .map_or(("", ""), |s| (s.meta.name.as_str(), s.meta.group.as_str()));
+                layout::matches(&filter, a.sensor.as_str(), name, group)
+                    || a.message.to_lowercase().contains(&filter)
+            })
+            .collect();
+        alarms.sort_by(|a, b| {
+            (a.priority, std::cmp::Reverse(a.raised_ms))
+                .cmp(&(b.priority, std::cmp::Reverse(b.raised_ms)))
+        });
+        alarms
+    }
+
+    fn alarm_action(&mut self, action: Action) -> Vec<Effect> {
+        let operator = self.config.operator.clone();
+        let alarms = self.visible_alarms();
+        if action == Action::AckAll {
+            let keys: Vec<String> = alarms
+                .iter()
+                .filter(|a| a.state.needs_ack())
+                .map(|a| a.key.clone())
+                .collect();
+            if keys.is_empty() {
+                self.toast("no unacknowledged alarms to acknowledge");
+                return Vec::new();
+            }
+            let n = keys.len();
+            self.toast(format!("acknowledging {n} alarm(s) as {operator}"));
+            return vec![Effect::Alarm(AlarmCommand::AckAll { keys, operator })];
+        }
+        let Some(alarm) = self.selected_alarm(&alarms).cloned() else {
+            self.toast("no alarm selected");
+            return Vec::new();
+        };
+        if action == Action::Ack {
+            if !alarm.state.needs_ack() {
+                self.toast(format!("{} is already acknowledged", alarm.key));
+                return Vec::new();
+            }
+            self.toast(format!("acknowledging {} as {operator}", alarm.key));
+            return vec![Effect::Alarm(AlarmCommand::Ack {
+                key: alarm.key,
+                operator,
+            })];
+        }
+        let for_ms = self.config.shelve_ms;
+        self.toast(format!(
+            "shelving {} for {}",
+            alarm.key,
+            humantime::format_duration(std::time::Duration::from_millis(for_ms as u64))
+        ));
+        vec![Effect::Alarm(AlarmCommand::Shelve {
+            key: alarm.key,
+            for_ms,
+            operator,
+        })]
+    }
+
+    /// The alarm `a`/`s` act on: the highlighted one in the alarm pane, or
+    /// (from the tiles or the detail view) the most urgent alarm of the
+    /// selected sensor.
+    fn selected_alarm<'a>(&self, alarms: &[&'a AlarmView]) -> Option<&'a AlarmView> {
+        let sensor = match (self.screen, self.focus) {
+            (Screen::Dashboard, Focus::Alarms) => return alarms.get(self.alarm_cursor).copied(),
+            (Screen::Detail, _) => self.detail.as_ref().map(|d| d.sensor.clone()),
+            _ => match self.effective_cursor() {
+                Some(Cursor::Sensor(id)) => Some(id),
+                _ => None,
+            },
+        };
+        let sensor = sensor?;
+        alarms.iter().copied().find(|a| a.sensor == sensor)
+    }
+
+    /// The dashboard grid for the current size and filter.
+    pub fn grid(&self) -> (Vec<Row>, layout::DashboardAreas) {
+        let areas = layout::dashboard(self.size);
+        let cols = layout::columns(areas.tiles.width);
+        let rows = layout::rows(&self.live, &self.filter, &self.collapsed, cols);
+        (rows, areas)
+    }
+
+    /// What the cursor is on as shown (the first sensor when it is lost).
+    pub fn effective_cursor(&self) -> Option<Cursor> {
+        let (rows, _) = self.grid();
+        let (r, c) = self.cursor_position(&rows);
+        layout::cursor_at(&rows, &self.live, r, c)
+    }
+
+    /// Row and column of the cursor; on the first sensor when it is lost.
+    pub fn cursor_position(&self, rows: &[Row]) -> (usize, usize) {
+        self.cursor
+            .as_ref()
+            .and_then(|c| layout::locate(rows, &self.live, c))
+            .or_else(|| {
+                rows.iter()
+                    .position(|r| matches!(r, Row::Tiles(_)))
+                    .map(|r| (r, 0))
+            })
+            .unwrap_or((0, 0))
+    }
+
+    fn dashboard_action(&mut self, action: Action) -> Vec<Effect> {
+        if action == Action::NextPane {
+            self.focus = match self.focus {
+                Focus::Tiles => Focus::Alarms,
+                Focus::Alarms => {
+                    self.screen = Screen::Status;
+                    Focus::Tiles
+                }
+            };
+            return Vec::new();
+        }
+        if action == Action::Back {
+            if self.focus == Focus::Alarms {
+                self.focus = Focus::Tiles;
+            } else {
+                self.filter.clear();
+            }
+            return Vec::new();
+        }
+        if self.focus == Focus::Alarms {
+            self.move_alarm_cursor(action);
+            return Vec::new();
+        }
+        self.tiles_action(action)
+    }
+
+    fn move_alarm_cursor(&mut self, action: Action) {
+        let n = self.visible_alarms().len();
+        let last = n.saturating_sub(1);
+        self.alarm_cursor = match action {
+            Action::Up | Action::Left => self.alarm_cursor.saturating_sub(1),
+            Action::Down | Action::Right => (self.alarm_cursor + 1).min(last),
+            Action::PageUp => self.alarm_cursor.saturating_sub(5),
+            Action::PageDown => (self.alarm_cursor + 5).min(last),
+            Action::First => 0,
+            Action::Last => last,
+            _ => self.alarm_cursor,
+        };
+    }
+
+    fn tiles_action(&mut self, action: Action) -> Vec<Effect> {
+        let (rows, areas) = self.grid();
+        if rows.is_empty() {
+            return Vec::new();
+        }
+        let (r, c) = self.cursor_position(&rows);
+        let last_row = rows.len() - 1;
+        let width = |row: usize| rows[row].len().max(1);
+        let (nr, nc) = match action {
+            Action::Down => ((r + 1).min(last_row), c),
+            Action::Up => (r.saturating_sub(1), c),
+            Action::Right if c + 1 < width(r) => (r, c + 1),
+            Action::Right => ((r + 1).min(last_row), if r < last_row { 0 } else { c }),
+            Action::Left if c > 0 => (r, c - 1),
+            Action::Left if r > 0 => (r - 1, width(r - 1) - 1),
+            Action::Left => (r, c),
+            Action::PageDown | Action::PageUp => {
+                let pages = layout::pages(&rows, areas.tiles.height);
+                let page = pages.iter().position(|p| p.contains(&r)).unwrap_or(0);
+                let target = if action == Action::PageDown {
+                    (page + 1).min(pages.len().saturating_sub(1))
+                } else {
+                    page.saturating_sub(1)
+                };
+                (pages.get(target).map_or(r, |p| p.start), 0)
+            }
+            Action::First => (0, 0),
+            Action::Last => (last_row, width(last_row) - 1),
+            Action::NextGroup => (
+                (r + 1..rows.len())
+                    .find(|i| matches!(rows[*i], Row::Group { .. }))
+                    .unwrap_or(r),
+                0,
+            ),
+            Action::PrevGroup => {
+                let heading = (0..=r)
+                    .rev()
+                    .find(|i| matches!(rows[*i], Row::Group { .. }));
+                let before = heading
+                    .and_then(|h| (0..h).rev().find(|i| matches!(rows[*i], Row::Group { .. })));
+                // On a tile, go to its own heading first; on a heading, to the one before.
+                let target = if heading == Some(r) { before } else { heading };
+                (target.unwrap_or(r), 0)
+            }
+            Action::ToggleGroup => {
+                self.toggle_group(&rows, r);
+                return Vec::new();
+            }
+            Action::Detail => {
+                return match &rows[r] {
+                    Row::Group { .. } => {
+                        self.toggle_group(&rows, r);
+                        Vec::new()
+                    }
+                    Row::Tiles(tiles) => {
+                        let i = tiles[c.min(tiles.len() - 1)];
+                        let id = self.live.sensors[i].meta.id.clone();
+                        self.open_detail(id)
+                    }
+                };
+            }
+            _ => (r, c),
+        };
+        let nc = nc.min(width(nr) - 1);
+        self.cursor = layout::cursor_at(&rows, &self.live, nr, nc);
+        Vec::new()
+    }
+
+    fn toggle_group(&mut self, rows: &[Row], row: usize) {
+        let Some(group) = layout::group_of(rows, row).map(str::to_owned) else {
+            return;
+        };
+        if !self.collapsed.remove(&group) {
+            self.collapsed.insert(group.clone());
+        }
+        self.cursor = Some(Cursor::Group(group));
+    }
+
+    pub fn open_detail(&mut self, sensor: SensorId) -> Vec<Effect> {
+        self.screen = Screen::Detail;
+        self.detail = Some(Detail {
+            sensor,
+            window: DEFAULT_WINDOW,
+            end_ms: None,
+            data: None,
+            error: None,
+            request: 0,
+            requested_ms: self.now_ms,
+        });
+        self.load_detail()
+    }
+
+    fn load_detail(&mut self) -> Vec<Effect> {
+        let now = self.now_ms;
+        let width = self.size.width;
+        self.next_request += 1;
+        let request = self.next_request;
+        let Some(detail) = self.detail.as_mut() else {
+            return Vec::new();
+        };
+        detail.request = request;
+        detail.requested_ms = now;
+        let (from, to) = detail.range(now);
+        vec![Effect::LoadDetail(DetailQuery {
+            request,
+            sensor: detail.sensor.clone(),
+            from,
+            to,
+            buckets: usize::from(width).clamp(20, 400),
+        })]
+    }
+
+    fn detail_action(&mut self, action: Action) -> Vec<Effect> {
+        let now = self.now_ms;
+        let Some(detail) = self.detail.as_mut() else {
+            self.screen = Screen::Dashboard;
+            return Vec::new();
+        };
+        match action {
+            Action::Back | Action::Detail | Action::NextPane => {
+                self.screen = Screen::Dashboard;
+                return Vec::new();
+            }
+            Action::ZoomIn => detail.window = detail.window.saturating_sub(1),
+            Action::ZoomOut => detail.window = (detail.window + 1).min(WINDOWS.len() - 1),
+            Action::Left => {
+                let end = detail.end_ms.unwrap_or(now);
+                detail.end_ms = Some(end - detail.window_ms() / 2);
+            }
+            Action::Right => {
+                let end = detail.end_ms.map(|e| e + detail.window_ms() / 2);
+                detail.end_ms = end.filter(|e| *e < now);
+            }
+            Action::Last => detail.end_ms = None,
+            _ => return Vec::new(),
+        }
+        self.load_detail()
+    }
+}
+
+fn unacked_keys(live: &LiveState) -> HashSet<String> {
+    live.alarms
+        .iter()
+        .filter(|a| a.state.needs_ack())
+        .map(|a| a.key.clone())
+        .collect()
+}

@@ -1,0 +1,167 @@
+//! The console end to end in a real terminal (tmux): start it, press keys,
+//! read the screen, quit, and check the terminal is given back as it was.
+
+mod common;
+
+use common::tmux::Tmux;
+use common::{floorwatch_bin, machine_tool};
+use std::process::Command;
+
+fn demo(dir: &std::path::Path, width: u16, height: u16) -> Tmux {
+    let command = format!(
+        "{} demo --db {}",
+        floorwatch_bin().display(),
+        dir.join("h.sqlite").display()
+    );
+    Tmux::start(&command, width, height, dir)
+}
+
+/// `q`, and `y` if the console asks because alarms are unacknowledged.
+fn quit(term: &Tmux) {
+    term.keys(&["q"]);
+    let screen = term.wait("exit or the quit question", |s| {
+        s.contains("EXITED") || s.contains("Quit anyway?")
+    });
+    if screen.contains("Quit anyway?") {
+        term.keys(&["y"]);
+    }
+    term.assert_exited_cleanly();
+}
+
+#[test]
+fn demo_navigation_filter_detail_help_and_quit() {
+    if !machine_tool("tmux") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let term = demo(dir.path(), 100, 30);
+    term.wait("live values on the dashboard", |s| {
+        s.contains("Demo plant") && s.contains("Line 1 temperature") && s.contains("°C")
+    });
+
+    term.keys(&["?"]);
+    term.wait_for("acknowledge alarm");
+    term.keys(&["Escape"]);
+    term.wait_gone("acknowledge alarm");
+
+    term.keys(&["/"]);
+    term.wait_for("filter: _");
+    term.type_text("utilit");
+    term.wait_for("filter: utilit_");
+    term.keys(&["Enter"]);
+    let screen = term.wait("only Utilities tiles", |s| {
+        s.contains("Main incomer power") && !s.contains("Line 1 vibration")
+    });
+    assert!(screen.contains("filter: utilit"), "{screen}");
+    term.keys(&["Escape"]);
+    term.wait_for("Line 1 vibration");
+
+    // Right moves to the second tile; Enter opens its detail with history.
+    term.keys(&["Right"]);
+    term.keys(&["Enter"]);
+    term.wait_for("Line 1 vibration · 1h live");
+    term.wait("history loaded from the file", |s| s.contains("points"));
+    term.keys(&["+"]);
+    term.wait_for("Line 1 vibration · 15m live");
+    term.keys(&["Left"]);
+    term.wait_for("15m to ");
+    term.keys(&["Escape"]);
+    term.wait_for("Alarms");
+
+    term.keys(&["Tab"]);
+    term.keys(&["Tab"]);
+    term.wait("the status pane", |s| {
+        s.contains(" Sources ") && s.contains("errors last msg")
+    });
+    term.keys(&["Escape"]);
+    term.wait_gone("errors last msg");
+
+    quit(&term);
+}
+
+#[test]
+fn ctrl_c_quits_and_restores_the_terminal() {
+    if !machine_tool("tmux") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let term = demo(dir.path(), 80, 24);
+    term.wait_for("Line 1 temperature");
+    term.keys(&["/"]);
+    term.wait_for("filter: _");
+    term.keys(&["C-c"]);
+    term.assert_exited_cleanly();
+}
+
+#[test]
+fn rebound_keys_too_small_and_resize() {
+    if !machine_tool("tmux") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("plant.toml");
+    std::fs::write(
+        &config,
+        r#"
+[plant]
+name = "Rebound plant"
+[ui]
+theme = "high-contrast"
+[ui.keys]
+quit = "x"
+help = "F2"
+[[sensor]]
+id = "a.temp"
+name = "Oven temperature"
+unit = "C"
+range = [0, 300]
+sim = { signal = "temperature" }
+"#,
+    )
+    .unwrap();
+    let command = format!(
+        "{} run --ascii --config {} --db {}",
+        floorwatch_bin().display(),
+        config.display(),
+        dir.path().join("h.sqlite").display()
+    );
+    let term = Tmux::start(&command, 40, 10, dir.path());
+    term.wait_for("Terminal too small");
+    term.resize(90, 26);
+    let screen = term.wait_for("Oven temperature");
+    assert!(screen.is_ascii(), "--ascii draws ASCII only:\n{screen}");
+    term.keys(&["F2"]);
+    let help = term.wait_for("show this help");
+    assert!(
+        help.lines()
+            .any(|l| l.contains("x        quit (confirms if unacked)")),
+        "help shows the rebound quit key:\n{help}"
+    );
+    term.keys(&["Escape"]);
+    term.wait_gone("show this help");
+    term.keys(&["x"]);
+    term.assert_exited_cleanly();
+}
+
+#[test]
+fn check_reports_bad_key_bindings_with_their_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("plant.toml");
+    std::fs::write(&config, "[ui.keys]\nquit = \"Hyper-q\"\nhepl = \"h\"\n").unwrap();
+    let out = Command::new(floorwatch_bin())
+        .args(["check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let path = config.display().to_string();
+    assert!(
+        stderr.contains(&format!("{path}:2:8: unknown key \"Hyper-q\"")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{path}:3:1: unknown action \"hepl\"")),
+        "{stderr}"
+    );
+}
