@@ -312,6 +312,19 @@ mod modbus_checks {
                 for field in &template.field {
                     if !bound_keys.contains(&field.key.get_ref().as_str()) {
                         placed.push(place_template_field(field, template.one_based));
+                        let made = format!("{device_name}.{}", field.key.get_ref());
+                        if let Some(sensor) = config.sensor.iter().find(|s| *s.id.get_ref() == made)
+                        {
+                            diags.push(Diagnostic::at(
+                                sensor.id.span(),
+                                format!(
+                                    "sensor id {made:?} is also made by template {:?} on device {device_name:?}: \
+                                     bind the field instead (modbus = {{ device = {device_name:?}, field = {:?} }})",
+                                    template.name.get_ref(),
+                                    field.key.get_ref()
+                                ),
+                            ));
+                        }
                     }
                 }
             }
