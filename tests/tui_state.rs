@@ -119,7 +119,7 @@ fn alarm_keys_send_commands_with_the_operator_name() {
 #[test]
 fn keys_of_features_not_yet_built_say_so() {
     let mut ui = plant(80, 24);
-    for (key, what) in [('r', "CSV replay"), ('i', "invoice"), ('e', "export")] {
+    for (key, what) in [('r', "CSV replay"), ('i', "invoice")] {
         assert!(chars(&mut ui, &key.to_string()).is_empty());
         let toast = ui.toast.clone().unwrap().text;
         assert!(

@@ -18,6 +18,7 @@ use crate::app::Running;
 use crate::config::{AlarmLimits, Config, SimSignal};
 use crate::error::BadInput;
 use crate::model::now_ms;
+use crate::report::{View, ViewTarget, export_view};
 use anyhow::{Context, Result};
 use crossterm::event::EventStream;
 use futures::StreamExt;
@@ -47,6 +48,8 @@ pub struct UiConfig {
     /// Where each configured sensor's values come from, as text.
     pub bindings: HashMap<String, String>,
     pub operator: String,
+    /// The dashboard's window (`[history] live_window`), for exports.
+    pub live_window_ms: i64,
 }
 
 impl UiConfig {
@@ -103,6 +106,7 @@ impl UiConfig {
             limits,
             bindings,
             operator: operator_name(),
+            live_window_ms: config.history.live_window.as_millis_i64(),
         };
         Ok((ui_config, warnings))
     }
@@ -186,6 +190,8 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
         ui.toast(warning.clone());
     }
     let (history_tx, mut history_rx) = history::spawn(db.to_owned());
+    let export_target = ViewTarget::from_config(config, db).map_err(|e| e.to_string());
+    let (export_tx, mut export_rx) = tokio::sync::mpsc::unbounded_channel();
     let mut input = EventStream::new();
     let mut idle = tokio::time::interval(Duration::from_secs(1));
     idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -226,6 +232,11 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
                 ui.on_history(request, answer);
                 Vec::new()
             }
+            Some(result) = export_rx.recv() => {
+                dirty = true;
+                ui.on_export(result);
+                Vec::new()
+            }
             _ = idle.tick() => { dirty = true; ui.on_tick(now_ms()) }
             _ = frame_due => Vec::new(),
         };
@@ -240,6 +251,10 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
                 Effect::LoadDetail(query) => {
                     let _ = history_tx.send(query);
                 }
+                Effect::Export(view) => match &export_target {
+                    Ok(target) => start_export(target.clone(), view, export_tx.clone()),
+                    Err(e) => ui.on_export(Err(e.clone())),
+                },
                 Effect::Bell => {
                     let mut out = std::io::stdout();
                     let _ = out.write_all(b"\x07").and_then(|_| out.flush());
@@ -248,6 +263,22 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Exports on a blocking thread (SQLite reads, file writes) and sends the
+/// outcome back to the update loop.
+fn start_export(
+    target: ViewTarget,
+    view: View,
+    done: tokio::sync::mpsc::UnboundedSender<Result<(std::path::PathBuf, u64), String>>,
+) {
+    tokio::task::spawn_blocking(move || {
+        let result = export_view(&target, &view, now_ms()).map_err(|e| {
+            tracing::error!(error = %e, "export from the console failed");
+            e.to_string()
+        });
+        let _ = done.send(result);
+    });
 }
 
 fn draw_frame(

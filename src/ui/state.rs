@@ -11,6 +11,7 @@ use super::theme::Theme;
 use crate::alarm::{AlarmCommand, AlarmView};
 use crate::engine::LiveState;
 use crate::model::{SensorId, TimestampMs};
+use crate::report::{TimeRange, View};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 use std::collections::{BTreeSet, HashSet};
@@ -34,6 +35,8 @@ pub enum Effect {
     Alarm(AlarmCommand),
     LoadDetail(DetailQuery),
     Bell,
+    /// Write what the view shows to a CSV file (see [`crate::report::view`]).
+    Export(View),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -270,7 +273,8 @@ impl UiState {
                 Vec::new()
             }
             Action::Ack | Action::AckAll | Action::Shelve => self.alarm_action(action),
-            Action::Replay | Action::Invoice | Action::Export => self.feature_action(action),
+            Action::Export => self.export_action(),
+            Action::Replay | Action::Invoice => self.feature_action(action),
             _ => match self.screen {
                 Screen::Dashboard => self.dashboard_action(action),
                 Screen::Detail => self.detail_action(action),
@@ -301,6 +305,75 @@ impl UiState {
             .unwrap_or_default();
         self.toast(format!("{key}: {what} is not available yet"));
         Vec::new()
+    }
+
+    /// What the export key writes: the detail view's sensor over its window,
+    /// the alarm pane's alarms (their journal since the oldest was raised), or
+    /// the dashboard's sensors (those the filter shows) over the live window.
+    fn export_action(&mut self) -> Vec<Effect> {
+        let now = self.now_ms;
+        let view = match (self.screen, self.focus) {
+            (Screen::Detail, _) => self.detail.as_ref().map(|d| {
+                let (from, to) = d.range(now);
+                View::Readings {
+                    sensors: vec![d.sensor.to_string()],
+                    range: TimeRange { from, to },
+                }
+            }),
+            (Screen::Dashboard, Focus::Alarms) => {
+                let alarms = self.visible_alarms();
+                let mut sensors: Vec<String> =
+                    alarms.iter().map(|a| a.sensor.to_string()).collect();
+                sensors.sort();
+                sensors.dedup();
+                alarms
+                    .iter()
+                    .map(|a| a.raised_ms)
+                    .min()
+                    .map(|from| View::AlarmJournal {
+                        range: TimeRange { from, to: now + 1 },
+                        priorities: Vec::new(),
+                        sensors,
+                    })
+            }
+            (Screen::Dashboard, Focus::Tiles) => {
+                let filter = self.filter.to_lowercase();
+                let sensors: Vec<String> = self
+                    .live
+                    .sensors
+                    .iter()
+                    .map(|s| &s.meta)
+                    .filter(|m| layout::matches(&filter, m.id.as_str(), &m.name, &m.group))
+                    .map(|m| m.id.to_string())
+                    .collect();
+                (!sensors.is_empty()).then(|| View::Readings {
+                    sensors,
+                    range: TimeRange {
+                        from: now - self.config.live_window_ms,
+                        to: now + 1,
+                    },
+                })
+            }
+            (Screen::Status, _) => None,
+        };
+        match view {
+            Some(view) => {
+                self.toast("exporting to CSV…");
+                vec![Effect::Export(view)]
+            }
+            None => {
+                self.toast("nothing to export in this view");
+                Vec::new()
+            }
+        }
+    }
+
+    /// The outcome of an export: where the file went, or why it failed.
+    pub fn on_export(&mut self, result: Result<(std::path::PathBuf, u64), String>) {
+        match result {
+            Ok((path, rows)) => self.toast(format!("exported {rows} rows to {}", path.display())),
+            Err(e) => self.toast(format!("export failed: {e}")),
+        }
     }
 
     fn quit(&mut self) -> Vec<Effect> {
