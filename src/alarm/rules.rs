@@ -148,7 +148,6 @@ fn priority(name: PriorityName) -> Priority {
 pub struct AlarmSetup {
     pub sensors: Vec<SensorRules>,
     pub shelve_max_ms: i64,
-    pub bell: bool,
     pub comms: bool,
 }
 
@@ -157,7 +156,6 @@ impl Default for AlarmSetup {
         AlarmSetup {
             sensors: Vec::new(),
             shelve_max_ms: 8 * 3_600_000,
-            bell: true,
             comms: true,
         }
     }
@@ -179,7 +177,6 @@ impl AlarmSetup {
         AlarmSetup {
             sensors,
             shelve_max_ms: config.alarms.shelve_max.as_millis_i64(),
-            bell: config.alarms.bell,
             comms: config.alarms.comms,
         }
     }

@@ -229,9 +229,6 @@ fn default_periods() -> Spanned<usize> {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlarmSettings {
-    /// Ring the terminal bell on a new high or critical alarm.
-    #[serde(default = "yes")]
-    pub bell: bool,
     /// The longest an operator may shelve an alarm.
     #[serde(default = "default_shelve_max")]
     pub shelve_max: Dur,
@@ -247,7 +244,6 @@ pub struct AlarmSettings {
 impl Default for AlarmSettings {
     fn default() -> Self {
         AlarmSettings {
-            bell: true,
             shelve_max: default_shelve_max(),
             broker: None,
             alarm_topic: None,
@@ -364,7 +360,6 @@ mod tests {
         let config = parse(
             r#"
 [alarms]
-bell = false
 shelve_max = "2h"
 broker = "b"
 alarm_topic = "plant/alarms"
@@ -383,7 +378,6 @@ alarm = { consumption = { period = "1d" }, suppressed = true, bad_quality = fals
 "#,
         )
         .unwrap();
-        assert!(!config.alarms.bell);
         assert_eq!(config.alarms.shelve_max.as_millis_i64(), 7_200_000);
         let t = config.sensor[0].alarm.as_ref().unwrap().get_ref();
         assert_eq!(t.deadband_of("hh"), 1.0);

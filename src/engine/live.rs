@@ -37,6 +37,9 @@ pub struct LiveState {
     pub sources: Vec<SourceStatus>,
     /// Alarms not in the Normal state, most urgent first (kept by the alarm evaluator).
     pub alarms: Arc<Vec<AlarmView>>,
+    /// How many new high or critical alarms were raised since start: the UI
+    /// rings the terminal bell when it grows (and `[ui] bell` is on).
+    pub alarm_bell: u64,
     pub received: u64,
     pub stored: u64,
     /// The console's clock: wall time, or the replayed time during a replay.
@@ -56,6 +59,7 @@ impl LiveState {
             index: Arc::new(HashMap::new()),
             sources: Vec::new(),
             alarms: Arc::new(Vec::new()),
+            alarm_bell: 0,
             received: 0,
             stored: 0,
             now_ms: now_ms(),
