@@ -8,6 +8,7 @@
 
 pub mod draw;
 pub mod history;
+pub mod invoice;
 pub mod keys;
 pub mod layout;
 pub mod state;
@@ -47,6 +48,8 @@ pub struct UiConfig {
     pub limits: HashMap<String, AlarmLimits>,
     /// Where each configured sensor's values come from, as text.
     pub bindings: HashMap<String, String>,
+    /// Sensors with a `meter` binding: the ones the invoice key works on.
+    pub meters: std::collections::HashSet<String>,
     pub operator: String,
     /// The dashboard's window (`[history] live_window`), for exports.
     pub live_window_ms: i64,
@@ -94,6 +97,12 @@ impl UiConfig {
             .iter()
             .map(|s| (s.id.get_ref().clone(), binding_text(s)))
             .collect();
+        let meters = config
+            .sensor
+            .iter()
+            .filter(|s| s.meter.is_some())
+            .map(|s| s.id.get_ref().clone())
+            .collect();
         let ui_config = UiConfig {
             timezone: config.timezone(),
             max_fps: ui.max_fps.clamp(1, 60),
@@ -105,6 +114,7 @@ impl UiConfig {
             initial_theme,
             limits,
             bindings,
+            meters,
             operator: operator_name(),
             live_window_ms: config.history.live_window.as_millis_i64(),
         };
@@ -190,6 +200,11 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
         ui.toast(warning.clone());
     }
     let (history_tx, mut history_rx) = history::spawn(db.to_owned());
+    let (invoice_tx, mut invoice_rx) = invoice::spawn(
+        Arc::new(config.clone()),
+        db.to_owned(),
+        crate::paths::data_dir().join("invoices"),
+    );
     let export_target = ViewTarget::from_config(config, db).map_err(|e| e.to_string());
     let (export_tx, mut export_rx) = tokio::sync::mpsc::unbounded_channel();
     let mut input = EventStream::new();
@@ -232,6 +247,11 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
                 ui.on_history(request, answer);
                 Vec::new()
             }
+            Some(answer) = invoice_rx.recv() => {
+                dirty = true;
+                ui.on_invoice(answer);
+                Vec::new()
+            }
             Some(result) = export_rx.recv() => {
                 dirty = true;
                 ui.on_export(result);
@@ -250,6 +270,9 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
                 }
                 Effect::LoadDetail(query) => {
                     let _ = history_tx.send(query);
+                }
+                Effect::Invoice(request) => {
+                    let _ = invoice_tx.send(request);
                 }
                 Effect::Export(view) => match &export_target {
                     Ok(target) => start_export(target.clone(), view, export_tx.clone()),

@@ -100,6 +100,7 @@ impl DeviceStats {
             ),
             ("requests/cycle".into(), self.requests_per_cycle.to_string()),
             ("timeouts".into(), self.timeouts.to_string()),
+            ("busy retries".into(), self.busy_retries.to_string()),
             ("exceptions".into(), exceptions),
         ];
         if !self.config_errors.is_empty() {

@@ -3,6 +3,7 @@
 
 mod alarms;
 mod detail;
+mod invoice;
 mod overlay;
 mod status;
 mod tiles;
@@ -37,6 +38,7 @@ pub fn draw(frame: &mut Frame, ui: &UiState) {
             }
             Screen::Detail => detail::draw(frame, body, ui),
             Screen::Status => status::draw(frame, body, ui),
+            Screen::Invoice => invoice::draw(frame, body, ui),
         }
         footer(frame.buffer_mut(), footer_area, ui);
         overlay::draw(frame, area, ui);
@@ -145,6 +147,14 @@ fn footer_actions(ui: &UiState) -> &'static [Action] {
             Action::Help,
         ],
         (Screen::Status, _) => &[Action::Back, Action::Help, Action::Quit],
+        (Screen::Invoice, _) => &[
+            Action::Left,
+            Action::Right,
+            Action::SaveInvoice,
+            Action::Down,
+            Action::Back,
+            Action::Help,
+        ],
     }
 }
 
