@@ -314,30 +314,16 @@ async fn replay_async(
         eprintln!("{}", report.summary());
     }
     let mut session = session;
-    let signal = crate::app::shutdown_signal();
-    tokio::pin!(signal);
-    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
-    let mut snapshots = session.snapshots.clone();
-    loop {
-        tokio::select! {
-            _ = &mut signal => break,
-            status = session.finished() => {
-                if let Some(status) = status {
-                    eprintln!("{}", status.line());
-                }
-                break;
-            }
-            _ = ticker.tick() => {
-                let state = snapshots.borrow_and_update().clone();
-                if headless {
-                    if let Some(replay) = &state.replay {
-                        tracing::info!("{} sent={}", replay.line(), replay.sent);
-                    }
-                } else {
-                    print!("\x1b[2J\x1b[H{}", render_plain_replay(&state));
-                }
-            }
-        }
+    if headless {
+        log_until_finished(&mut session).await;
+    } else {
+        let console = crate::ui::Console {
+            snapshots: session.snapshots.clone(),
+            commands: session.alarm_commands.clone(),
+            replay: Some(session.commands.clone()),
+        };
+        let config = config.unwrap_or_default();
+        crate::ui::run_console(console, &config, &session.db()).await?;
     }
     let status = session.stop().await?;
     if let Some(status) = status {
@@ -351,6 +337,30 @@ async fn replay_async(
     Ok(EXIT_OK)
 }
 
+/// `--headless`: a status line a second until the end or a signal.
+async fn log_until_finished(session: &mut super::replay::ReplaySession) {
+    let signal = crate::app::shutdown_signal();
+    tokio::pin!(signal);
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
+    let snapshots = session.snapshots.clone();
+    loop {
+        tokio::select! {
+            _ = &mut signal => break,
+            status = session.finished() => {
+                if let Some(status) = status {
+                    eprintln!("{}", status.line());
+                }
+                break;
+            }
+            _ = ticker.tick() => {
+                if let Some(replay) = &snapshots.borrow().replay {
+                    tracing::info!("{} sent={}", replay.line(), replay.sent);
+                }
+            }
+        }
+    }
+}
+
 fn replay_error_is_bad_input(e: &super::replay::ReplayLoadError) -> bool {
     use super::replay::ReplayLoadError;
     match e {
@@ -358,21 +368,4 @@ fn replay_error_is_bad_input(e: &super::replay::ReplayLoadError) -> bool {
         ReplayLoadError::Empty(_) => true,
         _ => false,
     }
-}
-
-/// A plain refreshing table of the replay (until the console shows replays).
-fn render_plain_replay(state: &crate::engine::LiveState) -> String {
-    let mut out = state
-        .replay
-        .as_ref()
-        .map(|r| format!("{} (Ctrl-C quits)\r\n\r\n", r.line()))
-        .unwrap_or_default();
-    for s in &state.sensors {
-        let value = s
-            .last
-            .map(|p| format!("{:>10.2}", p.value))
-            .unwrap_or_else(|| format!("{:>10}", "—"));
-        out.push_str(&format!("{:<28} {value} {}\r\n", s.meta.name, s.meta.unit));
-    }
-    out
 }

@@ -46,6 +46,8 @@ pub enum ReplayLoadError {
 pub struct ReplaySession {
     pub snapshots: watch::Receiver<Arc<LiveState>>,
     pub commands: mpsc::Sender<ReplayCommand>,
+    /// Operator actions on the replay's alarms.
+    pub alarm_commands: mpsc::Sender<crate::alarm::AlarmCommand>,
     /// How each file loaded (bad rows skipped and counted, as for import).
     pub reports: Vec<FileReport>,
     engine: JoinHandle<EngineSummary>,
@@ -119,12 +121,18 @@ impl ReplaySession {
         Ok(ReplaySession {
             snapshots: handles.snapshots,
             commands,
+            alarm_commands: handles.commands,
             reports,
             engine: handles.task,
             player,
             cancel,
             _store: store,
         })
+    }
+
+    /// The temporary history file the replay plays from (for history views).
+    pub fn db(&self) -> PathBuf {
+        self._store.path().join("replay.sqlite")
     }
 
     /// Waits until the replay has played everything (or the player stopped).

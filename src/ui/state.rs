@@ -40,6 +40,14 @@ pub enum Effect {
     Bell,
     /// Write what the view shows to a CSV file (see [`crate::report::view`]).
     Export(View),
+    /// Control the replay on screen.
+    Replay(crate::source::replay::ReplayCommand),
+    /// List CSV files for the replay picker.
+    OpenReplayPicker,
+    /// Replay this file in a view of its own.
+    StartReplay(std::path::PathBuf),
+    /// Leave the replay view, back to the live plant.
+    StopReplay,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +70,7 @@ pub enum Focus {
 pub enum Overlay {
     Help,
     ConfirmQuit { unacked: usize },
+    ReplayPicker(super::replay::Picker),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -131,6 +140,10 @@ pub struct UiState {
     pub toast: Option<Toast>,
     pub detail: Option<Detail>,
     pub invoice: Option<InvoiceView>,
+    /// A replay started from the console is on screen (Esc leaves it).
+    pub replay_view: bool,
+    /// The replay's seek prompt, while it is being typed.
+    pub seek_input: Option<String>,
     next_request: u64,
     known_unacked: HashSet<String>,
 }
@@ -156,6 +169,8 @@ impl UiState {
             toast: None,
             detail: None,
             invoice: None,
+            replay_view: false,
+            seek_input: None,
             next_request: 0,
             known_unacked,
         }
@@ -222,6 +237,18 @@ impl UiState {
         }
     }
 
+    /// Opens the replay picker on these files (or says there are none).
+    pub fn open_replay_picker(&mut self, files: Vec<std::path::PathBuf>, looked_in: &str) {
+        if files.is_empty() {
+            self.toast(format!("no CSV files in {looked_in}"));
+        } else {
+            self.overlay = Some(Overlay::ReplayPicker(super::replay::Picker {
+                files,
+                selected: 0,
+            }));
+        }
+    }
+
     pub fn toast(&mut self, text: impl Into<String>) {
         self.toast = Some(Toast {
             text: text.into(),
@@ -236,6 +263,9 @@ impl UiState {
         if self.filter_editing {
             self.edit_filter(key);
             return Vec::new();
+        }
+        if let Some(effects) = super::replay::on_key(self, key) {
+            return effects;
         }
         let action = self.config.keymap.action(key);
         match self.overlay.take() {
@@ -303,7 +333,7 @@ impl UiState {
             Action::Invoice => self.open_invoice(),
             Action::SaveInvoice => self.save_invoice(),
             Action::Export => self.export_action(),
-            Action::Replay => self.feature_action(action),
+            Action::Replay => vec![Effect::OpenReplayPicker],
             _ => match self.screen {
                 Screen::Dashboard => self.dashboard_action(action),
                 Screen::Detail => self.detail_action(action),
@@ -317,23 +347,6 @@ impl UiState {
                 }
             },
         }
-    }
-
-    /// Keys whose features are built elsewhere (CSV replay, billing, export).
-    /// Until a feature lands its key says so instead of doing nothing.
-    fn feature_action(&mut self, action: Action) -> Vec<Effect> {
-        let what = match action {
-            Action::Replay => "CSV replay from the console",
-            _ => "export of the current view",
-        };
-        let key = self
-            .config
-            .keymap
-            .first(action)
-            .map(|k| k.to_string())
-            .unwrap_or_default();
-        self.toast(format!("{key}: {what} is not available yet"));
-        Vec::new()
     }
 
     /// What the export key writes: the detail view's sensor over its window,
