@@ -169,13 +169,18 @@ fn log_status(state: &LiveState, store: StoreStats) {
         total
     );
     for s in &state.sources {
-        if let Some(err) = &s.last_error {
-            tracing::info!(
-                "source {} {}: {} (last error: {err})",
-                s.name,
-                s.state.label(),
-                s.messages
-            );
-        }
+        let error = s
+            .last_error
+            .as_ref()
+            .map(|e| format!(" (last error: {e})"))
+            .unwrap_or_default();
+        tracing::info!(
+            "source {} {}: {} messages, {:.1}/s, {} errors{error}",
+            s.name,
+            s.state.label(),
+            s.messages,
+            s.rate,
+            s.errors
+        );
     }
 }
