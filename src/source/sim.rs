@@ -83,11 +83,16 @@ pub async fn run_sensor(
     let mut generator = SimGenerator::new(binding.signal, binding.seed, period.as_secs_f64());
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last_ts = i64::MIN + 1;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = ticker.tick() => {
-                let reading = Reading::good(sensor.clone(), now_ms(), generator.next_value());
+                // Two ticks can land in one millisecond after a stall (missed ticks
+                // are skipped, the next fires at once); each sample keeps its own instant.
+                let ts = now_ms().max(last_ts + 1);
+                last_ts = ts;
+                let reading = Reading::good(sensor.clone(), ts, generator.next_value());
                 if tx.send(SourceEvent::readings(vec![reading])).await.is_err() {
                     break;
                 }
