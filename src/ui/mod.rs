@@ -24,7 +24,7 @@ use futures::StreamExt;
 use keys::KeyMap;
 use state::{Effect, UiState};
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +47,8 @@ pub struct UiConfig {
     /// Where each configured sensor's values come from, as text.
     pub bindings: HashMap<String, String>,
     pub operator: String,
+    /// Time the tile sparklines span (`[history] live_window`).
+    pub spark_window_ms: i64,
 }
 
 impl UiConfig {
@@ -103,6 +105,7 @@ impl UiConfig {
             limits,
             bindings,
             operator: operator_name(),
+            spark_window_ms: config.history.live_window.as_millis_i64().max(1),
         };
         Ok((ui_config, warnings))
     }
@@ -174,8 +177,15 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
     }
     let frame_every = Duration::from_secs_f64(1.0 / f64::from(ui_config.max_fps));
     let full_redraw = std::env::var_os("FLOORWATCH_FULL_REDRAW").is_some();
-    let mut terminal = ratatui::try_init().context("opening the terminal")?;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(BadInput(
+            "the console needs a terminal on stdin and stdout; use --headless to record without one"
+                .into(),
+        )
+        .into());
+    }
     let _guard = TerminalGuard;
+    let mut terminal = ratatui::try_init().context("opening the terminal")?;
     let size = terminal.size().context("reading the terminal size")?;
 
     let mut snapshots = running.snapshots.clone();
