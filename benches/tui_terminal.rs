@@ -81,12 +81,17 @@ fn run(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Run {
     let counter = total.clone();
     let drain = std::thread::spawn(move || {
         let mut buf = [0u8; 65536];
+        let mut tail = Vec::new();
         while let Ok(n) = reader.read(&mut buf) {
             if n == 0 {
                 break;
             }
             counter.fetch_add(n as u64, Ordering::Relaxed);
+            tail.extend_from_slice(&buf[..n]);
+            let keep = tail.len().saturating_sub(2048);
+            tail.drain(..keep);
         }
+        tail
     });
     std::thread::sleep(WARM_UP);
     let (bytes0, cpu0, t0) = (
@@ -100,10 +105,14 @@ fn run(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Run {
     let _ = writer.write_all(b"\x03");
     let _ = writer.flush();
     let status = child.wait().expect("waiting for floorwatch");
-    assert!(status.success(), "floorwatch exited with {status:?}");
     drop(writer);
     drop(pty.master);
-    let _ = drain.join();
+    let tail = drain.join().unwrap_or_default();
+    assert!(
+        status.success(),
+        "floorwatch exited with {status:?}; last output:\n{}",
+        String::from_utf8_lossy(&tail)
+    );
     Run {
         bytes: bytes1 - bytes0,
         cpu_seconds: (cpu1 - cpu0) as f64 / clock_ticks_per_second(),

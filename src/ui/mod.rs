@@ -266,15 +266,24 @@ fn draw_frame(
     full_redraw: bool,
 ) -> Result<()> {
     use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
-    if full_redraw {
-        // Benchmark baseline only: repaint every cell of every frame.
-        terminal.clear().context("clearing the terminal")?;
-    }
+    use ratatui::backend::Backend;
     crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)
         .context("writing to the terminal")?;
-    terminal
+    let frame = terminal
         .draw(|frame| draw::draw(frame, ui))
         .context("drawing the console")?;
+    if full_redraw {
+        // Benchmark baseline only: repaint every cell of every frame.
+        let buffer = frame.buffer.clone();
+        let cells = buffer.content.iter().enumerate().map(|(i, cell)| {
+            let (x, y) = buffer.pos_of(i);
+            (x, y, cell)
+        });
+        terminal
+            .backend_mut()
+            .draw(cells)
+            .context("writing to the terminal")?;
+    }
     crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)
         .context("writing to the terminal")?;
     Ok(())
