@@ -46,7 +46,9 @@ impl Running {
         };
         let (writer, store) = Writer::spawn(db, writer_config)
             .with_context(|| format!("opening history file {}", db.display()))?;
-        let engine_config = EngineConfig::from_config(config);
+        let mut engine_config = EngineConfig::from_config(config);
+        engine_config.restored_alarms = crate::alarm::journal::restore(db)
+            .with_context(|| format!("reading the alarm journal in {}", db.display()))?;
         let handles = Engine::spawn(&engine_config, config.sensor_metas(), Some(store.clone()));
         let cancel = CancellationToken::new();
         let sources = source::spawn_all(config, handles.events.clone(), cancel.clone())
@@ -148,13 +150,18 @@ fn log_status(state: &LiveState, store: StoreStats) {
         total
     );
     for s in &state.sources {
-        if let Some(err) = &s.last_error {
-            tracing::info!(
-                "source {} {}: {} (last error: {err})",
-                s.name,
-                s.state.label(),
-                s.messages
-            );
-        }
+        let error = s
+            .last_error
+            .as_ref()
+            .map(|e| format!(" (last error: {e})"))
+            .unwrap_or_default();
+        tracing::info!(
+            "source {} {}: {} messages, {:.1}/s, {} errors{error}",
+            s.name,
+            s.state.label(),
+            s.messages,
+            s.rate,
+            s.errors
+        );
     }
 }

@@ -12,9 +12,12 @@ Examples:
   floorwatch --config plant.toml                    the console on your plant
   floorwatch run --headless --config plant.toml     record history without a screen (systemd)
   floorwatch check --config plant.toml              validate a config (exit 2 on problems)
+  floorwatch invoice --all --period 2026-10 -o inv/ one invoice per customer + summary CSV
   floorwatch simulate modbus --listen 127.0.0.1:5020   a simulated meter and PLC to poll
   floorwatch import --map Voltage=house.voltage:V household.txt
                                                     import CSV history (repeat --map per column)
+  floorwatch replay --speed 600 --headless fixtures/factory_day.csv
+                                                    play CSV history through the console
   floorwatch export readings --from 2026-10-01 --to 2026-10-02 -o day.csv
   floorwatch export aggregates --every 1h --sensor 'line1.*' -o hourly.csv
   floorwatch completions bash > /etc/bash_completion.d/floorwatch";
@@ -48,8 +51,12 @@ pub enum Command {
     Check(CheckArgs),
     /// The console on a built-in simulated plant; needs no config or network.
     Demo(DemoArgs),
+    /// Energy invoices per customer or meter from the history file.
+    Invoice(crate::billing::InvoiceArgs),
     /// Import CSV history files into the history file.
     Import(crate::csvio::command::ImportArgs),
+    /// Play CSV history through the console as if it were live.
+    Replay(crate::csvio::command::ReplayArgs),
     /// Export readings, aggregates or the alarm journal to CSV.
     Export(crate::report::ExportArgs),
     /// Serve built-in simulated devices, to try a config without hardware.
@@ -139,11 +146,16 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
         Some(Command::Export(args)) => crate::report::command::run(args),
         Some(Command::Demo(args)) => crate::demo::run(args, cli.verbose),
+        Some(Command::Invoice(args)) => {
+            let path = config_path(args.config.clone())?;
+            crate::billing::command::run(args, &path)
+        }
         Some(Command::Simulate(SimulateCommand::Modbus(args))) => {
             let _guard = logging::init(logging::Mode::Stderr, cli.verbose);
             crate::demo::modbus::simulate(args)
         }
         Some(Command::Import(args)) => crate::csvio::command::import(args),
+        Some(Command::Replay(args)) => crate::csvio::command::replay(args, cli.verbose),
         Some(Command::Run(args)) => run(args, cli.verbose),
         None => run(cli.run, cli.verbose),
     }

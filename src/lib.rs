@@ -5,6 +5,7 @@
 
 pub mod alarm;
 pub mod app;
+pub mod billing;
 pub mod cli;
 pub mod config;
 pub mod csvio;

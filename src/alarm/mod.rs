@@ -2,6 +2,20 @@
 //! engine, the alarm evaluator and the UI: what an active alarm looks like in
 //! the live snapshot, and the operator actions the UI sends to the engine.
 
+pub mod condition;
+pub mod evaluator;
+pub mod journal;
+pub mod kpi;
+pub mod machine;
+pub mod rules;
+
+pub use condition::Condition;
+pub use evaluator::{AlarmEvent, CommandError, Evaluator};
+pub use journal::{JournalFilter, Restored};
+pub use kpi::AlarmKpis;
+pub use machine::{EventKind, Machine, Phase, Shelve};
+pub use rules::{AlarmSetup, SensorRules};
+
 use crate::model::{SensorId, TimestampMs};
 
 /// Priority, most urgent first.
@@ -22,6 +36,17 @@ impl Priority {
             Priority::Medium => "medium",
             Priority::Low => "low",
         }
+    }
+
+    pub fn parse(label: &str) -> Option<Priority> {
+        [
+            Priority::Critical,
+            Priority::High,
+            Priority::Medium,
+            Priority::Low,
+        ]
+        .into_iter()
+        .find(|p| p.label() == label)
     }
 }
 
@@ -51,6 +76,34 @@ impl AlarmState {
             AlarmState::Shelved => "shelved",
             AlarmState::Suppressed => "suppressed",
             AlarmState::OutOfService => "out of service",
+        }
+    }
+
+    pub const ALL: [AlarmState; 7] = [
+        AlarmState::Normal,
+        AlarmState::Unacknowledged,
+        AlarmState::Acknowledged,
+        AlarmState::ReturnToNormalUnacknowledged,
+        AlarmState::Shelved,
+        AlarmState::Suppressed,
+        AlarmState::OutOfService,
+    ];
+
+    pub fn parse(label: &str) -> Option<AlarmState> {
+        AlarmState::ALL.into_iter().find(|s| s.label() == label)
+    }
+
+    /// Annunciated states come first in the alarm list; shelved, suppressed and
+    /// out-of-service alarms after them.
+    fn list_group(self) -> u8 {
+        match self {
+            AlarmState::Unacknowledged
+            | AlarmState::ReturnToNormalUnacknowledged
+            | AlarmState::Acknowledged
+            | AlarmState::Normal => 0,
+            AlarmState::Shelved => 1,
+            AlarmState::Suppressed => 2,
+            AlarmState::OutOfService => 3,
         }
     }
 
@@ -90,9 +143,15 @@ pub enum AlarmCommand {
         keys: Vec<String>,
         operator: String,
     },
+    /// Shelve for `for_ms` (capped at `[alarms] shelve_max`).
     Shelve {
         key: String,
         for_ms: i64,
+        operator: String,
+    },
+    /// Shelve until the condition next returns to normal.
+    ShelveOneShot {
+        key: String,
         operator: String,
     },
     Unshelve {
@@ -104,6 +163,36 @@ pub enum AlarmCommand {
         text: String,
         operator: String,
     },
+    /// Return a latched, acknowledged alarm whose condition has cleared to normal.
+    Reset {
+        key: String,
+        operator: String,
+    },
+}
+
+impl AlarmCommand {
+    pub fn operator(&self) -> &str {
+        match self {
+            AlarmCommand::Ack { operator, .. }
+            | AlarmCommand::AckAll { operator, .. }
+            | AlarmCommand::Shelve { operator, .. }
+            | AlarmCommand::ShelveOneShot { operator, .. }
+            | AlarmCommand::Unshelve { operator, .. }
+            | AlarmCommand::Comment { operator, .. }
+            | AlarmCommand::Reset { operator, .. } => operator,
+        }
+    }
+}
+
+/// Alarm list order: annunciated before shelved/suppressed/out of service;
+/// then by priority; unacknowledged before acknowledged; newest first.
+pub fn sort_most_urgent_first(views: &mut [AlarmView]) {
+    views.sort_by(|a, b| {
+        (a.state.list_group(), a.priority, !a.state.needs_ack())
+            .cmp(&(b.state.list_group(), b.priority, !b.state.needs_ack()))
+            .then(b.raised_ms.cmp(&a.raised_ms))
+            .then_with(|| a.key.cmp(&b.key))
+    });
 }
 
 /// The operator's name: the OS/SSH user.

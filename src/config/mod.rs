@@ -10,8 +10,14 @@ mod modbus;
 mod mqtt;
 mod validate;
 
-pub use alarm::AlarmLimits;
-pub use billing::{Customer, EnergyRate, MeterBinding, Tariff};
+pub use alarm::{
+    AlarmLimits, AlarmSettings, ConsumptionRule, Deadband, PerLimit, PriorityName,
+    PriorityOverrides, Roc,
+};
+pub use billing::{
+    Customer, EnergyRate, Exact, HOLIDAY_BIT, MeterBinding, MeterKind, Tariff, TariffChange,
+    TariffPrices, Tax, Tier, day_mask, parse_local_date,
+};
 pub use diagnostics::{ConfigErrors, Diagnostic};
 pub use duration::Dur;
 pub use export::ExportConfig;
@@ -53,6 +59,8 @@ pub struct Config {
     pub tariff: BTreeMap<String, Tariff>,
     #[serde(default)]
     pub customer: Vec<Customer>,
+    #[serde(default)]
+    pub alarms: AlarmSettings,
     #[serde(default)]
     pub export: ExportConfig,
     /// Where the config was read from (empty for built-in configs).

@@ -487,4 +487,18 @@ mod tests {
         let lines = problems(&text).join("\n");
         assert!(lines.contains("unreadable input range 50..=59"), "{lines}");
     }
+
+    #[test]
+    fn a_sensor_id_a_template_also_makes_is_rejected() {
+        let text = format!(
+            "[[modbus_template]]\nname = \"meter\"\nfield = [ {{ key = \"kwh\", table = \"input\", address = 0, type = \"f32\" }} ]\n\
+             {DEVICE}template = \"meter\"\n[[sensor]]\nid = \"m.kwh\"\nsim = {{ signal = \"energy\" }}\n"
+        );
+        let lines = problems(&text).join("\n");
+        assert!(
+            lines.contains("sensor id \"m.kwh\" is also made by template \"meter\""),
+            "{lines}"
+        );
+        assert!(lines.contains("field = \"kwh\""), "{lines}");
+    }
 }

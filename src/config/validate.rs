@@ -1,6 +1,8 @@
 //! Cross-checks that serde cannot express: names that must exist, ids that
 //! must be unique, limits that must be ordered.
 
+mod billing;
+
 use super::{Config, Diagnostic};
 use std::collections::HashMap;
 use toml::Spanned;
@@ -39,6 +41,8 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
     for broker in &config.mqtt {
         check_broker(broker, &mut diags);
     }
+    super::alarm::check_settings(config, &brokers, &mut diags);
+    billing::check(config, &mut diags);
     diags.extend(crate::ui::keys::check_bindings(&config.ui.keys));
     if config.ui.max_fps == 0 {
         diags.push(Diagnostic {
@@ -95,7 +99,7 @@ fn unique_names<'a>(
     seen
 }
 
-fn require_known(
+pub(super) fn require_known(
     name: &Spanned<String>,
     known: &HashMap<&str, &Spanned<String>>,
     what: &str,
@@ -215,14 +219,7 @@ fn check_limit_order(limits: &Spanned<super::AlarmLimits>, diags: &mut Vec<Diagn
             ));
         }
     }
-    if let Some(db) = limits.get_ref().deadband
-        && db < 0.0
-    {
-        diags.push(Diagnostic::at(
-            limits.span(),
-            format!("deadband = {db} must not be negative"),
-        ));
-    }
+    super::alarm::check_limits(limits, diags);
 }
 
 /// Register maps: templates that exist, addresses that fit, fields that do
@@ -315,6 +312,19 @@ mod modbus_checks {
                 for field in &template.field {
                     if !bound_keys.contains(&field.key.get_ref().as_str()) {
                         placed.push(place_template_field(field, template.one_based));
+                        let made = format!("{device_name}.{}", field.key.get_ref());
+                        if let Some(sensor) = config.sensor.iter().find(|s| *s.id.get_ref() == made)
+                        {
+                            diags.push(Diagnostic::at(
+                                sensor.id.span(),
+                                format!(
+                                    "sensor id {made:?} is also made by template {:?} on device {device_name:?}: \
+                                     bind the field instead (modbus = {{ device = {device_name:?}, field = {:?} }})",
+                                    template.name.get_ref(),
+                                    field.key.get_ref()
+                                ),
+                            ));
+                        }
                     }
                 }
             }

@@ -201,3 +201,171 @@ fn print_report(report: &FileReport) {
     }
     println!("{}", report.summary());
 }
+
+#[derive(Debug, Args, Clone)]
+pub struct ReplayArgs {
+    /// CSV files to play back (merged in time order)
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Replayed seconds per second, 1 … 10000, or "max" (as fast as possible)
+    #[arg(long, default_value = "60", value_name = "FACTOR")]
+    pub speed: crate::source::replay::Speed,
+    /// Start here: RFC 3339, or "YYYY-MM-DD[ HH:MM[:SS]]" in --tz / the plant timezone
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Stop here (same forms as --from)
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// Start paused (space resumes, . steps)
+    #[arg(long)]
+    pub paused: bool,
+    /// Also import the files into the history (replay never touches it otherwise)
+    #[arg(long)]
+    pub record: bool,
+    /// History file for --record [default: history.sqlite in the data dir, or [history] path]
+    #[arg(long, env = "FLOORWATCH_DB")]
+    pub db: Option<PathBuf>,
+    /// No screen: log the replay's status lines to stderr and exit when it ends
+    #[arg(long)]
+    pub headless: bool,
+    #[command(flatten)]
+    pub csv: CsvArgs,
+}
+
+/// A `--from`/`--to` time: RFC 3339, or a local date and time in `tz`.
+pub fn parse_time_arg(text: &str, tz: chrono_tz::Tz, what: &str) -> Result<i64> {
+    super::timestamp::TimeParser::new(DateFormat::Auto, tz)
+        .parse(text, None)
+        .map_err(|_| {
+            BadInput(format!(
+                "{what} {text:?}: expected RFC 3339 (2025-10-02T10:00:00Z) or \"YYYY-MM-DD[ HH:MM[:SS]]\""
+            ))
+            .into()
+        })
+}
+
+pub fn replay(args: ReplayArgs, verbose: u8) -> Result<u8> {
+    let config = args.csv.load_config()?;
+    let csv = args.csv.options(config.as_ref())?;
+    let tz = csv.tz;
+    let from = args
+        .from
+        .as_deref()
+        .map(|t| parse_time_arg(t, tz, "--from"))
+        .transpose()?;
+    let to = args
+        .to
+        .as_deref()
+        .map(|t| parse_time_arg(t, tz, "--to"))
+        .transpose()?;
+    let record = args.record.then(|| {
+        args.db
+            .clone()
+            .or_else(|| config.as_ref().and_then(|c| c.history.path.clone()))
+            .unwrap_or_else(crate::paths::default_history)
+    });
+    let options = super::replay::ReplayOptions {
+        files: args.files.clone(),
+        import: ImportOptions {
+            csv,
+            ..Default::default()
+        },
+        from,
+        to,
+        speed: args.speed,
+        paused: args.paused,
+        record,
+    };
+    let mode = if args.headless {
+        crate::logging::Mode::Stderr
+    } else {
+        crate::logging::Mode::FileOnly
+    };
+    let _guard = crate::logging::init(mode, verbose);
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(replay_async(options, config, args.headless))
+}
+
+async fn replay_async(
+    options: super::replay::ReplayOptions,
+    config: Option<Config>,
+    headless: bool,
+) -> Result<u8> {
+    let engine_config = config
+        .as_ref()
+        .map(crate::engine::EngineConfig::from_config)
+        .unwrap_or_default();
+    let metas = config
+        .as_ref()
+        .map(Config::sensor_metas)
+        .unwrap_or_default();
+    let session = match super::replay::ReplaySession::start(options, &engine_config, metas).await {
+        Ok(session) => session,
+        Err(e) if replay_error_is_bad_input(&e) => {
+            eprintln!("floorwatch: {e}");
+            return Ok(EXIT_BAD_INPUT);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for report in &session.reports {
+        for row in &report.examples {
+            eprintln!("{row}");
+        }
+        eprintln!("{}", report.summary());
+    }
+    let mut session = session;
+    if headless {
+        log_until_finished(&mut session).await;
+    } else {
+        let console = crate::ui::Console {
+            snapshots: session.snapshots.clone(),
+            commands: session.alarm_commands.clone(),
+            replay: Some(session.commands.clone()),
+        };
+        let config = config.unwrap_or_default();
+        crate::ui::run_console(console, &config, &session.db()).await?;
+    }
+    let status = session.stop().await?;
+    if let Some(status) = status {
+        println!(
+            "replayed {} readings from {} to {}",
+            status.sent,
+            crate::model::format_ts(status.start_ms),
+            crate::model::format_ts(status.position_ms)
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+/// `--headless`: a status line a second until the end or a signal.
+async fn log_until_finished(session: &mut super::replay::ReplaySession) {
+    let signal = crate::app::shutdown_signal();
+    tokio::pin!(signal);
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
+    let snapshots = session.snapshots.clone();
+    loop {
+        tokio::select! {
+            _ = &mut signal => break,
+            status = session.finished() => {
+                if let Some(status) = status {
+                    eprintln!("{}", status.line());
+                }
+                break;
+            }
+            _ = ticker.tick() => {
+                if let Some(replay) = &snapshots.borrow().replay {
+                    tracing::info!("{} sent={}", replay.line(), replay.sent);
+                }
+            }
+        }
+    }
+}
+
+fn replay_error_is_bad_input(e: &super::replay::ReplayLoadError) -> bool {
+    use super::replay::ReplayLoadError;
+    match e {
+        ReplayLoadError::Import(e) => e.is_bad_input(),
+        ReplayLoadError::Empty(_) => true,
+        _ => false,
+    }
+}

@@ -10,6 +10,9 @@ use rusqlite::Connection;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// Readings sorted and written together.
+const SORT_CHUNK: usize = 65_536;
+
 #[derive(Clone, Debug)]
 pub struct ImportOptions {
     pub csv: CsvOptions,
@@ -128,6 +131,8 @@ pub fn import_file(
     let mut loader = BulkLoader::new(conn, db)?;
     let mut examples = Vec::new();
     let mut batch = Vec::with_capacity(256);
+    // Readings wait here to be sorted and written together (bounded: constant memory).
+    let mut pending = Vec::with_capacity(SORT_CHUNK);
     let mut stored = 0u64;
     let mut since_commit = 0u64;
     let mut sensors = std::collections::HashSet::new();
@@ -138,6 +143,9 @@ pub fn import_file(
             Ok(Some(outcome)) => outcome,
             Ok(None) => break,
             Err(e) => {
+                if !options.strict {
+                    loader.readings(&pending)?;
+                }
                 finish_after_error(&mut loader, options.strict)?;
                 return Err(e.into());
             }
@@ -159,11 +167,13 @@ pub fn import_file(
             loader.sensor(&meta)?;
             sensors.insert(meta.id);
         }
-        for reading in &batch {
-            loader.reading(reading)?;
+        pending.append(&mut batch);
+        if pending.len() >= SORT_CHUNK {
+            loader.readings(&pending)?;
+            stored += pending.len() as u64;
+            since_commit += pending.len() as u64;
+            pending.clear();
         }
-        stored += batch.len() as u64;
-        since_commit += batch.len() as u64;
         if !options.strict && since_commit >= options.commit_every {
             loader.commit()?;
             loader.begin()?;
@@ -181,6 +191,8 @@ pub fn import_file(
         loader.sensor(&meta)?;
         sensors.insert(meta.id);
     }
+    loader.readings(&pending)?;
+    stored += pending.len() as u64;
     loader.commit()?;
     progress(Progress {
         bytes: reader.bytes_read(),

@@ -6,6 +6,7 @@ use super::EngineConfig;
 use crate::alarm::AlarmView;
 use crate::model::{Quality, Reading, SensorId, SensorMeta, TimestampMs, now_ms};
 use crate::source::SourceStatus;
+use crate::source::replay::ReplayStatus;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -36,9 +37,15 @@ pub struct LiveState {
     pub sources: Vec<SourceStatus>,
     /// Alarms not in the Normal state, most urgent first (kept by the alarm evaluator).
     pub alarms: Arc<Vec<AlarmView>>,
+    /// How many new high or critical alarms were raised since start: the UI
+    /// rings the terminal bell when it grows (and `[ui] bell` is on).
+    pub alarm_bell: u64,
     pub received: u64,
     pub stored: u64,
+    /// The console's clock: wall time, or the replayed time during a replay.
     pub now_ms: TimestampMs,
+    /// Set while history is being replayed: position, speed, progress.
+    pub replay: Option<ReplayStatus>,
     pub version: u64,
     max_points: usize,
     window_ms: i64,
@@ -52,9 +59,11 @@ impl LiveState {
             index: Arc::new(HashMap::new()),
             sources: Vec::new(),
             alarms: Arc::new(Vec::new()),
+            alarm_bell: 0,
             received: 0,
             stored: 0,
             now_ms: now_ms(),
+            replay: None,
             version: 0,
             max_points: config.live_points,
             window_ms: config.live_window_ms,
@@ -109,6 +118,11 @@ impl LiveState {
             }
         };
         let (max_points, window_ms) = (self.max_points, self.window_ms);
+        let arrival = if self.replay.is_some() {
+            self.now_ms
+        } else {
+            now_ms()
+        };
         let sensor = Arc::make_mut(&mut self.sensors[i]);
         // An older reading (late delivery, replayed backlog) goes to history only.
         if sensor.last.is_some_and(|p| reading.ts < p.ts) {
@@ -119,7 +133,7 @@ impl LiveState {
             value: reading.value,
         });
         sensor.quality = reading.quality;
-        sensor.last_arrival_ms = Some(now_ms());
+        sensor.last_arrival_ms = Some(arrival);
         if reading.quality == Quality::Good && reading.value.is_finite() {
             sensor.recent.push_back(Point {
                 ts: reading.ts,
@@ -151,6 +165,26 @@ impl LiveState {
             }
         }
         changed
+    }
+
+    /// Moves the clock to the replayed time. After a seek or restart the values
+    /// shown belong to another time, so they are cleared.
+    pub fn set_replay(&mut self, status: ReplayStatus) {
+        let jumped = self
+            .replay
+            .as_ref()
+            .is_none_or(|old| old.generation != status.generation);
+        if jumped {
+            for sensor in &mut self.sensors {
+                let sensor = Arc::make_mut(sensor);
+                sensor.last = None;
+                sensor.recent.clear();
+                sensor.quality = Quality::Good;
+                sensor.last_arrival_ms = None;
+            }
+        }
+        self.now_ms = status.position_ms;
+        self.replay = Some(status);
     }
 
     pub fn set_source_status(&mut self, status: SourceStatus) {

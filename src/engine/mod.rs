@@ -7,7 +7,7 @@ mod live;
 
 pub use live::{LiveState, Point, SensorLive};
 
-use crate::alarm::AlarmCommand;
+use crate::alarm::{AlarmCommand, AlarmEvent, AlarmSetup, Evaluator, Restored};
 use crate::model::{SensorMeta, TimestampMs, now_ms};
 use crate::source::SourceEvent;
 use crate::store::{WriteMsg, WriterHandle};
@@ -26,6 +26,10 @@ pub struct EngineConfig {
     pub tick: Duration,
     /// Sensors that turn stale after this many ms without a reading.
     pub stale_after_ms: Vec<(String, i64)>,
+    /// Alarm rules of every sensor.
+    pub alarms: AlarmSetup,
+    /// Alarms as the journal left them (restart), applied before the first reading.
+    pub restored_alarms: Vec<Restored>,
 }
 
 impl Default for EngineConfig {
@@ -37,6 +41,8 @@ impl Default for EngineConfig {
             channel_capacity: 1024,
             tick: Duration::from_millis(500),
             stale_after_ms: Vec::new(),
+            alarms: AlarmSetup::default(),
+            restored_alarms: Vec::new(),
         }
     }
 }
@@ -55,6 +61,7 @@ impl EngineConfig {
                     Some((s.id.get_ref().clone(), stale.as_millis_i64()))
                 })
                 .collect(),
+            alarms: AlarmSetup::from_config(config),
             ..Default::default()
         }
     }
@@ -74,6 +81,11 @@ pub struct Engine {
     dirty: bool,
     summary: EngineSummary,
     tick: Duration,
+    alarms: Evaluator,
+    /// Alarm transitions not yet handed to the journal.
+    alarm_events: Vec<AlarmEvent>,
+    /// Where transitions go besides the journal (shared alarm topic).
+    alarm_feed: Option<mpsc::Sender<AlarmEvent>>,
 }
 
 /// Handles to a spawned engine.
@@ -91,7 +103,12 @@ impl Engine {
         sensors: Vec<SensorMeta>,
         store: Option<WriterHandle>,
     ) -> (Engine, watch::Receiver<Arc<LiveState>>) {
-        let state = LiveState::new(config, sensors);
+        let mut state = LiveState::new(config, sensors);
+        let mut alarms = Evaluator::new(config.alarms.clone(), now_ms());
+        alarms.restore(&config.restored_alarms);
+        if let Some(views) = alarms.take_views() {
+            state.alarms = Arc::new(views);
+        }
         let (ui, rx) = watch::channel(Arc::new(state.clone()));
         let engine = Engine {
             state,
@@ -100,8 +117,18 @@ impl Engine {
             dirty: false,
             summary: EngineSummary::default(),
             tick: config.tick,
+            alarms,
+            alarm_events: Vec::new(),
+            alarm_feed: None,
         };
         (engine, rx)
+    }
+
+    /// Also sends every alarm transition to `feed` (never waits for it: a slow
+    /// consumer loses transitions, the engine and the journal do not).
+    pub fn with_alarm_feed(mut self, feed: mpsc::Sender<AlarmEvent>) -> Self {
+        self.alarm_feed = Some(feed);
+        self
     }
 
     /// Starts the engine task. It runs until every sender of `events` is dropped,
@@ -112,6 +139,16 @@ impl Engine {
         store: Option<WriterHandle>,
     ) -> EngineHandles {
         let (engine, snapshots) = Engine::new(config, sensors, store);
+        Self::start(engine, snapshots, config)
+    }
+
+    /// Starts an engine built with [`Engine::new`] (and options such as
+    /// [`Engine::with_alarm_feed`]).
+    pub fn start(
+        engine: Engine,
+        snapshots: watch::Receiver<Arc<LiveState>>,
+        config: &EngineConfig,
+    ) -> EngineHandles {
         let (events, rx) = mpsc::channel(config.channel_capacity.max(1));
         let (commands, command_rx) = mpsc::channel(64);
         let task = tokio::spawn(engine.run(rx, command_rx));
@@ -144,11 +181,13 @@ impl Engine {
                         }
                     }
                 }
-                Some(command) = commands.recv() => self.on_command(command).await,
-                _ = tick.tick() => self.on_tick(now_ms()),
+                Some(command) = commands.recv() => self.on_command(command),
+                _ = tick.tick() => self.on_tick(self.clock()),
             }
+            self.journal_alarm_events().await;
             self.publish();
         }
+        self.journal_alarm_events().await;
         self.publish();
         self.summary
     }
@@ -171,8 +210,10 @@ impl Engine {
         match event {
             SourceEvent::Readings { readings, ack } => {
                 self.summary.received += readings.len() as u64;
+                let now = self.clock();
                 for reading in &readings {
                     self.state.apply(reading);
+                    self.alarms.on_reading(reading, now, &mut self.alarm_events);
                 }
                 self.dirty |= !readings.is_empty();
                 self.forward(readings).await;
@@ -189,7 +230,13 @@ impl Engine {
                 }
             }
             SourceEvent::Status(status) => {
+                let now = self.clock();
+                self.alarms.on_status(&status, now, &mut self.alarm_events);
                 self.state.set_source_status(status);
+                self.dirty = true;
+            }
+            SourceEvent::Replay(status) => {
+                self.state.set_replay(status);
                 self.dirty = true;
             }
         }
@@ -208,12 +255,64 @@ impl Engine {
         }
     }
 
-    async fn on_command(&mut self, command: AlarmCommand) {
+    fn on_command(&mut self, command: AlarmCommand) {
         tracing::debug!(?command, "operator action");
+        let now = self.clock();
+        if let Err(e) = self.alarms.command(&command, now, &mut self.alarm_events) {
+            tracing::warn!(operator = command.operator(), "alarm action refused: {e}");
+        }
+    }
+
+    /// An acknowledgement made on another console (shared alarm topic).
+    pub fn on_remote_ack(&mut self, key: &str, acked_ms: TimestampMs, operator: &str) {
+        const SKEW_MS: i64 = 5_000;
+        let now = self.clock();
+        self.alarms.remote_ack(
+            key,
+            acked_ms,
+            operator,
+            SKEW_MS,
+            now,
+            &mut self.alarm_events,
+        );
+    }
+
+    /// Journals the transitions of the last step, rings the bell for new
+    /// high/critical alarms, and passes them on to the alarm feed.
+    async fn journal_alarm_events(&mut self) {
+        if self.alarm_events.is_empty() {
+            return;
+        }
+        for event in std::mem::take(&mut self.alarm_events) {
+            if event.rings_bell() {
+                self.state.alarm_bell += 1;
+            }
+            if let Some(store) = &self.store
+                && store.send(WriteMsg::Alarm(event.to_row())).await.is_err()
+            {
+                tracing::error!(alarm = %event.key, event = event.kind.label(), "history writer stopped; alarm transition not journaled");
+            }
+            if let Some(feed) = &self.alarm_feed
+                && feed.try_send(event).is_err()
+            {
+                tracing::warn!("shared alarm topic is behind; a transition was not published");
+            }
+        }
+        self.dirty = true;
+    }
+
+    /// The time alarms and stale timers run on: the replayed time during a
+    /// replay, else the wall clock.
+    pub fn clock(&self) -> TimestampMs {
+        self.state
+            .replay
+            .as_ref()
+            .map_or_else(now_ms, |r| r.position_ms)
     }
 
     fn on_tick(&mut self, now: TimestampMs) {
         self.state.now_ms = now;
+        self.alarms.on_tick(now, &mut self.alarm_events);
         if self.state.mark_stale(now) {
             self.dirty = true;
         }
@@ -227,6 +326,10 @@ impl Engine {
     }
 
     fn publish(&mut self) {
+        if let Some(views) = self.alarms.take_views() {
+            self.state.alarms = Arc::new(views);
+            self.dirty = true;
+        }
         if !self.dirty {
             return;
         }

@@ -4,6 +4,7 @@
 pub mod modbus;
 pub mod mqtt;
 pub mod payload;
+pub mod replay;
 pub mod sim;
 
 use crate::model::{Reading, SensorMeta, TimestampMs};
@@ -22,6 +23,8 @@ pub enum SourceEvent {
     Discovered(SensorMeta),
     /// The health of one broker, device or feed.
     Status(SourceStatus),
+    /// A replay's clock and controls; the engine then runs on replayed time.
+    Replay(replay::ReplayStatus),
 }
 
 impl SourceEvent {

@@ -138,15 +138,23 @@ impl<'c> BulkLoader<'c> {
         Ok(id)
     }
 
-    pub fn reading(&mut self, r: &Reading) -> Result<()> {
-        let id = self.sensor_id(r)?;
-        let path = &self.path;
-        self.upsert_reading
-            .execute(params![id, r.ts, r.value, r.quality.code()])
-            .map_err(|source| StoreError::Sqlite {
-                path: path.clone(),
-                source,
-            })?;
+    /// Writes readings sorted by (sensor, ts), so the B-tree is filled page by
+    /// page. The sort is stable: of two readings with the same key, the later
+    /// one in `batch` is stored.
+    pub fn readings(&mut self, batch: &[Reading]) -> Result<()> {
+        let mut rows = Vec::with_capacity(batch.len());
+        for r in batch {
+            rows.push((self.sensor_id(r)?, r.ts, r.value, r.quality.code()));
+        }
+        rows.sort_by_key(|&(id, ts, _, _)| (id, ts));
+        for (id, ts, value, quality) in rows {
+            self.upsert_reading
+                .execute(params![id, ts, value, quality])
+                .map_err(|source| StoreError::Sqlite {
+                    path: self.path.clone(),
+                    source,
+                })?;
+        }
         Ok(())
     }
 

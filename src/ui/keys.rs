@@ -38,11 +38,12 @@ pub enum Action {
     NextTheme,
     Replay,
     Invoice,
+    SaveInvoice,
     Export,
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 28] = [
         Action::Help,
         Action::Quit,
         Action::Filter,
@@ -69,6 +70,7 @@ impl Action {
         Action::NextTheme,
         Action::Replay,
         Action::Invoice,
+        Action::SaveInvoice,
         Action::Export,
     ];
 
@@ -101,6 +103,7 @@ impl Action {
             Action::NextTheme => "next_theme",
             Action::Replay => "replay",
             Action::Invoice => "invoice",
+            Action::SaveInvoice => "save_invoice",
             Action::Export => "export",
         }
     }
@@ -138,6 +141,7 @@ impl Action {
             Action::NextTheme => "next theme",
             Action::Replay => "replay a CSV file",
             Action::Invoice => "invoice for the meter",
+            Action::SaveInvoice => "save the invoice preview",
             Action::Export => "export view to CSV",
         }
     }
@@ -159,6 +163,7 @@ impl Action {
             Action::ZoomOut => "zoom out",
             Action::Left => "pan",
             Action::Status => "status",
+            Action::SaveInvoice => "save",
             other => other.name(),
         }
     }
@@ -191,6 +196,7 @@ impl Action {
             Action::NextTheme => &["t"],
             Action::Replay => &["r"],
             Action::Invoice => &["i"],
+            Action::SaveInvoice => &["w"],
             Action::Export => &["e"],
         }
     }

@@ -8,21 +8,26 @@
 
 pub mod draw;
 pub mod history;
+pub mod invoice;
 pub mod keys;
 pub mod layout;
+pub mod replay;
 pub mod state;
 pub mod theme;
 
 use crate::alarm::operator_name;
 use crate::app::Running;
 use crate::config::{AlarmLimits, Config, SimSignal};
+use crate::csvio::replay::{ReplayOptions, ReplaySession};
 use crate::error::BadInput;
 use crate::model::now_ms;
+use crate::report::{View, ViewTarget, export_view};
+use crate::source::replay::ReplayCommand;
 use anyhow::{Context, Result};
 use crossterm::event::EventStream;
 use futures::StreamExt;
 use keys::KeyMap;
-use state::{Effect, UiState};
+use state::{Effect, Screen, UiState};
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -46,9 +51,11 @@ pub struct UiConfig {
     pub limits: HashMap<String, AlarmLimits>,
     /// Where each configured sensor's values come from, as text.
     pub bindings: HashMap<String, String>,
+    /// Sensors with a `meter` binding: the ones the invoice key works on.
+    pub meters: std::collections::HashSet<String>,
     pub operator: String,
-    /// Time the tile sparklines span (`[history] live_window`).
-    pub spark_window_ms: i64,
+    /// The dashboard's window (`[history] live_window`): sparklines, exports.
+    pub live_window_ms: i64,
 }
 
 impl UiConfig {
@@ -93,6 +100,12 @@ impl UiConfig {
             .iter()
             .map(|s| (s.id.get_ref().clone(), binding_text(s)))
             .collect();
+        let meters = config
+            .sensor
+            .iter()
+            .filter(|s| s.meter.is_some())
+            .map(|s| s.id.get_ref().clone())
+            .collect();
         let ui_config = UiConfig {
             timezone: config.timezone(),
             max_fps: ui.max_fps.clamp(1, 60),
@@ -104,8 +117,9 @@ impl UiConfig {
             initial_theme,
             limits,
             bindings,
+            meters,
             operator: operator_name(),
-            spark_window_ms: config.history.live_window.as_millis_i64().max(1),
+            live_window_ms: config.history.live_window.as_millis_i64(),
         };
         Ok((ui_config, warnings))
     }
@@ -167,8 +181,32 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// What the console talks to: an engine's snapshots and command channels.
+pub struct Console {
+    pub snapshots: tokio::sync::watch::Receiver<Arc<crate::engine::LiveState>>,
+    pub commands: tokio::sync::mpsc::Sender<crate::alarm::AlarmCommand>,
+    /// Set when the console shows a replay (`floorwatch replay`).
+    pub replay: Option<tokio::sync::mpsc::Sender<ReplayCommand>>,
+}
+
 /// Runs the console until the operator quits or SIGINT/SIGTERM arrives.
 pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
+    let console = Console {
+        snapshots: running.snapshots.clone(),
+        commands: running.commands.clone(),
+        replay: None,
+    };
+    run_console(console, config, db).await
+}
+
+/// A replay started with the `r` key, shown instead of the live plant.
+struct ReplayView {
+    session: ReplaySession,
+    live_ui: Option<Screen>,
+}
+
+/// The console on any engine: the live plant or a replay.
+pub async fn run_console(console: Console, config: &Config, db: &Path) -> Result<()> {
     let user_themes = crate::paths::user_themes();
     let (ui_config, warnings) =
         UiConfig::from_config(config, ColorSupport::detect(), Some(&user_themes))?;
@@ -188,7 +226,8 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
     let mut terminal = ratatui::try_init().context("opening the terminal")?;
     let size = terminal.size().context("reading the terminal size")?;
 
-    let mut snapshots = running.snapshots.clone();
+    let mut snapshots = console.snapshots.clone();
+    let mut view: Option<ReplayView> = None;
     let live = snapshots.borrow_and_update().clone();
     let mut ui = UiState::new(Arc::new(ui_config), live, now_ms());
     ui.size = ratatui::layout::Rect::new(0, 0, size.width, size.height);
@@ -196,6 +235,13 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
         ui.toast(warning.clone());
     }
     let (history_tx, mut history_rx) = history::spawn(db.to_owned());
+    let (invoice_tx, mut invoice_rx) = invoice::spawn(
+        Arc::new(config.clone()),
+        db.to_owned(),
+        crate::paths::data_dir().join("invoices"),
+    );
+    let export_target = ViewTarget::from_config(config, db).map_err(|e| e.to_string());
+    let (export_tx, mut export_rx) = tokio::sync::mpsc::unbounded_channel();
     let mut input = EventStream::new();
     let mut idle = tokio::time::interval(Duration::from_secs(1));
     idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -236,6 +282,16 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
                 ui.on_history(request, answer);
                 Vec::new()
             }
+            Some(answer) = invoice_rx.recv() => {
+                dirty = true;
+                ui.on_invoice(answer);
+                Vec::new()
+            }
+            Some(result) = export_rx.recv() => {
+                dirty = true;
+                ui.on_export(result);
+                Vec::new()
+            }
             _ = idle.tick() => { dirty = true; ui.on_tick(now_ms()) }
             _ = frame_due => Vec::new(),
         };
@@ -243,13 +299,76 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
             match effect {
                 Effect::Quit => return Ok(()),
                 Effect::Alarm(command) => {
-                    if running.commands.try_send(command).is_err() {
+                    let commands = view
+                        .as_ref()
+                        .map_or(&console.commands, |v| &v.session.alarm_commands);
+                    if commands.try_send(command).is_err() {
                         ui.toast("the engine is busy; try again");
                     }
+                }
+                Effect::Replay(command) => {
+                    let sender = view
+                        .as_ref()
+                        .map(|v| &v.session.commands)
+                        .or(console.replay.as_ref());
+                    if sender.is_some_and(|s| s.try_send(command).is_err()) {
+                        ui.toast("the replay is busy; try again");
+                    }
+                }
+                Effect::OpenReplayPicker => {
+                    let dirs = replay_dirs(db);
+                    let files: Vec<_> = dirs
+                        .iter()
+                        .flat_map(|d| crate::csvio::csv_files_in(d))
+                        .collect();
+                    let looked_in: Vec<String> =
+                        dirs.iter().map(|d| d.display().to_string()).collect();
+                    ui.open_replay_picker(files, &looked_in.join(" and "));
+                }
+                Effect::StartReplay(file) => {
+                    if let Some(old) = view.take() {
+                        let _ = old.session.stop().await;
+                    }
+                    match start_replay(config, file.clone()).await {
+                        Ok(session) => {
+                            snapshots = session.snapshots.clone();
+                            ui.on_snapshot(snapshots.borrow_and_update().clone());
+                            ui.replay_view = true;
+                            ui.toast(format!(
+                                "replaying {}: Esc returns to the live plant",
+                                file.display()
+                            ));
+                            view = Some(ReplayView {
+                                session,
+                                live_ui: Some(ui.screen),
+                            });
+                            engine_alive = true;
+                        }
+                        Err(e) => ui.toast(format!("replay: {e:#}")),
+                    }
+                }
+                Effect::StopReplay => {
+                    if let Some(old) = view.take() {
+                        let _ = old.session.stop().await;
+                        if let Some(screen) = old.live_ui {
+                            ui.screen = screen;
+                        }
+                    }
+                    ui.replay_view = false;
+                    snapshots = console.snapshots.clone();
+                    ui.on_snapshot(snapshots.borrow_and_update().clone());
+                    engine_alive = true;
                 }
                 Effect::LoadDetail(query) => {
                     let _ = history_tx.send(query);
                 }
+                Effect::Invoice(request) => {
+                    let _ = invoice_tx.send(request);
+                }
+                Effect::Export(view) => match &export_target {
+                    Ok(target) => start_export(target.clone(), view, export_tx.clone()),
+                    Err(e) => ui.on_export(Err(e.clone())),
+                },
                 Effect::Bell => {
                     let mut out = std::io::stdout();
                     let _ = out.write_all(b"\x07").and_then(|_| out.flush());
@@ -258,6 +377,53 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Where the `r` key looks for CSV files: `fixtures/` and the history file's directory.
+fn replay_dirs(db: &Path) -> Vec<std::path::PathBuf> {
+    let mut dirs = vec![std::path::PathBuf::from("fixtures")];
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        dirs.push(dir.to_owned());
+    }
+    dirs.retain(|d| d.is_dir());
+    dirs.dedup();
+    dirs
+}
+
+async fn start_replay(config: &Config, file: std::path::PathBuf) -> Result<ReplaySession> {
+    let options = ReplayOptions {
+        files: vec![file],
+        import: crate::csvio::import::ImportOptions {
+            csv: crate::csvio::CsvOptions {
+                tz: config.timezone(),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        from: None,
+        to: None,
+        speed: crate::source::replay::Speed::Times(60.0),
+        paused: false,
+        record: None,
+    };
+    let engine = crate::engine::EngineConfig::from_config(config);
+    Ok(ReplaySession::start(options, &engine, config.sensor_metas()).await?)
+}
+
+/// Exports on a blocking thread (SQLite reads, file writes) and sends the
+/// outcome back to the update loop.
+fn start_export(
+    target: ViewTarget,
+    view: View,
+    done: tokio::sync::mpsc::UnboundedSender<Result<(std::path::PathBuf, u64), String>>,
+) {
+    tokio::task::spawn_blocking(move || {
+        let result = export_view(&target, &view, now_ms()).map_err(|e| {
+            tracing::error!(error = %e, "export from the console failed");
+            e.to_string()
+        });
+        let _ = done.send(result);
+    });
 }
 
 fn draw_frame(

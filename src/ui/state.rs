@@ -5,12 +5,15 @@
 
 use super::UiConfig;
 use super::history::{DetailData, DetailQuery};
+use super::invoice::{ConsumptionPanel, InvoiceAnswer, InvoiceRequest};
 use super::keys::Action;
 use super::layout::{self, Cursor, Row};
 use super::theme::Theme;
 use crate::alarm::{AlarmCommand, AlarmView};
+use crate::billing::Invoice;
 use crate::engine::LiveState;
 use crate::model::{SensorId, TimestampMs};
+use crate::report::{TimeRange, View};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 use std::collections::{BTreeSet, HashSet};
@@ -33,7 +36,18 @@ pub enum Effect {
     Quit,
     Alarm(AlarmCommand),
     LoadDetail(DetailQuery),
+    Invoice(InvoiceRequest),
     Bell,
+    /// Write what the view shows to a CSV file (see [`crate::report::view`]).
+    Export(View),
+    /// Control the replay on screen.
+    Replay(crate::source::replay::ReplayCommand),
+    /// List CSV files for the replay picker.
+    OpenReplayPicker,
+    /// Replay this file in a view of its own.
+    StartReplay(std::path::PathBuf),
+    /// Leave the replay view, back to the live plant.
+    StopReplay,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +55,8 @@ pub enum Screen {
     Dashboard,
     Detail,
     Status,
+    /// The invoice preview of one meter.
+    Invoice,
 }
 
 /// Which dashboard pane has the keyboard.
@@ -54,6 +70,7 @@ pub enum Focus {
 pub enum Overlay {
     Help,
     ConfirmQuit { unacked: usize },
+    ReplayPicker(super::replay::Picker),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -86,6 +103,26 @@ impl Detail {
     }
 }
 
+/// How many months back the invoice preview may go.
+const MAX_MONTHS_BACK: u32 = 120;
+
+/// The invoice preview of one meter and its consumption panel.
+#[derive(Clone, Debug)]
+pub struct InvoiceView {
+    pub meter: SensorId,
+    /// 0 = this month so far, 1 = the last complete month, ...
+    pub months_back: u32,
+    pub request: u64,
+    pub invoice: Option<Arc<Invoice>>,
+    /// The invoice as printed (the text rendering), one entry per line.
+    pub lines: Vec<String>,
+    pub error: Option<String>,
+    pub panel: Option<Result<ConsumptionPanel, String>>,
+    pub scroll: usize,
+    /// Where `Back` returns to.
+    pub back_to: Screen,
+}
+
 pub struct UiState {
     pub config: Arc<UiConfig>,
     pub live: Arc<LiveState>,
@@ -102,6 +139,11 @@ pub struct UiState {
     pub theme: usize,
     pub toast: Option<Toast>,
     pub detail: Option<Detail>,
+    pub invoice: Option<InvoiceView>,
+    /// A replay started from the console is on screen (Esc leaves it).
+    pub replay_view: bool,
+    /// The replay's seek prompt, while it is being typed.
+    pub seek_input: Option<String>,
     next_request: u64,
     known_unacked: HashSet<String>,
 }
@@ -126,6 +168,9 @@ impl UiState {
             theme,
             toast: None,
             detail: None,
+            invoice: None,
+            replay_view: false,
+            seek_input: None,
             next_request: 0,
             known_unacked,
         }
@@ -192,6 +237,18 @@ impl UiState {
         }
     }
 
+    /// Opens the replay picker on these files (or says there are none).
+    pub fn open_replay_picker(&mut self, files: Vec<std::path::PathBuf>, looked_in: &str) {
+        if files.is_empty() {
+            self.toast(format!("no CSV files in {looked_in}"));
+        } else {
+            self.overlay = Some(Overlay::ReplayPicker(super::replay::Picker {
+                files,
+                selected: 0,
+            }));
+        }
+    }
+
     pub fn toast(&mut self, text: impl Into<String>) {
         self.toast = Some(Toast {
             text: text.into(),
@@ -206,6 +263,9 @@ impl UiState {
         if self.filter_editing {
             self.edit_filter(key);
             return Vec::new();
+        }
+        if let Some(effects) = super::replay::on_key(self, key) {
+            return effects;
         }
         let action = self.config.keymap.action(key);
         match self.overlay.take() {
@@ -270,10 +330,14 @@ impl UiState {
                 Vec::new()
             }
             Action::Ack | Action::AckAll | Action::Shelve => self.alarm_action(action),
-            Action::Replay | Action::Invoice | Action::Export => self.feature_action(action),
+            Action::Invoice => self.open_invoice(),
+            Action::SaveInvoice => self.save_invoice(),
+            Action::Export => self.export_action(),
+            Action::Replay => vec![Effect::OpenReplayPicker],
             _ => match self.screen {
                 Screen::Dashboard => self.dashboard_action(action),
                 Screen::Detail => self.detail_action(action),
+                Screen::Invoice => self.invoice_action(action),
                 Screen::Status => {
                     if matches!(action, Action::Back | Action::NextPane) {
                         self.screen = Screen::Dashboard;
@@ -285,22 +349,73 @@ impl UiState {
         }
     }
 
-    /// Keys whose features are built elsewhere (CSV replay, billing, export).
-    /// Until a feature lands its key says so instead of doing nothing.
-    fn feature_action(&mut self, action: Action) -> Vec<Effect> {
-        let what = match action {
-            Action::Replay => "CSV replay from the console",
-            Action::Invoice => "invoice preview",
-            _ => "export of the current view",
+    /// What the export key writes: the detail view's sensor over its window,
+    /// the alarm pane's alarms (their journal since the oldest was raised), or
+    /// the dashboard's sensors (those the filter shows) over the live window.
+    fn export_action(&mut self) -> Vec<Effect> {
+        let now = self.now_ms;
+        let view = match (self.screen, self.focus) {
+            (Screen::Detail, _) => self.detail.as_ref().map(|d| {
+                let (from, to) = d.range(now);
+                View::Readings {
+                    sensors: vec![d.sensor.to_string()],
+                    range: TimeRange { from, to },
+                }
+            }),
+            (Screen::Dashboard, Focus::Alarms) => {
+                let alarms = self.visible_alarms();
+                let mut sensors: Vec<String> =
+                    alarms.iter().map(|a| a.sensor.to_string()).collect();
+                sensors.sort();
+                sensors.dedup();
+                alarms
+                    .iter()
+                    .map(|a| a.raised_ms)
+                    .min()
+                    .map(|from| View::AlarmJournal {
+                        range: TimeRange { from, to: now + 1 },
+                        priorities: Vec::new(),
+                        sensors,
+                    })
+            }
+            (Screen::Dashboard, Focus::Tiles) => {
+                let filter = self.filter.to_lowercase();
+                let sensors: Vec<String> = self
+                    .live
+                    .sensors
+                    .iter()
+                    .map(|s| &s.meta)
+                    .filter(|m| layout::matches(&filter, m.id.as_str(), &m.name, &m.group))
+                    .map(|m| m.id.to_string())
+                    .collect();
+                (!sensors.is_empty()).then(|| View::Readings {
+                    sensors,
+                    range: TimeRange {
+                        from: now - self.config.live_window_ms,
+                        to: now + 1,
+                    },
+                })
+            }
+            (Screen::Status | Screen::Invoice, _) => None,
         };
-        let key = self
-            .config
-            .keymap
-            .first(action)
-            .map(|k| k.to_string())
-            .unwrap_or_default();
-        self.toast(format!("{key}: {what} is not available yet"));
-        Vec::new()
+        match view {
+            Some(view) => {
+                self.toast("exporting to CSV…");
+                vec![Effect::Export(view)]
+            }
+            None => {
+                self.toast("nothing to export in this view");
+                Vec::new()
+            }
+        }
+    }
+
+    /// The outcome of an export: where the file went, or why it failed.
+    pub fn on_export(&mut self, result: Result<(std::path::PathBuf, u64), String>) {
+        match result {
+            Ok((path, rows)) => self.toast(format!("exported {rows} rows to {}", path.display())),
+            Err(e) => self.toast(format!("export failed: {e}")),
+        }
     }
 
     fn quit(&mut self) -> Vec<Effect> {
@@ -617,4 +732,169 @@ fn unacked_keys(live: &LiveState) -> HashSet<String> {
         .filter(|a| a.state.needs_ack())
         .map(|a| a.key.clone())
         .collect()
+}
+/// The invoice preview: open, switch period, scroll, save.
+impl UiState {
+    /// The sensor the keys act on: the detail's, the preview's, or the tile under the cursor.
+    fn selected_sensor(&self) -> Option<SensorId> {
+        match self.screen {
+            Screen::Detail => self.detail.as_ref().map(|d| d.sensor.clone()),
+            Screen::Invoice => self.invoice.as_ref().map(|v| v.meter.clone()),
+            _ => match self.effective_cursor() {
+                Some(Cursor::Sensor(id)) => Some(id),
+                _ => None,
+            },
+        }
+    }
+
+    fn open_invoice(&mut self) -> Vec<Effect> {
+        let Some(sensor) = self.selected_sensor() else {
+            self.toast("select a meter first");
+            return Vec::new();
+        };
+        if !self.config.meters.contains(sensor.as_str()) {
+            self.toast(format!(
+                "{sensor} is not a meter: give it meter = {{ customer, tariff }} in the config"
+            ));
+            return Vec::new();
+        }
+        let back_to = match self.screen {
+            Screen::Invoice => self
+                .invoice
+                .as_ref()
+                .map_or(Screen::Dashboard, |v| v.back_to),
+            other => other,
+        };
+        self.invoice = Some(InvoiceView {
+            meter: sensor,
+            months_back: 1,
+            request: 0,
+            invoice: None,
+            lines: Vec::new(),
+            error: None,
+            panel: None,
+            scroll: 0,
+            back_to,
+        });
+        self.screen = Screen::Invoice;
+        let mut effects = self.load_invoice();
+        if let Some(view) = &self.invoice {
+            effects.push(Effect::Invoice(InvoiceRequest::Consumption {
+                request: view.request,
+                meter: view.meter.clone(),
+                now: self.now_ms,
+            }));
+        }
+        effects
+    }
+
+    fn load_invoice(&mut self) -> Vec<Effect> {
+        self.next_request += 1;
+        let request = self.next_request;
+        let now = self.now_ms;
+        let Some(view) = self.invoice.as_mut() else {
+            return Vec::new();
+        };
+        view.request = request;
+        view.invoice = None;
+        view.lines.clear();
+        view.error = None;
+        view.scroll = 0;
+        vec![Effect::Invoice(InvoiceRequest::Preview {
+            request,
+            meter: view.meter.clone(),
+            months_back: view.months_back,
+            now,
+        })]
+    }
+
+    fn invoice_action(&mut self, action: Action) -> Vec<Effect> {
+        let Some(view) = self.invoice.as_mut() else {
+            self.screen = Screen::Dashboard;
+            return Vec::new();
+        };
+        let last_line = view.lines.len().saturating_sub(1);
+        match action {
+            Action::Back => {
+                self.screen = view.back_to;
+                Vec::new()
+            }
+            Action::Left if view.months_back < MAX_MONTHS_BACK => {
+                view.months_back += 1;
+                self.load_invoice()
+            }
+            Action::Right if view.months_back > 0 => {
+                view.months_back -= 1;
+                self.load_invoice()
+            }
+            Action::Up => {
+                view.scroll = view.scroll.saturating_sub(1);
+                Vec::new()
+            }
+            Action::Down => {
+                view.scroll = (view.scroll + 1).min(last_line);
+                Vec::new()
+            }
+            Action::PageUp => {
+                view.scroll = view.scroll.saturating_sub(10);
+                Vec::new()
+            }
+            Action::PageDown => {
+                view.scroll = (view.scroll + 10).min(last_line);
+                Vec::new()
+            }
+            Action::First => {
+                view.scroll = 0;
+                Vec::new()
+            }
+            Action::Last => {
+                view.scroll = last_line;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn save_invoice(&mut self) -> Vec<Effect> {
+        let loaded = (self.screen == Screen::Invoice)
+            .then(|| self.invoice.as_ref().and_then(|v| v.invoice.clone()))
+            .flatten();
+        match loaded {
+            Some(invoice) => {
+                self.toast("saving the invoice...");
+                vec![Effect::Invoice(InvoiceRequest::Save(invoice))]
+            }
+            None => {
+                self.toast("no invoice to save: open one with the invoice key on a meter");
+                Vec::new()
+            }
+        }
+    }
+
+    pub fn on_invoice(&mut self, answer: InvoiceAnswer) {
+        match answer {
+            InvoiceAnswer::Saved(Ok(path)) => self.toast(format!("saved {}", path.display())),
+            InvoiceAnswer::Saved(Err(e)) => self.toast(format!("could not save: {e}")),
+            InvoiceAnswer::Preview(request, result) => {
+                let Some(view) = self.invoice.as_mut().filter(|v| v.request == request) else {
+                    return;
+                };
+                match result {
+                    Ok(invoice) => {
+                        view.lines = crate::billing::render::text(&invoice)
+                            .lines()
+                            .map(str::to_owned)
+                            .collect();
+                        view.invoice = Some(invoice);
+                    }
+                    Err(e) => view.error = Some(e),
+                }
+            }
+            InvoiceAnswer::Consumption(request, result) => {
+                if let Some(view) = self.invoice.as_mut().filter(|v| v.request >= request) {
+                    view.panel = Some(result);
+                }
+            }
+        }
+    }
 }

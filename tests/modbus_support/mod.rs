@@ -83,7 +83,7 @@ impl Polling {
                 SourceEvent::Status(status) => {
                     self.statuses.insert(status.name.clone(), status.clone());
                 }
-                SourceEvent::Discovered(_) => {}
+                SourceEvent::Discovered(_) | SourceEvent::Replay(_) => {}
             }
             if done(self, &event) {
                 return;

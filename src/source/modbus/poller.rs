@@ -100,6 +100,7 @@ impl DeviceStats {
             ),
             ("requests/cycle".into(), self.requests_per_cycle.to_string()),
             ("timeouts".into(), self.timeouts.to_string()),
+            ("busy retries".into(), self.busy_retries.to_string()),
             ("exceptions".into(), exceptions),
         ];
         if !self.config_errors.is_empty() {
@@ -594,4 +595,39 @@ fn open_serial(settings: &SerialSettings) -> std::io::Result<tokio_serial::Seria
         });
     tokio_serial::SerialStream::open(&builder)
         .map_err(|e| std::io::Error::other(format!("{}: {e}", settings.path)))
+}
+
+/// One device polled by hand, on a connection the caller owns: the same code
+/// path as the link task, for benchmarks and tools.
+pub struct OneDevice {
+    poller: DevicePoller,
+    context: Context,
+}
+
+impl OneDevice {
+    pub async fn connect(map: DeviceMap) -> std::io::Result<OneDevice> {
+        let context = connect(&map.url, map.unit, map.timeout).await?;
+        Ok(OneDevice {
+            poller: DevicePoller::new(map),
+            context,
+        })
+    }
+
+    /// The planned reads of one cycle.
+    pub fn plan(&self) -> &[ReadRequest] {
+        &self.poller.plan
+    }
+
+    /// One poll cycle; an error means the connection broke.
+    pub async fn cycle(&mut self) -> Result<Vec<Reading>, String> {
+        let delay = self.poller.map.inter_request_delay;
+        match self.poller.cycle(&mut self.context, delay).await {
+            (readings, None) => Ok(readings),
+            (_, Some(LinkBroken(message))) => Err(message),
+        }
+    }
+
+    pub fn stats(&self) -> &DeviceStats {
+        &self.poller.stats
+    }
 }

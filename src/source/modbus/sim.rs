@@ -670,6 +670,24 @@ impl Drop for Simulator {
     }
 }
 
+impl Simulator {
+    /// Serves the same devices as an RTU slave on a serial port (e.g. one end
+    /// of a pseudo-terminal pair) until the returned task is aborted.
+    pub fn serve_rtu(&self, path: &str, baud: u32) -> std::io::Result<tokio::task::JoinHandle<()>> {
+        let serial = tokio_serial::SerialStream::open(&tokio_serial::new(path, baud))
+            .map_err(|e| std::io::Error::other(format!("{path}: {e}")))?;
+        let server = tokio_modbus::server::rtu::Server::new(serial);
+        let service = SimService {
+            shared: self.shared.clone(),
+        };
+        Ok(tokio::spawn(async move {
+            if let Err(error) = server.serve_forever(service).await {
+                tracing::debug!("RTU simulator stopped: {error}");
+            }
+        }))
+    }
+}
+
 fn spawn_serving(server: Arc<Server>, shared: Arc<Shared>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let service = SimService { shared };

@@ -40,6 +40,8 @@ struct Inner {
     client_id: String,
     url: String,
     session_present: Option<bool>,
+    /// (granted, wanted) subscriptions of the current connection, once the SubAck came.
+    subscribed: Option<(usize, usize)>,
     bad: HashMap<String, BadTopic>,
     last_log: Option<Instant>,
     unlogged: u64,
@@ -53,6 +55,7 @@ impl Health {
                 client_id: connection.client_id.clone(),
                 url: connection.url(0).to_string(),
                 session_present: None,
+                subscribed: None,
                 bad: HashMap::new(),
                 last_log: None,
                 unlogged: 0,
@@ -72,7 +75,11 @@ impl Health {
     }
 
     pub fn connecting(&self, url: &BrokerUrl) {
-        self.lock().url = url.to_string();
+        {
+            let mut inner = self.lock();
+            inner.url = url.to_string();
+            inner.subscribed = None;
+        }
         self.set_state(LinkState::Connecting);
     }
 
@@ -89,6 +96,18 @@ impl Health {
             );
         }
         self.set_state(LinkState::Connected);
+    }
+
+    pub fn subscribed(&self, granted: usize, wanted: usize) {
+        {
+            let mut inner = self.lock();
+            tracing::info!(
+                "mqtt {}: subscribed to {granted} of {wanted} topic filters",
+                inner.status.name
+            );
+            inner.subscribed = Some((granted, wanted));
+        }
+        self.changed.notify_one();
     }
 
     pub fn is_connected(&self) -> bool {
@@ -190,6 +209,11 @@ impl Health {
                 "session".into(),
                 if resumed { "resumed" } else { "new" }.into(),
             ));
+        }
+        if let Some((granted, wanted)) = inner.subscribed {
+            status
+                .detail
+                .push(("subscribed".into(), format!("{granted}/{wanted}")));
         }
         if !bad.is_empty() {
             status

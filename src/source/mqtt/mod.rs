@@ -139,6 +139,7 @@ pub async fn run_broker(
                     .iter()
                     .filter(|c| matches!(c, rumqttc::SubscribeReasonCode::Failure))
                     .count();
+                health.subscribed(suback.return_codes.len() - refused, subscriptions.len());
                 if refused > 0 {
                     health.error(format!(
                         "the broker refused {refused} of the subscriptions ({}): check its ACL",

@@ -3,6 +3,7 @@
 
 mod alarms;
 mod detail;
+mod invoice;
 mod overlay;
 mod status;
 mod tiles;
@@ -37,6 +38,7 @@ pub fn draw(frame: &mut Frame, ui: &UiState) {
             }
             Screen::Detail => detail::draw(frame, body, ui),
             Screen::Status => status::draw(frame, body, ui),
+            Screen::Invoice => invoice::draw(frame, body, ui),
         }
         footer(frame.buffer_mut(), footer_area, ui);
         overlay::draw(frame, area, ui);
@@ -106,8 +108,19 @@ fn header(buf: &mut Buffer, area: Rect, ui: &UiState) {
             left.push(Span::styled(format!(" {unacked} UNACK "), theme.unack));
         }
     }
-    let tz = time_fmt(ui, ui.now_ms, "%Z");
-    let right = format!("{} {tz} ", clock(ui, ui.now_ms));
+    // During a replay the clock is the replayed time, under a badge.
+    let now = live.replay.as_ref().map_or(ui.now_ms, |r| r.position_ms);
+    if let Some(replay) = &live.replay {
+        left.push(Span::raw("  "));
+        left.push(Span::styled(" REPLAY ", theme.unack));
+        left.push(Span::raw(format!(" {} ", replay_state(replay))));
+    }
+    let tz = time_fmt(ui, now, "%Z");
+    let right = if live.replay.is_some() {
+        format!("{} {tz} ", time_fmt(ui, now, "%Y-%m-%d %H:%M:%S"))
+    } else {
+        format!("{} {tz} ", clock(ui, now))
+    };
     let [l, r] = Layout::horizontal([
         Constraint::Min(0),
         Constraint::Length(right.chars().count() as u16),
@@ -115,6 +128,19 @@ fn header(buf: &mut Buffer, area: Rect, ui: &UiState) {
     .areas(area);
     buf.set_line(l.x, l.y, &Line::from(left), l.width);
     buf.set_stringn(r.x, r.y, right, usize::from(r.width), Style::default());
+}
+
+/// `×60 42%`, `paused 42%` or `finished`.
+fn replay_state(replay: &crate::source::replay::ReplayStatus) -> String {
+    if replay.finished {
+        return "finished".into();
+    }
+    let speed = if replay.paused {
+        "paused".to_string()
+    } else {
+        replay.speed.label()
+    };
+    format!("{speed} {:.0}%", replay.progress() * 100.0)
 }
 
 fn footer_actions(ui: &UiState) -> &'static [Action] {
@@ -145,6 +171,14 @@ fn footer_actions(ui: &UiState) -> &'static [Action] {
             Action::Help,
         ],
         (Screen::Status, _) => &[Action::Back, Action::Help, Action::Quit],
+        (Screen::Invoice, _) => &[
+            Action::Left,
+            Action::Right,
+            Action::SaveInvoice,
+            Action::Down,
+            Action::Back,
+            Action::Help,
+        ],
     }
 }
 
@@ -154,6 +188,29 @@ fn footer(buf: &mut Buffer, area: Rect, ui: &UiState) {
     if let Some(toast) = &ui.toast {
         let line = Line::from(Span::styled(format!(" {} ", toast.text), theme.toast));
         buf.set_line(area.x, area.y, &line, area.width);
+        return;
+    }
+    if let Some(text) = &ui.seek_input {
+        let line = Line::from(vec![
+            Span::styled(" seek to: ", theme.key),
+            Span::raw(text.clone()),
+            Span::styled("_", theme.key),
+            Span::raw("   HH:MM[:SS] or YYYY-MM-DD HH:MM   Enter go  Esc cancel"),
+        ]);
+        buf.set_line(area.x, area.y, &line, area.width);
+        return;
+    }
+    if ui.live.replay.is_some() && ui.screen == Screen::Dashboard && ui.focus == Focus::Tiles {
+        let mut spans = Vec::new();
+        for (key, what) in crate::ui::replay::KEYS {
+            spans.push(Span::styled(format!(" {key}"), theme.key));
+            spans.push(Span::raw(format!(" {what}")));
+        }
+        if ui.replay_view {
+            spans.push(Span::styled(" Esc", theme.key));
+            spans.push(Span::raw(" live"));
+        }
+        buf.set_line(area.x, area.y, &Line::from(spans), area.width);
         return;
     }
     if ui.filter_editing {

@@ -12,6 +12,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ui: &UiState) {
         None => {}
         Some(Overlay::Help) => help(frame, area, ui),
         Some(Overlay::ConfirmQuit { unacked }) => confirm_quit(frame, area, ui, *unacked),
+        Some(Overlay::ReplayPicker(picker)) => replay_picker(frame, area, ui, picker),
     }
 }
 
@@ -103,6 +104,49 @@ fn confirm_quit(frame: &mut Frame, area: Rect, ui: &UiState, unacked: usize) {
                     .title(" Quit? ")
                     .border_style(theme.dialog),
             ),
+        rect,
+    );
+}
+
+fn replay_picker(frame: &mut Frame, area: Rect, ui: &UiState, picker: &crate::ui::replay::Picker) {
+    let theme = ui.theme();
+    let rows = usize::from(area.height.saturating_sub(6)).max(1);
+    let first = picker.selected.saturating_sub(rows - 1);
+    let mut lines: Vec<Line> = picker
+        .files
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(rows)
+        .map(|(i, f)| {
+            let text = format!(" {} ", f.display());
+            if i == picker.selected {
+                Line::styled(text, theme.focus_border)
+            } else {
+                Line::raw(text)
+            }
+        })
+        .collect();
+    lines.push(Line::styled(
+        "Enter replay   ↑↓ choose   Esc cancel",
+        theme.dim,
+    ));
+    let width = picker
+        .files
+        .iter()
+        .map(|f| f.display().to_string().chars().count() as u16 + 4)
+        .max()
+        .unwrap_or(20)
+        .clamp(40, area.width);
+    let rect = centered(area, width, lines.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).style(theme.base).block(
+            Block::bordered()
+                .title(" Replay a CSV file ")
+                .title_style(theme.title)
+                .border_style(theme.focus_border),
+        ),
         rect,
     );
 }

@@ -295,7 +295,7 @@ fn sparkline(buf: &mut Buffer, area: Rect, sensor: &SensorLive, ui: &UiState) {
     let Some(newest) = sensor.recent.back() else {
         return;
     };
-    let column_ms = (ui.config.spark_window_ms / width.max(1) as i64).max(1);
+    let column_ms = (ui.config.live_window_ms.max(1) / width.max(1) as i64).max(1);
     let last_column = newest.ts.div_euclid(column_ms);
     let first_column = last_column - width as i64 + 1;
     let mut sums = vec![(0.0f64, 0u32); width];

@@ -1,0 +1,265 @@
+//! `floorwatch invoice`: one customer, one meter, or every customer.
+
+use super::render::{Format, render};
+use super::{Billing, BillingError, CustomerTotal, Invoice, Period, PeriodChoice};
+use crate::config::Config;
+use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_OK};
+use crate::store::HistoryReader;
+use anyhow::{Context, Result};
+use clap::{ArgGroup, Args};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Args, Clone)]
+#[command(group(ArgGroup::new("who").required(true).args(["customer", "meter", "all"])))]
+pub struct InvoiceArgs {
+    /// Invoice this customer (all its meters).
+    #[arg(long)]
+    pub customer: Option<String>,
+    /// Invoice only this meter (a sensor id with a `meter` binding).
+    #[arg(long)]
+    pub meter: Option<String>,
+    /// Every customer: one file each in the -o directory, plus summary-PERIOD.csv.
+    #[arg(long)]
+    pub all: bool,
+    /// Billing month, e.g. 2026-10 [default: the last complete month].
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub period: Option<String>,
+    /// Start of an arbitrary period: 2026-10-01, 2026-10-01T06:00 (plant time) or RFC 3339.
+    #[arg(long, requires = "to")]
+    pub from: Option<String>,
+    /// End of the period (exclusive), same forms as --from.
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
+    /// Day of the month periods start on (1–28) [default: the customer's start_day, or 1].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=28))]
+    pub start_day: Option<u32>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Output file (one invoice) or directory (--all) [default: stdout; --all: ./invoices-PERIOD].
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Config file [default: config.toml in the config dir]
+    #[arg(short, long, env = "FLOORWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// History file [default: [history] path, or history.sqlite in the data dir]
+    #[arg(long, env = "FLOORWATCH_DB")]
+    pub db: Option<PathBuf>,
+}
+
+pub fn run(args: InvoiceArgs, config_path: &Path) -> Result<u8> {
+    let config = Config::load(config_path)?;
+    let db = args
+        .db
+        .clone()
+        .or_else(|| config.history.path.clone())
+        .unwrap_or_else(crate::paths::default_history);
+    if !db.exists() {
+        return Err(BadInput(format!(
+            "history file {} does not exist: pass --db FILE",
+            db.display()
+        ))
+        .into());
+    }
+    let reader = HistoryReader::open(&db)?;
+    let mut billing = Billing::new(&config);
+    billing.start_day = args.start_day;
+    let choice = period_choice(&args, &config)?;
+    if args.all {
+        return run_all(&billing, &reader, &choice, &args);
+    }
+    let (customer, meter) = match (&args.customer, &args.meter) {
+        (Some(c), _) => (billing.customer(c).map_err(bad)?, args.meter.as_deref()),
+        (None, Some(m)) => (billing.customer_of_meter(m).map_err(bad)?, Some(m.as_str())),
+        (None, None) => unreachable!("clap requires --customer, --meter or --all"),
+    };
+    let invoice = billing
+        .invoice(&reader, customer, meter, &choice)
+        .map_err(to_anyhow)?;
+    write_one(&invoice, args.format, args.output.as_deref())?;
+    Ok(EXIT_OK)
+}
+
+fn bad(e: BillingError) -> anyhow::Error {
+    BadInput(e.to_string()).into()
+}
+
+fn to_anyhow(e: BillingError) -> anyhow::Error {
+    if e.is_bad_input() { bad(e) } else { e.into() }
+}
+
+fn period_choice(args: &InvoiceArgs, config: &Config) -> Result<PeriodChoice> {
+    let tz = config.timezone();
+    if let (Some(from), Some(to)) = (&args.from, &args.to) {
+        let p = Period::custom(tz, from, to).map_err(|e| BadInput(e.to_string()))?;
+        return Ok(PeriodChoice::Custom(p));
+    }
+    match &args.period {
+        Some(text) => PeriodChoice::parse_month(text).map_err(|e| BadInput(e.to_string()).into()),
+        None => {
+            let day = args.start_day.unwrap_or(1);
+            let current = Period::month_containing(tz, crate::model::now_ms(), day);
+            let last = current.previous();
+            let start = chrono::TimeZone::timestamp_millis_opt(&tz, last.from)
+                .single()
+                .map(|t| chrono::Datelike::year(&t) * 100 + chrono::Datelike::month(&t) as i32)
+                .unwrap_or_default();
+            Ok(PeriodChoice::Month {
+                year: start / 100,
+                month: (start % 100) as u32,
+            })
+        }
+    }
+}
+
+fn file_name(invoice: &Invoice, format: Format) -> String {
+    let safe = |s: &str| {
+        s.chars()
+            .map(|c| {
+                if c.is_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect::<String>()
+    };
+    format!(
+        "{}-{}.{}",
+        safe(&invoice.customer.id),
+        safe(&invoice.period.label),
+        format.extension()
+    )
+}
+
+fn write_one(invoice: &Invoice, format: Format, output: Option<&Path>) -> Result<()> {
+    let body = render(invoice, format);
+    match output {
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(body.as_bytes())
+                .and_then(|_| out.flush())
+                .context("writing the invoice to stdout")?;
+        }
+        Some(path) => {
+            let path = if path.is_dir() {
+                path.join(file_name(invoice, format))
+            } else {
+                path.to_owned()
+            };
+            std::fs::write(&path, body)
+                .with_context(|| format!("writing invoice {}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+fn progress(len: usize) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} invoices {bar:30} {pos}/{len} {msg} ({eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn run_all(
+    billing: &Billing<'_>,
+    reader: &HistoryReader,
+    choice: &PeriodChoice,
+    args: &InvoiceArgs,
+) -> Result<u8> {
+    let customers: Vec<_> = billing.customers().collect();
+    let label = match choice {
+        PeriodChoice::Month { year, month } => format!("{year:04}-{month:02}"),
+        PeriodChoice::Custom(p) => p.label.replace([' ', ':'], "_"),
+    };
+    let dir = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("invoices-{label}")));
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("creating output directory {}", dir.display()))?;
+    let bar = progress(customers.len());
+    let summary_path = dir.join(format!("summary-{label}.csv"));
+    let mut summary = csv::Writer::from_path(&summary_path)
+        .with_context(|| format!("writing {}", summary_path.display()))?;
+    summary.write_record([
+        "customer",
+        "name",
+        "period",
+        "currency",
+        "consumption_kwh",
+        "subtotal",
+        "taxes",
+        "total",
+        "excessive_consumption",
+        "file",
+        "error",
+    ])?;
+    let mut failures = Vec::new();
+    for customer in customers {
+        bar.set_message(customer.id.get_ref().clone());
+        match billing.invoice(reader, customer, None, choice) {
+            Ok(invoice) => {
+                let name = file_name(&invoice, args.format);
+                let path = dir.join(&name);
+                std::fs::write(&path, render(&invoice, args.format))
+                    .with_context(|| format!("writing invoice {}", path.display()))?;
+                let t = CustomerTotal::of(&invoice);
+                summary.write_record([
+                    t.customer,
+                    t.name,
+                    t.period,
+                    t.currency,
+                    t.consumption_kwh.to_string(),
+                    t.subtotal.to_string(),
+                    t.taxes.to_string(),
+                    t.total.to_string(),
+                    t.excessive_consumption.to_string(),
+                    name,
+                    String::new(),
+                ])?;
+            }
+            Err(e) if e.is_bad_input() => {
+                summary.write_record([
+                    customer.id.get_ref().as_str(),
+                    &customer.name,
+                    &label,
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    &e.to_string(),
+                ])?;
+                failures.push(format!("customer {:?}: {e}", customer.id.get_ref()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    summary.flush()?;
+    eprintln!(
+        "wrote {} invoice(s) and {} to {}",
+        bar.position() as usize - failures.len(),
+        summary_path.display(),
+        dir.display()
+    );
+    if failures.is_empty() {
+        Ok(EXIT_OK)
+    } else {
+        for f in &failures {
+            eprintln!("floorwatch: {f}");
+        }
+        Ok(EXIT_BAD_INPUT)
+    }
+}

@@ -1,0 +1,263 @@
+//! The invoice preview of the selected meter and its consumption panel,
+//! computed on a worker thread from the history file so the update loop never
+//! waits on billing. Saving writes the previewed invoice as text.
+
+use crate::billing::consumption::{TotalOnly, read_consumption};
+use crate::billing::render::{Format, render};
+use crate::billing::{Billing, Invoice, Period, PeriodChoice};
+use crate::config::Config;
+use crate::model::{SensorId, TimestampMs};
+use crate::store::HistoryReader;
+use chrono::{Datelike, TimeZone};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+#[derive(Clone, Debug)]
+pub enum InvoiceRequest {
+    /// The invoice of `meter` for the month `months_back` before the current
+    /// one (0 = this month so far, 1 = the last complete month).
+    Preview {
+        request: u64,
+        meter: SensorId,
+        months_back: u32,
+        now: TimestampMs,
+    },
+    /// This month so far against the last month.
+    Consumption {
+        request: u64,
+        meter: SensorId,
+        now: TimestampMs,
+    },
+    Save(Arc<Invoice>),
+}
+
+impl PartialEq for InvoiceRequest {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (InvoiceRequest::Save(a), InvoiceRequest::Save(b)) => Arc::ptr_eq(a, b),
+            (
+                InvoiceRequest::Preview {
+                    request: a,
+                    meter: m,
+                    months_back: b,
+                    now: n,
+                },
+                InvoiceRequest::Preview {
+                    request: a2,
+                    meter: m2,
+                    months_back: b2,
+                    now: n2,
+                },
+            ) => (a, m, b, n) == (a2, m2, b2, n2),
+            (
+                InvoiceRequest::Consumption {
+                    request: a,
+                    meter: m,
+                    now: n,
+                },
+                InvoiceRequest::Consumption {
+                    request: a2,
+                    meter: m2,
+                    now: n2,
+                },
+            ) => (a, m, n) == (a2, m2, n2),
+            _ => false,
+        }
+    }
+}
+
+/// kWh of the meter this month so far and last month.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConsumptionPanel {
+    pub this_label: String,
+    pub this_kwh: Option<f64>,
+    pub last_label: String,
+    pub last_kwh: Option<f64>,
+}
+
+#[derive(Clone, Debug)]
+pub enum InvoiceAnswer {
+    Preview(u64, Result<Arc<Invoice>, String>),
+    Consumption(u64, Result<ConsumptionPanel, String>),
+    Saved(Result<PathBuf, String>),
+}
+
+/// The calendar month `months_back` months before the one containing `now`,
+/// in the plant timezone.
+pub fn month_back(tz: chrono_tz::Tz, now: TimestampMs, months_back: u32) -> PeriodChoice {
+    let today = tz
+        .timestamp_millis_opt(now)
+        .single()
+        .map(|t| t.date_naive())
+        .unwrap_or_default();
+    let index = today.year() * 12 + today.month0() as i32 - months_back as i32;
+    PeriodChoice::Month {
+        year: index.div_euclid(12),
+        month: index.rem_euclid(12) as u32 + 1,
+    }
+}
+
+struct Worker {
+    config: Arc<Config>,
+    reader: HistoryReader,
+    save_dir: PathBuf,
+}
+
+impl Worker {
+    fn answer(&self, request: InvoiceRequest) -> InvoiceAnswer {
+        match request {
+            InvoiceRequest::Preview {
+                request,
+                meter,
+                months_back,
+                now,
+            } => InvoiceAnswer::Preview(request, self.preview(&meter, months_back, now)),
+            InvoiceRequest::Consumption {
+                request,
+                meter,
+                now,
+            } => InvoiceAnswer::Consumption(request, self.consumption(&meter, now)),
+            InvoiceRequest::Save(invoice) => InvoiceAnswer::Saved(self.save(&invoice)),
+        }
+    }
+
+    fn preview(
+        &self,
+        meter: &SensorId,
+        months_back: u32,
+        now: TimestampMs,
+    ) -> Result<Arc<Invoice>, String> {
+        let billing = Billing::new(&self.config);
+        let customer = billing
+            .customer_of_meter(meter.as_str())
+            .map_err(|e| e.to_string())?;
+        let choice = month_back(self.config.timezone(), now, months_back);
+        billing
+            .invoice(&self.reader, customer, Some(meter.as_str()), &choice)
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
+    }
+
+    fn consumption(&self, meter: &SensorId, now: TimestampMs) -> Result<ConsumptionPanel, String> {
+        let billing = Billing::new(&self.config);
+        let customer = billing
+            .customer_of_meter(meter.as_str())
+            .map_err(|e| e.to_string())?;
+        let spec = billing
+            .meters_of(customer)
+            .into_iter()
+            .find(|m| m.spec.sensor == meter.as_str())
+            .map(|m| m.spec)
+            .ok_or_else(|| format!("{meter} is not a meter"))?;
+        let tz = self.config.timezone();
+        let this = billing.period_for(customer, &month_back(tz, now, 0));
+        let last = this.previous();
+        let so_far = Period::between(tz, this.from, now.clamp(this.from + 1, this.to));
+        let kwh = |period: &Period| -> Result<Option<f64>, String> {
+            let mut total = TotalOnly::default();
+            match read_consumption(&self.reader, &spec, period, &mut total) {
+                Ok(_) => Ok(Some(total.0)),
+                Err(crate::billing::ConsumptionError::NoReadings { .. }) => Ok(None),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        Ok(ConsumptionPanel {
+            this_kwh: kwh(&so_far)?,
+            this_label: this.label.clone(),
+            last_kwh: kwh(&last)?,
+            last_label: last.label,
+        })
+    }
+
+    fn save(&self, invoice: &Invoice) -> Result<PathBuf, String> {
+        std::fs::create_dir_all(&self.save_dir)
+            .map_err(|e| format!("creating {}: {e}", self.save_dir.display()))?;
+        let name = format!(
+            "{}-{}-{}.txt",
+            invoice.customer.id,
+            invoice
+                .meters
+                .first()
+                .map(|m| m.meter.as_str())
+                .unwrap_or("all"),
+            invoice.period.label
+        )
+        .replace(['/', '\\', ' ', ':'], "_");
+        let path = self.save_dir.join(name);
+        std::fs::write(&path, render(invoice, Format::Text))
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+        Ok(path)
+    }
+}
+
+/// Starts the invoice worker; it stops when the request sender is dropped.
+/// Saved invoices go to `save_dir`.
+pub fn spawn(
+    config: Arc<Config>,
+    db: PathBuf,
+    save_dir: PathBuf,
+) -> (
+    mpsc::UnboundedSender<InvoiceRequest>,
+    mpsc::UnboundedReceiver<InvoiceAnswer>,
+) {
+    let (request_tx, mut request_rx) = mpsc::unbounded_channel::<InvoiceRequest>();
+    let (answer_tx, answer_rx) = mpsc::unbounded_channel();
+    let started = std::thread::Builder::new()
+        .name("ui-invoice".into())
+        .spawn(move || {
+            let reader = match HistoryReader::open(&db) {
+                Ok(reader) => reader,
+                Err(e) => {
+                    // Answer every request with the reason instead of going silent.
+                    while let Some(request) = request_rx.blocking_recv() {
+                        let _ = answer_tx.send(failed(request, e.to_string()));
+                    }
+                    return;
+                }
+            };
+            let worker = Worker {
+                config,
+                reader,
+                save_dir,
+            };
+            while let Some(request) = request_rx.blocking_recv() {
+                if answer_tx.send(worker.answer(request)).is_err() {
+                    break;
+                }
+            }
+        });
+    if let Err(e) = started {
+        tracing::warn!("cannot start the invoice worker: {e}");
+    }
+    (request_tx, answer_rx)
+}
+
+fn failed(request: InvoiceRequest, error: String) -> InvoiceAnswer {
+    match request {
+        InvoiceRequest::Preview { request, .. } => InvoiceAnswer::Preview(request, Err(error)),
+        InvoiceRequest::Consumption { request, .. } => {
+            InvoiceAnswer::Consumption(request, Err(error))
+        }
+        InvoiceRequest::Save(_) => InvoiceAnswer::Saved(Err(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_back_cross_year_boundaries() {
+        let now = chrono::DateTime::parse_from_rfc3339("2027-01-15T12:00:00Z")
+            .unwrap()
+            .timestamp_millis();
+        let month = |back| match month_back(chrono_tz::UTC, now, back) {
+            PeriodChoice::Month { year, month } => (year, month),
+            PeriodChoice::Custom(_) => unreachable!(),
+        };
+        assert_eq!(month(0), (2027, 1));
+        assert_eq!(month(1), (2026, 12));
+        assert_eq!(month(13), (2025, 12));
+    }
+}

@@ -1,0 +1,341 @@
+//! Replay end to end: a CSV fixture loaded into a temporary store and played
+//! through the real engine. Synchronisation is on the engine's snapshots and
+//! the source's events, with timeouts; never on sleeps.
+
+mod common;
+
+use floorwatch::csvio::import::ImportOptions;
+use floorwatch::csvio::replay::{ReplayOptions, ReplaySession};
+use floorwatch::engine::{EngineConfig, LiveState};
+use floorwatch::source::SourceEvent;
+use floorwatch::source::replay::{Player, ReplayCommand, ReplayPlan, Speed};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn factory_day() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/factory_day.csv")
+}
+
+fn ms(s: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap()
+        .timestamp_millis()
+}
+
+/// (ts, value) of a sensor in the raw fixture text.
+fn raw_series(sensor: &str) -> Vec<(i64, f64)> {
+    std::fs::read_to_string(factory_day())
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            (f[1] == sensor).then(|| (ms(f[0]), f[2].parse().unwrap()))
+        })
+        .collect()
+}
+
+fn options(from: &str, speed: Speed, paused: bool) -> ReplayOptions {
+    ReplayOptions {
+        files: vec![factory_day()],
+        import: ImportOptions::default(),
+        from: Some(ms(from)),
+        to: None,
+        speed,
+        paused,
+        record: None,
+    }
+}
+
+async fn start(options: ReplayOptions) -> ReplaySession {
+    ReplaySession::start(options, &EngineConfig::default(), Vec::new())
+        .await
+        .expect("starting the replay")
+}
+
+async fn wait_for(
+    session: &mut ReplaySession,
+    what: &str,
+    pred: impl FnMut(&Arc<LiveState>) -> bool,
+) -> Arc<LiveState> {
+    tokio::time::timeout(WAIT, session.snapshots.wait_for(pred))
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+        .expect("engine stopped")
+        .clone()
+}
+
+fn sent(state: &LiveState) -> u64 {
+    state.replay.as_ref().map_or(0, |r| r.sent)
+}
+
+#[tokio::test]
+async fn the_excursion_reaches_the_engine_at_its_replayed_time_at_x1000() {
+    let temp = raw_series("line1.temp");
+    let (crossing, peak) = *temp.iter().find(|(_, v)| *v > 35.0).unwrap();
+    let mut session = start(options("2025-10-02T09:55:00Z", Speed::Times(1000.0), false)).await;
+    let state = wait_for(&mut session, "temperature above 35 °C", |s| {
+        s.sensor("line1.temp")
+            .and_then(|t| t.last)
+            .is_some_and(|p| p.value > 35.0)
+    })
+    .await;
+    let sensor = state.sensor("line1.temp").unwrap();
+    let first_hot = sensor.recent.iter().find(|p| p.value > 35.0).unwrap();
+    assert_eq!((first_hot.ts, first_hot.value), (crossing, peak));
+    // The console's clock shows replayed time, never behind the data it shows.
+    let replay = state
+        .replay
+        .as_ref()
+        .expect("replay status in the live state");
+    assert_eq!(state.now_ms, replay.position_ms);
+    assert!(state.now_ms >= sensor.last.unwrap().ts);
+    assert!(
+        state.now_ms < crossing + 10 * 60_000,
+        "clock {}",
+        state.now_ms
+    );
+    assert!(!replay.paused && !replay.finished);
+    session.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_clock_is_set_to_each_reading_time_before_the_reading_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    floorwatch::csvio::replay::load(&[factory_day()], &ImportOptions::default(), &db).unwrap();
+    let temp = raw_series("line1.temp");
+    let (crossing, _) = *temp.iter().find(|(_, v)| *v > 35.0).unwrap();
+    let plan = ReplayPlan {
+        db,
+        label: "factory_day.csv".into(),
+        from: Some(ms("2025-10-02T09:55:00Z")),
+        to: Some(ms("2025-10-02T10:30:00Z")),
+        speed: Speed::Times(1000.0),
+        paused: false,
+    };
+    let (events, mut rx) = tokio::sync::mpsc::channel(16);
+    let player = Player::new(&plan, events).unwrap();
+    let (_commands, command_rx) = tokio::sync::mpsc::channel(1);
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(player.run(command_rx, cancel.clone()));
+    let mut clock = None;
+    let found = tokio::time::timeout(WAIT, async {
+        while let Some(event) = rx.recv().await {
+            match event {
+                SourceEvent::Replay(status) => clock = Some(status.position_ms),
+                SourceEvent::Readings { readings, .. } => {
+                    for r in &readings {
+                        assert!(
+                            Some(r.ts) <= clock,
+                            "reading at {} before the clock {clock:?}",
+                            r.ts
+                        );
+                        if r.sensor.as_str() == "line1.temp" && r.ts == crossing {
+                            return (clock, readings.iter().map(|r| r.ts).max());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        panic!("the replay ended without the excursion");
+    })
+    .await
+    .expect("timed out");
+    // The batch is announced at its own last timestamp: the alarm sees replayed time.
+    assert_eq!(found.0, found.1);
+    cancel.cancel();
+    drop(rx);
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn pause_step_seek_jump_and_fast_forward() {
+    let temp = raw_series("line1.temp");
+    let mut session = start(options("2025-10-02T10:00:00Z", Speed::Times(1.0), true)).await;
+    let state = wait_for(&mut session, "the paused replay", |s| s.replay.is_some()).await;
+    assert!(state.replay.as_ref().unwrap().paused);
+    assert_eq!(sent(&state), 0);
+
+    session.commands.send(ReplayCommand::Step).await.unwrap();
+    let state = wait_for(&mut session, "one step", |s| sent(s) == 3).await;
+    assert_eq!(state.now_ms, ms("2025-10-02T10:00:00Z"));
+    session.commands.send(ReplayCommand::Step).await.unwrap();
+    let state = wait_for(&mut session, "a second step", |s| sent(s) == 6).await;
+    assert_eq!(state.now_ms, ms("2025-10-02T10:00:30Z"));
+    assert_eq!(
+        state.sensor("line1.temp").unwrap().last.unwrap().ts,
+        ms("2025-10-02T10:00:30Z")
+    );
+
+    // Seek forward: the clock moves there and the old values are cleared.
+    let at = ms("2025-10-02T14:00:00Z");
+    session
+        .commands
+        .send(ReplayCommand::Seek(at))
+        .await
+        .unwrap();
+    let state = wait_for(&mut session, "the seek", |s| {
+        s.replay.as_ref().is_some_and(|r| r.generation == 1)
+    })
+    .await;
+    assert_eq!(state.now_ms, at);
+    assert!(state.sensor("line1.temp").unwrap().last.is_none());
+    session.commands.send(ReplayCommand::Step).await.unwrap();
+    let state = wait_for(&mut session, "a step after the seek", |s| sent(s) == 9).await;
+    let expected = temp.iter().find(|(ts, _)| *ts == at).unwrap().1;
+    assert_eq!(
+        state.sensor("line1.temp").unwrap().last.unwrap().value,
+        expected
+    );
+
+    // Back one hour, then as fast as possible to the end.
+    session
+        .commands
+        .send(ReplayCommand::Jump(-3_600_000))
+        .await
+        .unwrap();
+    let state = wait_for(&mut session, "the jump back", |s| {
+        s.replay.as_ref().is_some_and(|r| r.generation == 2)
+    })
+    .await;
+    assert_eq!(state.now_ms, ms("2025-10-02T13:00:00Z"));
+    session
+        .commands
+        .send(ReplayCommand::SetSpeed(Speed::Max))
+        .await
+        .unwrap();
+    session.commands.send(ReplayCommand::Resume).await.unwrap();
+    let last = tokio::time::timeout(WAIT, session.finished())
+        .await
+        .expect("timed out")
+        .expect("finished");
+    let from_13h = 3 * temp
+        .iter()
+        .filter(|(ts, _)| *ts >= ms("2025-10-02T13:00:00Z"))
+        .count() as u64;
+    assert_eq!(last.sent, 9 + from_13h);
+    assert_eq!(last.position_ms, temp.last().unwrap().0);
+    assert!((last.progress() - 1.0).abs() < 1e-9);
+    session.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn pause_stops_a_running_replay_where_it_is() {
+    let mut session = start(options(
+        "2025-10-02T10:00:00Z",
+        Speed::Times(10_000.0),
+        false,
+    ))
+    .await;
+    wait_for(&mut session, "some readings", |s| sent(s) >= 30).await;
+    session.commands.send(ReplayCommand::Pause).await.unwrap();
+    let paused = wait_for(&mut session, "the pause", |s| {
+        s.replay.as_ref().is_some_and(|r| r.paused)
+    })
+    .await;
+    let (n, at) = (sent(&paused), paused.now_ms);
+    // A step after the pause plays exactly one more instant (3 sensors): the
+    // paused player played nothing in between.
+    session.commands.send(ReplayCommand::Step).await.unwrap();
+    let stepped = wait_for(&mut session, "one step", |s| sent(s) > n).await;
+    assert_eq!(sent(&stepped), n + 3);
+    assert_eq!(
+        stepped.sensor("line1.temp").unwrap().last.unwrap().ts,
+        stepped.now_ms
+    );
+    assert!(stepped.now_ms > at && stepped.now_ms <= at + 30_000);
+    session.stop().await.unwrap();
+}
+
+fn replay_cli(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(common::floorwatch_bin())
+        .arg("replay")
+        .args(args)
+        .env_remove("FLOORWATCH_CONFIG")
+        .env_remove("FLOORWATCH_DB")
+        .env("FLOORWATCH_CONFIG_DIR", dir)
+        .env("FLOORWATCH_DATA_DIR", dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn headless_replay_plays_the_range_and_leaves_the_history_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.sqlite");
+    let file = factory_day();
+    let out = replay_cli(
+        dir.path(),
+        &[
+            "--headless",
+            "--speed",
+            "max",
+            "--from",
+            "2025-10-02 13:00",
+            "--to",
+            "2025-10-02T14:00:00Z",
+            "--db",
+            db.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // 13:00:00 … 14:00:00 inclusive, every 30 s, three sensors.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!(
+            "replayed {} readings from 2025-10-02T13:00:00.000Z to 2025-10-02T14:00:00.000Z",
+            121 * 3
+        )
+    );
+    assert!(!db.exists(), "replay without --record wrote the history");
+
+    let out = replay_cli(
+        dir.path(),
+        &[
+            "--headless",
+            "--speed",
+            "max",
+            "--record",
+            "--db",
+            db.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stored: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM readings", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, 8640);
+}
+
+#[test]
+fn replay_rejects_bad_times_and_files_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = factory_day();
+    let out = replay_cli(
+        dir.path(),
+        &["--headless", "--from", "noon", file.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--from \"noon\""));
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "timestamp,sensor,value\n").unwrap();
+    let out = replay_cli(dir.path(), &["--headless", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no readings to replay"));
+}
