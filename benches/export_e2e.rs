@@ -18,6 +18,14 @@ use std::time::{Duration, Instant};
 const SENSORS: usize = 20;
 
 fn main() {
+    // `export_e2e --generate FILE ROWS`: the history is written by a child
+    // process, so this process stays small (a spawned child's peak RSS
+    // starts from its parent's).
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--generate") {
+        generate(Path::new(&args[2]), args[3].parse().expect("row count"));
+        return;
+    }
     let sizes: Vec<usize> = match std::env::var("EXPORT_BENCH_ROWS") {
         Ok(n) => vec![n.parse().expect("EXPORT_BENCH_ROWS is a number")],
         Err(_) => vec![1_000_000, 5_000_000],
@@ -31,7 +39,13 @@ fn main() {
     for rows in sizes {
         let db = data.join(format!("export-{rows}.sqlite"));
         if !db.exists() {
-            generate(&db, rows);
+            let status = Command::new(&args[0])
+                .arg("--generate")
+                .arg(&db)
+                .arg(rows.to_string())
+                .status()
+                .expect("running the generator");
+            assert!(status.success(), "generating {} failed", db.display());
         }
         let out = data.join("export-out.csv");
         let db_s = db.to_str().unwrap();

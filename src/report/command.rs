@@ -3,12 +3,14 @@
 use super::aggregates::{AggregateSpec, Every, export_aggregates};
 use super::alarms::{AlarmFilter, export_alarms, parse_priority};
 use super::clock::LocalClock;
+use super::invoices::export_invoices;
 use super::output::{Destination, Sink};
 use super::points::{TimeRange, count_in_range, select_sensors};
 use super::progress::Progress;
 use super::readings::{Layout, export_readings};
 use super::table::{CsvStyle, Table, TimeStyle};
 use super::{ReportError, write_csv};
+use crate::billing::{Billing, Period, PeriodChoice};
 use crate::config::{Config, SimSignal};
 use crate::error::{BadInput, EXIT_OK};
 use crate::model::{TimestampMs, now_ms};
@@ -36,6 +38,17 @@ pub enum ExportCommand {
     Aggregates(AggregatesArgs),
     /// The alarm journal: every transition with operator, comment and duration.
     Alarms(AlarmsArgs),
+    /// One row per customer with the invoice totals of a period (needs the config).
+    Invoices(InvoicesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InvoicesArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Billing month, e.g. 2026-10 (or give --from and --to).
+    #[arg(long, value_name = "YYYY-MM", required_unless_present_all = ["from", "to"], conflicts_with_all = ["from", "to"])]
+    pub period: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -127,6 +140,7 @@ pub fn run(args: ExportArgs) -> Result<u8> {
         ExportCommand::Readings(a) => readings(a),
         ExportCommand::Aggregates(a) => aggregates(a),
         ExportCommand::Alarms(a) => alarms(a),
+        ExportCommand::Invoices(a) => invoices(a),
     }
 }
 
@@ -198,6 +212,40 @@ fn alarms(args: AlarmsArgs) -> Result<u8> {
     write_report(&setup, "alarm journal", |conn, table| {
         let mut progress = Progress::rows(None, "export");
         let rows = export_alarms(conn, &filter, table, &mut progress)?;
+        progress.finish();
+        Ok(rows)
+    })
+}
+
+fn invoices(args: InvoicesArgs) -> Result<u8> {
+    let setup = Setup::resolve(&args.common)?;
+    let Some(config) = setup.config.as_ref() else {
+        return Err(BadInput(
+            "export invoices needs the config (meters and tariffs): pass --config FILE".into(),
+        )
+        .into());
+    };
+    let choice = match &args.period {
+        Some(month) => PeriodChoice::parse_month(month).map_err(|e| BadInput(e.to_string()))?,
+        None if setup.range.from > i64::MIN && setup.range.to < i64::MAX => PeriodChoice::Custom(
+            Period::between(config.timezone(), setup.range.from, setup.range.to),
+        ),
+        None => {
+            return Err(BadInput("give --period YYYY-MM, or both --from and --to".into()).into());
+        }
+    };
+    let billing = Billing::new(config);
+    let customers = billing.customers().count() as u64;
+    write_report(&setup, "invoice", |_, table| {
+        let mut progress = Progress::rows(Some(customers), "invoices");
+        let rows = export_invoices(
+            &billing,
+            &setup.conn,
+            &choice,
+            table,
+            &mut progress,
+            |id, e| eprintln!("floorwatch: customer {id:?}: {e} (its row gives the reason)"),
+        )?;
         progress.finish();
         Ok(rows)
     })

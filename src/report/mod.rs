@@ -6,6 +6,7 @@ pub mod aggregates;
 pub mod alarms;
 pub mod clock;
 pub mod command;
+pub mod invoices;
 pub mod output;
 pub mod points;
 pub mod progress;

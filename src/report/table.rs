@@ -182,6 +182,18 @@ impl<W: Write> Table<W> {
         }
     }
 
+    /// An exact decimal already in text form (`-12.50`), e.g. money.
+    pub fn decimal(&mut self, text: &str) -> Result<()> {
+        if self.style.decimal_comma {
+            self.comma.clear();
+            self.comma
+                .extend(text.chars().map(|c| if c == '.' { ',' } else { c }));
+            self.out.write_field(self.comma.as_bytes())
+        } else {
+            self.out.write_field(text.as_bytes())
+        }
+    }
+
     pub fn optional_number(&mut self, v: Option<f64>) -> Result<()> {
         match v {
             Some(v) => self.number(v),
