@@ -214,6 +214,28 @@ fn importing_twice_stores_each_reading_once() {
     assert_eq!(value_at(&db, "temp-001", ts), Some(36.4));
 }
 
+#[test]
+fn a_reading_repeated_in_one_file_is_stored_once_with_the_later_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    let file = dir.path().join("dup.csv");
+    std::fs::write(
+        &file,
+        "timestamp,sensor,value\n\
+         2025-10-02T12:00:00Z,a,1\n\
+         2025-10-02T12:00:01Z,a,2\n\
+         2025-10-02T12:00:00Z,a,3\n",
+    )
+    .unwrap();
+    let out = import(&db, &[file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(count(&db, "SELECT count(*) FROM readings"), 2);
+    let ts = chrono::DateTime::parse_from_rfc3339("2025-10-02T12:00:00Z")
+        .unwrap()
+        .timestamp_millis();
+    assert_eq!(value_at(&db, "a", ts), Some(3.0));
+}
+
 const BAD_ROWS: &str = "Date;Time;Global_active_power;Voltage\n\
     16/12/2006;17:24:00;4.216;234.840\n\
     16/12/2006;17:25:00;5.360;23O.1\n\

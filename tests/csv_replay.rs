@@ -339,3 +339,34 @@ fn replay_rejects_bad_times_and_files_with_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no readings to replay"));
 }
+
+#[tokio::test]
+async fn the_temperature_alarm_is_raised_at_the_replayed_time_at_x1000() {
+    let plant = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/plant.toml");
+    let config = floorwatch::config::Config::load(&plant).unwrap();
+    let temp = raw_series("line1.temp");
+    let (crossing, _) = *temp.iter().find(|(_, v)| *v > 35.0).unwrap();
+    let mut session = ReplaySession::start(
+        options("2025-10-02T09:55:00Z", Speed::Times(1000.0), false),
+        &EngineConfig::from_config(&config),
+        config.sensor_metas(),
+    )
+    .await
+    .unwrap();
+    let state = wait_for(&mut session, "the line1.temp high alarm", |s| {
+        s.alarms
+            .iter()
+            .any(|a| a.sensor.as_str() == "line1.temp" && a.condition == "h")
+    })
+    .await;
+    let alarm = state
+        .alarms
+        .iter()
+        .find(|a| a.sensor.as_str() == "line1.temp" && a.condition == "h")
+        .unwrap();
+    // Stamped with the replayed time the condition began (the crossing
+    // reading's time, confirmed after the 5 s on-delay), not the wall clock.
+    assert_eq!(alarm.raised_ms, crossing);
+    assert!(alarm.value.is_some_and(|v| v > 35.0));
+    session.stop().await.unwrap();
+}

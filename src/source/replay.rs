@@ -402,8 +402,12 @@ impl Player {
     }
 
     /// Sends every reading that is due; returns false when the engine is gone.
+    /// At a timed speed each instant goes on its own, announced at its own
+    /// time, so alarms see every reading at its replayed time even when the
+    /// player catches up; at `max` instants are batched for throughput.
     async fn play_due(&mut self) -> Result<bool, ReplayError> {
         let limit = self.clock_now();
+        let one_instant = matches!(self.status.speed, Speed::Times(_));
         let mut batch = Vec::new();
         while batch.len() < BATCH {
             match self.cursor.peek()? {
@@ -414,6 +418,9 @@ impl Player {
             let ts = self.cursor.buffer.front().map_or(0, |r| r.ts);
             while self.cursor.peek()?.is_some_and(|r| r.ts == ts) {
                 batch.extend(self.cursor.pop());
+            }
+            if one_instant {
+                break;
             }
         }
         self.send(batch).await
