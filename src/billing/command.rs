@@ -2,7 +2,7 @@
 
 use super::render::{Format, render};
 use super::{Billing, BillingError, CustomerTotal, Invoice, Period, PeriodChoice};
-use crate::config::Config;
+use crate::config::{Config, Customer};
 use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_OK};
 use crate::store::HistoryReader;
 use anyhow::{Context, Result};
@@ -61,13 +61,13 @@ pub fn run(args: InvoiceArgs, config_path: &Path) -> Result<u8> {
         ))
         .into());
     }
-    let reader = HistoryReader::open(&db)?;
     let mut billing = Billing::new(&config);
     billing.start_day = args.start_day;
     let choice = period_choice(&args, &config)?;
     if args.all {
-        return run_all(&billing, &reader, &choice, &args);
+        return run_all(&billing, &db, &choice, &args);
     }
+    let reader = HistoryReader::open(&db)?;
     let (customer, meter) = match (&args.customer, &args.meter) {
         (Some(c), _) => (billing.customer(c).map_err(bad)?, args.meter.as_deref()),
         (None, Some(m)) => (billing.customer_of_meter(m).map_err(bad)?, Some(m.as_str())),
@@ -168,13 +168,16 @@ fn progress(len: usize) -> indicatif::ProgressBar {
     bar
 }
 
+/// One customer's line in the summary: its totals and file, or its error.
+type Outcome = Result<(CustomerTotal, String), BillingError>;
+
 fn run_all(
     billing: &Billing<'_>,
-    reader: &HistoryReader,
+    db: &Path,
     choice: &PeriodChoice,
     args: &InvoiceArgs,
 ) -> Result<u8> {
-    let customers: Vec<_> = billing.customers().collect();
+    let customers: Vec<&Customer> = billing.customers().collect();
     let label = match choice {
         PeriodChoice::Month { year, month } => format!("{year:04}-{month:02}"),
         PeriodChoice::Custom(p) => p.label.replace([' ', ':'], "_"),
@@ -186,9 +189,90 @@ fn run_all(
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating output directory {}", dir.display()))?;
     let bar = progress(customers.len());
+    // Customers are independent: one reader per core, each taking every n-th customer.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+        .min(customers.len().max(1));
+    let mut outcomes: Vec<Option<Outcome>> = (0..customers.len()).map(|_| None).collect();
+    std::thread::scope(|scope| -> Result<()> {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let (customers, bar, dir) = (&customers, &bar, &dir);
+                scope.spawn(move || -> Result<Vec<(usize, Outcome)>> {
+                    let reader = HistoryReader::open(db)?;
+                    let mut done = Vec::new();
+                    for i in (w..customers.len()).step_by(workers) {
+                        let outcome =
+                            bill_one(billing, &reader, customers[i], choice, args.format, dir)?;
+                        done.push((i, outcome));
+                        bar.inc(1);
+                    }
+                    Ok(done)
+                })
+            })
+            .collect();
+        for handle in handles {
+            let done = handle
+                .join()
+                .map_err(|_| anyhow::anyhow!("an invoice worker panicked"))??;
+            for (i, outcome) in done {
+                outcomes[i] = Some(outcome);
+            }
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
     let summary_path = dir.join(format!("summary-{label}.csv"));
-    let mut summary = csv::Writer::from_path(&summary_path)
-        .with_context(|| format!("writing {}", summary_path.display()))?;
+    let failures = write_summary(&summary_path, &customers, &outcomes, &label)?;
+    eprintln!(
+        "wrote {} invoice(s) and {} to {}",
+        customers.len() - failures.len(),
+        summary_path.display(),
+        dir.display()
+    );
+    if failures.is_empty() {
+        Ok(EXIT_OK)
+    } else {
+        for f in &failures {
+            eprintln!("floorwatch: {f}");
+        }
+        Ok(EXIT_BAD_INPUT)
+    }
+}
+
+/// Bills one customer and writes its file. Errors about the data (no readings)
+/// are the customer's outcome; errors reading the history stop the run.
+fn bill_one(
+    billing: &Billing<'_>,
+    reader: &HistoryReader,
+    customer: &Customer,
+    choice: &PeriodChoice,
+    format: Format,
+    dir: &Path,
+) -> Result<Outcome> {
+    match billing.invoice(reader, customer, None, choice) {
+        Ok(invoice) => {
+            let name = file_name(&invoice, format);
+            let path = dir.join(&name);
+            std::fs::write(&path, render(&invoice, format))
+                .with_context(|| format!("writing invoice {}", path.display()))?;
+            Ok(Ok((CustomerTotal::of(&invoice), name)))
+        }
+        Err(e) if e.is_bad_input() => Ok(Err(e)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes the summary CSV in config order; returns the failures as messages.
+fn write_summary(
+    path: &Path,
+    customers: &[&Customer],
+    outcomes: &[Option<Outcome>],
+    label: &str,
+) -> Result<Vec<String>> {
+    let mut summary =
+        csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
     summary.write_record([
         "customer",
         "name",
@@ -203,34 +287,26 @@ fn run_all(
         "error",
     ])?;
     let mut failures = Vec::new();
-    for customer in customers {
-        bar.set_message(customer.id.get_ref().clone());
-        match billing.invoice(reader, customer, None, choice) {
-            Ok(invoice) => {
-                let name = file_name(&invoice, args.format);
-                let path = dir.join(&name);
-                std::fs::write(&path, render(&invoice, args.format))
-                    .with_context(|| format!("writing invoice {}", path.display()))?;
-                let t = CustomerTotal::of(&invoice);
-                summary.write_record([
-                    t.customer,
-                    t.name,
-                    t.period,
-                    t.currency,
-                    t.consumption_kwh.to_string(),
-                    t.subtotal.to_string(),
-                    t.taxes.to_string(),
-                    t.total.to_string(),
-                    t.excessive_consumption.to_string(),
-                    name,
-                    String::new(),
-                ])?;
-            }
-            Err(e) if e.is_bad_input() => {
+    for (customer, outcome) in customers.iter().zip(outcomes) {
+        match outcome {
+            Some(Ok((t, name))) => summary.write_record([
+                t.customer.as_str(),
+                &t.name,
+                &t.period,
+                &t.currency,
+                &t.consumption_kwh.to_string(),
+                &t.subtotal.to_string(),
+                &t.taxes.to_string(),
+                &t.total.to_string(),
+                &t.excessive_consumption.to_string(),
+                name,
+                "",
+            ])?,
+            Some(Err(e)) => {
                 summary.write_record([
                     customer.id.get_ref().as_str(),
                     &customer.name,
-                    &label,
+                    label,
                     "",
                     "",
                     "",
@@ -242,24 +318,9 @@ fn run_all(
                 ])?;
                 failures.push(format!("customer {:?}: {e}", customer.id.get_ref()));
             }
-            Err(e) => return Err(e.into()),
+            None => {}
         }
-        bar.inc(1);
     }
-    bar.finish_and_clear();
     summary.flush()?;
-    eprintln!(
-        "wrote {} invoice(s) and {} to {}",
-        bar.position() as usize - failures.len(),
-        summary_path.display(),
-        dir.display()
-    );
-    if failures.is_empty() {
-        Ok(EXIT_OK)
-    } else {
-        for f in &failures {
-            eprintln!("floorwatch: {f}");
-        }
-        Ok(EXIT_BAD_INPUT)
-    }
+    Ok(failures)
 }
