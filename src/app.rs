@@ -49,11 +49,30 @@ impl Running {
         let mut engine_config = EngineConfig::from_config(config);
         engine_config.restored_alarms = crate::alarm::journal::restore(db)
             .with_context(|| format!("reading the alarm journal in {}", db.display()))?;
-        let handles = Engine::spawn(&engine_config, config.sensor_metas(), Some(store.clone()));
+        let shared = crate::alarm::shared::SharedTopic::from_config(config)
+            .map_err(|e| crate::error::BadInput(format!("[alarms] alarm_topic: {e}")))?;
+        let (engine, snapshots) =
+            Engine::new(&engine_config, config.sensor_metas(), Some(store.clone()));
+        let (engine, transitions) = match &shared {
+            Some(_) => {
+                let (tx, rx) = mpsc::channel(1024);
+                (engine.with_alarm_feed(tx), Some(rx))
+            }
+            None => (engine, None),
+        };
+        let handles = Engine::start(engine, snapshots, &engine_config);
         let cancel = CancellationToken::new();
-        let sources = source::spawn_all(config, handles.events.clone(), cancel.clone())
+        let mut sources = source::spawn_all(config, handles.events.clone(), cancel.clone())
             .await
             .context("starting sources")?;
+        if let (Some(shared), Some(transitions)) = (shared, transitions) {
+            sources.spawn(crate::alarm::shared::run(
+                shared,
+                transitions,
+                handles.commands.clone(),
+                cancel.clone(),
+            ));
+        }
         Ok(Running {
             snapshots: handles.snapshots,
             events: handles.events,

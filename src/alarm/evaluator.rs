@@ -10,6 +10,10 @@ use crate::model::{Quality, Reading, SensorId, TimestampMs, format_ts};
 use crate::source::{LinkState, SourceStatus};
 use std::collections::HashMap;
 
+/// How much later than another console's ack an alarm may have been raised
+/// here and still be the occurrence that ack meant (clocks, delivery).
+pub const REMOTE_ACK_SKEW_MS: i64 = 5_000;
+
 /// One journaled transition (or comment).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlarmEvent {
@@ -525,6 +529,19 @@ impl Evaluator {
             }
             AlarmCommand::Reset { key, operator } => {
                 self.step(key, Input::Reset, now, operator, out)
+            }
+            AlarmCommand::AckFromConsole {
+                key,
+                acked_ms,
+                operator,
+                console,
+            } => {
+                if self.remote_ack(key, *acked_ms, operator, REMOTE_ACK_SKEW_MS, now, out)
+                    && let Some(last) = out.last_mut()
+                {
+                    last.comment = format!("via console {console}");
+                }
+                Ok(())
             }
             AlarmCommand::Comment {
                 key,

@@ -8,6 +8,7 @@ pub mod journal;
 pub mod kpi;
 pub mod machine;
 pub mod rules;
+pub mod shared;
 
 pub use condition::Condition;
 pub use evaluator::{AlarmEvent, CommandError, Evaluator};
@@ -168,6 +169,13 @@ pub enum AlarmCommand {
         key: String,
         operator: String,
     },
+    /// An acknowledgement made on another console (shared alarm topic).
+    AckFromConsole {
+        key: String,
+        acked_ms: TimestampMs,
+        operator: String,
+        console: String,
+    },
 }
 
 impl AlarmCommand {
@@ -179,7 +187,8 @@ impl AlarmCommand {
             | AlarmCommand::ShelveOneShot { operator, .. }
             | AlarmCommand::Unshelve { operator, .. }
             | AlarmCommand::Comment { operator, .. }
-            | AlarmCommand::Reset { operator, .. } => operator,
+            | AlarmCommand::Reset { operator, .. }
+            | AlarmCommand::AckFromConsole { operator, .. } => operator,
         }
     }
 }

@@ -263,20 +263,6 @@ impl Engine {
         }
     }
 
-    /// An acknowledgement made on another console (shared alarm topic).
-    pub fn on_remote_ack(&mut self, key: &str, acked_ms: TimestampMs, operator: &str) {
-        const SKEW_MS: i64 = 5_000;
-        let now = self.clock();
-        self.alarms.remote_ack(
-            key,
-            acked_ms,
-            operator,
-            SKEW_MS,
-            now,
-            &mut self.alarm_events,
-        );
-    }
-
     /// Journals the transitions of the last step, rings the bell for new
     /// high/critical alarms, and passes them on to the alarm feed.
     async fn journal_alarm_events(&mut self) {
