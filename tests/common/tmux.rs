@@ -27,7 +27,7 @@ impl Tmux {
         );
         let tmux = Tmux { socket };
         let script = format!(
-            "{command}; echo EXITED $?; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?icanon'; exec sleep 600"
+            "{command}; echo EXITED $?; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?icanon'; echo TERMINAL-CHECKED; exec sleep 600"
         );
         let dir = dir.display().to_string();
         let out = tmux.run(&[
@@ -125,7 +125,8 @@ impl Tmux {
 
     /// Waits for the program to end; asserts exit 0 and a restored terminal.
     pub fn assert_exited_cleanly(&self) {
-        let screen = self.wait_for("EXITED");
+        // The terminal modes are printed after EXITED; wait for the line after them.
+        let screen = self.wait_for("TERMINAL-CHECKED");
         assert!(screen.contains("EXITED 0"), "{screen}");
         let icanon = screen.lines().any(|l| l.trim() == "icanon");
         assert!(icanon, "raw mode was not switched off:\n{screen}");
