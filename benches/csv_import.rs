@@ -31,8 +31,10 @@ fn write_long_csv(path: &Path) {
 }
 
 fn uci() -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/household_power_consumption_2006-12.txt");
+    let dir = std::env::var_os("FLOORWATCH_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+    let path = dir.join("household_power_consumption_2006-12.txt");
     path.exists().then_some(path)
 }
 

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-5000000}
-cargo build --release --quiet --bin floorwatch --example gen_long_csv
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet --bin floorwatch --example gen_long_csv
 BIN=target/release/floorwatch
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -40,7 +40,7 @@ long_table "$work/long.csv" > "$work/long.sql"
 measure "sqlite3 .import, same file, PK (sensor, timestamp)" "$ROWS" \
   sh -c "sqlite3 '$work/sq.sqlite' < '$work/long.sql'"
 
-uci=../shared/data/household_power_consumption_2006-12.txt
+uci=${FLOORWATCH_SHARED_DATA:-../shared/data}/household_power_consumption_2006-12.txt
 if [ -f "$uci" ]; then
   rows=$(($(wc -l < "$uci") - 1))
   measure "floorwatch import, UCI file (7 sensors per row)" "$rows" \

@@ -19,10 +19,12 @@ const UCI_COLUMNS: [(&str, &str, &str); 7] = [
     ("Sub_metering_3", "house.sub3", "Wh"),
 ];
 
+/// `../shared/data` beside the repo (CI), or `FLOORWATCH_SHARED_DATA`.
 fn uci_path() -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
-        .join(UCI);
+    let dir = std::env::var_os("FLOORWATCH_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+    let path = dir.join(UCI);
     if path.exists() {
         Some(path)
     } else {

@@ -96,19 +96,7 @@ fn period_choice(args: &InvoiceArgs, config: &Config) -> Result<PeriodChoice> {
     }
     match &args.period {
         Some(text) => PeriodChoice::parse_month(text).map_err(|e| BadInput(e.to_string()).into()),
-        None => {
-            let day = args.start_day.unwrap_or(1);
-            let current = Period::month_containing(tz, crate::model::now_ms(), day);
-            let last = current.previous();
-            let start = chrono::TimeZone::timestamp_millis_opt(&tz, last.from)
-                .single()
-                .map(|t| chrono::Datelike::year(&t) * 100 + chrono::Datelike::month(&t) as i32)
-                .unwrap_or_default();
-            Ok(PeriodChoice::Month {
-                year: start / 100,
-                month: (start % 100) as u32,
-            })
-        }
+        None => Ok(PeriodChoice::months_back(tz, crate::model::now_ms(), 1)),
     }
 }
 

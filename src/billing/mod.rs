@@ -56,6 +56,26 @@ pub enum PeriodChoice {
 }
 
 impl PeriodChoice {
+    /// The calendar month `months_back` months before the one containing `now`
+    /// in the plant timezone (0 = the current month, 1 = the last complete one).
+    pub fn months_back(
+        tz: chrono_tz::Tz,
+        now: crate::model::TimestampMs,
+        months_back: u32,
+    ) -> Self {
+        use chrono::{Datelike, TimeZone};
+        let today = tz
+            .timestamp_millis_opt(now)
+            .single()
+            .map(|t| t.date_naive())
+            .unwrap_or_default();
+        let index = today.year() * 12 + today.month0() as i32 - months_back as i32;
+        PeriodChoice::Month {
+            year: index.div_euclid(12),
+            month: index.rem_euclid(12) as u32 + 1,
+        }
+    }
+
     pub fn parse_month(text: &str) -> Result<PeriodChoice, period::PeriodError> {
         let p = Period::parse_month(chrono_tz::UTC, text, 1)?;
         let (y, m) = p.label.split_once('-').unwrap_or_default();

@@ -8,7 +8,6 @@ use crate::billing::{Billing, Invoice, Period, PeriodChoice};
 use crate::config::Config;
 use crate::model::{SensorId, TimestampMs};
 use crate::store::HistoryReader;
-use chrono::{Datelike, TimeZone};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -83,19 +82,9 @@ pub enum InvoiceAnswer {
     Saved(Result<PathBuf, String>),
 }
 
-/// The calendar month `months_back` months before the one containing `now`,
-/// in the plant timezone.
+/// The calendar month `months_back` months before the one containing `now`.
 pub fn month_back(tz: chrono_tz::Tz, now: TimestampMs, months_back: u32) -> PeriodChoice {
-    let today = tz
-        .timestamp_millis_opt(now)
-        .single()
-        .map(|t| t.date_naive())
-        .unwrap_or_default();
-    let index = today.year() * 12 + today.month0() as i32 - months_back as i32;
-    PeriodChoice::Month {
-        year: index.div_euclid(12),
-        month: index.rem_euclid(12) as u32 + 1,
-    }
+    PeriodChoice::months_back(tz, now, months_back)
 }
 
 struct Worker {
