@@ -58,6 +58,7 @@ listener $port 127.0.0.1
 allow_anonymous true
 persistence false
 max_queued_messages 0
+sys_interval 1
 user root
 EOF
   mosquitto -c "$dir/mosquitto.conf" 2>"$dir/mosquitto.log" &
@@ -88,15 +89,19 @@ EOF
   for _ in $(seq 200); do grep -q "subscribed to 1 of 1" "$dir/fw.log" 2>/dev/null && break; sleep 0.05; done
 
   /usr/bin/time -v -o "$dir/sub.time" \
-    mosquitto_sub -h 127.0.0.1 -p "$port" -q "$qos" -t 'bench/+' -C "$TOTAL" >/dev/null &
+    mosquitto_sub -h 127.0.0.1 -p "$port" -q "$qos" -t 'bench/+' -C "$TOTAL" -W 300 >/dev/null &
   local sub=$!
-  sleep 1   # mosquitto_sub has no readiness signal; give it time to subscribe
+  # mosquitto_sub has no readiness signal: wait until the broker counts two subscriptions.
+  for _ in $(seq 200); do
+    [ "$(mosquitto_sub -h 127.0.0.1 -p "$port" -t '$SYS/broker/subscriptions/count' -C 1 -W 5 2>/dev/null || echo 0)" -ge 2 ] && break
+    sleep 0.1
+  done
 
   local t0; t0=$(now)
   for k in $(seq -f %02g 0 $((SENSORS - 1))); do
     mosquitto_pub -h 127.0.0.1 -p "$port" -q "$qos" -t "bench/s$k" -l < "$WORK/s$k.jsonl" &
   done
-  wait "$sub"
+  wait "$sub" || echo "mosquitto_sub did not receive $TOTAL messages within 300 s" >&2
   local t_sub; t_sub=$(now)
   local done_line=""
   for _ in $(seq 1200); do
@@ -105,7 +110,8 @@ EOF
     sleep 0.05
   done
   [ -n "$done_line" ] || { echo "floorwatch did not store $TOTAL rows; last: $(grep stored= "$dir/fw.log" | tail -1)" >&2; }
-  kill -TERM "$fw"; wait "$fw" || true
+  # Signal floorwatch itself (the child of /usr/bin/time), which then reports.
+  pkill -TERM -P "$fw"; wait "$fw" || true
   kill -TERM "$broker"; wait "$broker" || true
   # tracing's timestamp (UTC) on the status line that first showed every row stored.
   local t_fw; t_fw=$(date -d "$(echo "$done_line" | cut -d' ' -f1)" +%s.%N)

@@ -165,3 +165,23 @@ fn check_reports_bad_key_bindings_with_their_position() {
         "{stderr}"
     );
 }
+
+#[test]
+fn without_a_terminal_the_console_says_to_use_headless() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(floorwatch_bin())
+        .args(["demo", "--db"])
+        .arg(dir.path().join("h.sqlite"))
+        .env("FLOORWATCH_DATA_DIR", dir.path())
+        .env("FLOORWATCH_CONFIG_DIR", dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("needs a terminal") && stderr.contains("--headless"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "no escape codes into a pipe");
+}

@@ -29,7 +29,7 @@ use futures::StreamExt;
 use keys::KeyMap;
 use state::{Effect, Screen, UiState};
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,7 +54,7 @@ pub struct UiConfig {
     /// Sensors with a `meter` binding: the ones the invoice key works on.
     pub meters: std::collections::HashSet<String>,
     pub operator: String,
-    /// The dashboard's window (`[history] live_window`), for exports.
+    /// The dashboard's window (`[history] live_window`): sparklines, exports.
     pub live_window_ms: i64,
 }
 
@@ -215,8 +215,15 @@ pub async fn run_console(console: Console, config: &Config, db: &Path) -> Result
     }
     let frame_every = Duration::from_secs_f64(1.0 / f64::from(ui_config.max_fps));
     let full_redraw = std::env::var_os("FLOORWATCH_FULL_REDRAW").is_some();
-    let mut terminal = ratatui::try_init().context("opening the terminal")?;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(BadInput(
+            "the console needs a terminal on stdin and stdout; use --headless to record without one"
+                .into(),
+        )
+        .into());
+    }
     let _guard = TerminalGuard;
+    let mut terminal = ratatui::try_init().context("opening the terminal")?;
     let size = terminal.size().context("reading the terminal size")?;
 
     let mut snapshots = console.snapshots.clone();
@@ -425,15 +432,24 @@ fn draw_frame(
     full_redraw: bool,
 ) -> Result<()> {
     use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
-    if full_redraw {
-        // Benchmark baseline only: repaint every cell of every frame.
-        terminal.clear().context("clearing the terminal")?;
-    }
+    use ratatui::backend::Backend;
     crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)
         .context("writing to the terminal")?;
-    terminal
+    let frame = terminal
         .draw(|frame| draw::draw(frame, ui))
         .context("drawing the console")?;
+    if full_redraw {
+        // Benchmark baseline only: repaint every cell of every frame.
+        let buffer = frame.buffer.clone();
+        let cells = buffer.content.iter().enumerate().map(|(i, cell)| {
+            let (x, y) = buffer.pos_of(i);
+            (x, y, cell)
+        });
+        terminal
+            .backend_mut()
+            .draw(cells)
+            .context("writing to the terminal")?;
+    }
     crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)
         .context("writing to the terminal")?;
     Ok(())

@@ -287,29 +287,51 @@ fn gauge(
     );
 }
 
+/// The recent window in fixed time columns, aligned to the clock: a column
+/// changes only while its time slot is filling, so over SSH a sparkline costs
+/// a few bytes a second instead of repainting as it scrolls.
 fn sparkline(buf: &mut Buffer, area: Rect, sensor: &SensorLive, ui: &UiState) {
     let width = usize::from(area.width);
-    let points = sensor
-        .recent
+    let Some(newest) = sensor.recent.back() else {
+        return;
+    };
+    let column_ms = (ui.config.live_window_ms.max(1) / width.max(1) as i64).max(1);
+    let last_column = newest.ts.div_euclid(column_ms);
+    let first_column = last_column - width as i64 + 1;
+    let mut sums = vec![(0.0f64, 0u32); width];
+    for p in &sensor.recent {
+        let column = p.ts.div_euclid(column_ms);
+        if column >= first_column {
+            let slot = &mut sums[(column - first_column) as usize];
+            slot.0 += p.value;
+            slot.1 += 1;
+        }
+    }
+    let means: Vec<Option<f64>> = sums
         .iter()
-        .skip(sensor.recent.len().saturating_sub(width));
-    let (lo, hi) = sensor
-        .recent
+        .map(|(sum, n)| (*n > 0).then(|| sum / f64::from(*n)))
+        .collect();
+    let (lo, hi) = means
         .iter()
-        .skip(sensor.recent.len().saturating_sub(width))
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
-            (lo.min(p.value), hi.max(p.value))
+        .flatten()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(*v), hi.max(*v))
         });
     let span = if hi > lo { hi - lo } else { 1.0 };
     // Offset by one so the lowest value still shows a bar.
-    let data: Vec<u64> = points
-        .map(|p| (((p.value - lo) / span) * 7.0).round() as u64 + 1)
+    let data: Vec<Option<u64>> = means
+        .iter()
+        .map(|m| m.map(|v| (((v - lo) / span) * 7.0).round() as u64 + 1))
         .collect();
     let style = match sensor.quality {
         Quality::Good => ui.theme().sparkline,
         _ => ui.theme().stale,
     };
-    let mut spark = Sparkline::default().data(&data).max(8).style(style);
+    let mut spark = Sparkline::default()
+        .data(data)
+        .max(8)
+        .style(style)
+        .absent_value_symbol(" ");
     if ui.config.ascii {
         spark = spark.bar_set(ASCII_BARS);
     }

@@ -1,0 +1,190 @@
+//! The console through a real pseudo-terminal, end to end:
+//!
+//! 1. Bytes written to the terminal per second in steady state: 50 simulated
+//!    sensors updating at 1 Hz at 120x40, against the same screen repainted in
+//!    full every frame (`FLOORWATCH_FULL_REDRAW=1`), measured in the same run.
+//! 2. CPU of the idle console (sensors configured, no data arriving), against
+//!    the headless recorder on the same config, measured in the same run.
+//!
+//! ```sh
+//! cargo bench --bench tui_terminal                            # 60 s per measurement
+//! FLOORWATCH_BENCH_SECS=20 cargo bench --bench tui_terminal -- bytes
+//! ```
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const WARM_UP: Duration = Duration::from_secs(5);
+
+fn seconds() -> u64 {
+    std::env::var("FLOORWATCH_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60)
+}
+
+fn config(dir: &Path, sensors: usize, simulated: bool) -> std::path::PathBuf {
+    let mut text = String::from("[plant]\nname = \"Bench plant\"\n");
+    for i in 0..sensors {
+        text.push_str(&format!(
+            "\n[[sensor]]\nid = \"s{i:02}\"\nname = \"Sensor {i}\"\nunit = \"°C\"\ngroup = \"Area {}\"\nrange = [0, 100]\n",
+            i / 10
+        ));
+        if simulated {
+            text.push_str(&format!(
+                "sim = {{ signal = \"temperature\", period = \"1s\", seed = {i} }}\n"
+            ));
+        }
+    }
+    let path = dir.join(format!("bench-{sensors}-{simulated}.toml"));
+    std::fs::write(&path, text).expect("writing the bench config");
+    path
+}
+
+struct Run {
+    bytes: u64,
+    cpu_seconds: f64,
+    wall: Duration,
+}
+
+/// Runs floorwatch in a 120x40 pty, draining its output; measures the bytes
+/// and CPU time (from /proc) of the `seconds()` after a warm-up.
+fn run(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Run {
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 40,
+            cols: 120,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("opening a pty");
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_floorwatch"));
+    cmd.args(args);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("COLORTERM", "truecolor");
+    cmd.env("LANG", "C.UTF-8");
+    cmd.env("FLOORWATCH_DATA_DIR", dir);
+    cmd.env("FLOORWATCH_CONFIG_DIR", dir);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = pty.slave.spawn_command(cmd).expect("starting floorwatch");
+    drop(pty.slave);
+    let pid = child.process_id().expect("pid");
+    let mut reader = pty.master.try_clone_reader().expect("pty reader");
+    let mut writer = pty.master.take_writer().expect("pty writer");
+    let total = Arc::new(AtomicU64::new(0));
+    let counter = total.clone();
+    let drain = std::thread::spawn(move || {
+        let mut buf = [0u8; 65536];
+        let mut tail = Vec::new();
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            counter.fetch_add(n as u64, Ordering::Relaxed);
+            tail.extend_from_slice(&buf[..n]);
+            let keep = tail.len().saturating_sub(2048);
+            tail.drain(..keep);
+        }
+        tail
+    });
+    std::thread::sleep(WARM_UP);
+    let (bytes0, cpu0, t0) = (
+        total.load(Ordering::Relaxed),
+        cpu_ticks(pid),
+        Instant::now(),
+    );
+    std::thread::sleep(Duration::from_secs(seconds()));
+    let (bytes1, cpu1, wall) = (total.load(Ordering::Relaxed), cpu_ticks(pid), t0.elapsed());
+    // Ctrl-C: the console quits; the headless recorder gets SIGINT from the tty.
+    let _ = writer.write_all(b"\x03");
+    let _ = writer.flush();
+    let status = child.wait().expect("waiting for floorwatch");
+    drop(writer);
+    drop(pty.master);
+    let tail = drain.join().unwrap_or_default();
+    assert!(
+        status.success(),
+        "floorwatch exited with {status:?}; last output:\n{}",
+        String::from_utf8_lossy(&tail)
+    );
+    Run {
+        bytes: bytes1 - bytes0,
+        cpu_seconds: (cpu1 - cpu0) as f64 / clock_ticks_per_second(),
+        wall,
+    }
+}
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("reading /proc");
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap_or(0) + fields[12].parse::<u64>().unwrap_or(0)
+}
+
+fn clock_ticks_per_second() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument selects one part.
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with("--"));
+    let wanted = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = dir.path();
+    let secs = seconds();
+    println!("tui_terminal: 120x40 pty, {secs} s per measurement after {WARM_UP:?} warm-up");
+
+    if wanted("bytes") {
+        let busy = config(dir, 50, true);
+        let busy = busy.to_str().expect("utf-8 path");
+        let db = dir.join("bytes.sqlite");
+        let db = db.to_str().expect("utf-8 path");
+        let args = ["run", "--config", busy, "--db", db];
+        let steady = run(dir, &args, &[]);
+        let full = run(dir, &args, &[("FLOORWATCH_FULL_REDRAW", "1")]);
+        let rate = |r: &Run| r.bytes as f64 / r.wall.as_secs_f64();
+        println!(
+            "bytes/s, 50 sensors at 1 Hz: steady {:.0} B/s ({} B in {:.1} s); full redraw {:.0} B/s; ratio {:.1}x",
+            rate(&steady),
+            steady.bytes,
+            steady.wall.as_secs_f64(),
+            rate(&full),
+            rate(&full) / rate(&steady).max(1.0)
+        );
+    }
+
+    if wanted("idle") {
+        let quiet = config(dir, 50, false);
+        let quiet = quiet.to_str().expect("utf-8 path");
+        let db = dir.join("idle.sqlite");
+        let db = db.to_str().expect("utf-8 path");
+        let console = run(dir, &["run", "--config", quiet, "--db", db], &[]);
+        let headless = run(
+            dir,
+            &["run", "--headless", "--config", quiet, "--db", db],
+            &[],
+        );
+        let pct = |r: &Run| 100.0 * r.cpu_seconds / r.wall.as_secs_f64();
+        println!(
+            "idle CPU, 50 sensors, no data: console {:.3}% of a core ({:.2} s CPU in {:.1} s, {} B written); headless recorder {:.3}%",
+            pct(&console),
+            console.cpu_seconds,
+            console.wall.as_secs_f64(),
+            console.bytes,
+            pct(&headless)
+        );
+    }
+}
