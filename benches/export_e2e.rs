@@ -34,6 +34,8 @@ fn main() {
     std::fs::create_dir_all(&data).unwrap();
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_floorwatch"));
     let has_sqlite3 = Command::new("sqlite3").arg("--version").output().is_ok();
+    // Peak RSS of floorwatch's exports per size: must stay flat.
+    let mut floorwatch_rss: Vec<(usize, u64)> = Vec::new();
     println!("| rows | command | median wall | rows/s | peak RSS | output |");
     println!("| ---: | --- | ---: | ---: | ---: | ---: |");
     for rows in sizes {
@@ -89,6 +91,9 @@ fn main() {
                 (0..3).map(|_| run(&program, &args, &out)).collect();
             samples.sort();
             let (wall, rss_kb, bytes) = samples[1];
+            if program != "sqlite3" {
+                floorwatch_rss.push((rows, rss_kb));
+            }
             println!(
                 "| {rows} | {label} | {:.2} s | {:.2} M | {:.1} MB | {:.0} MB |",
                 wall.as_secs_f64(),
@@ -99,6 +104,28 @@ fn main() {
         }
         let _ = std::fs::remove_file(&out);
     }
+    assert_flat(&floorwatch_rss);
+}
+
+/// The largest export may use at most 1.5× (+ 4 MiB) the smallest one's peak RSS.
+fn assert_flat(rss: &[(usize, u64)]) {
+    let smallest = rss.iter().map(|r| r.0).min().unwrap_or(0);
+    let base = rss
+        .iter()
+        .filter(|r| r.0 == smallest)
+        .map(|r| r.1)
+        .max()
+        .unwrap_or(0);
+    for (rows, kb) in rss {
+        assert!(
+            *kb <= base * 3 / 2 + 4096,
+            "peak RSS grew with size: {kb} KiB at {rows} rows vs {base} KiB at {smallest}"
+        );
+    }
+    println!(
+        "peak RSS flat: at most {} KiB",
+        rss.iter().map(|r| r.1).max().unwrap_or(0)
+    );
 }
 
 /// Runs one command with stdout into `out`; returns wall time, peak RSS (KiB), output size.

@@ -6,14 +6,14 @@ use super::ReportError;
 use super::points::TimeRange;
 use super::progress::Progress;
 use super::table::Table;
-use crate::alarm::Priority;
+use crate::alarm::{EventKind, Priority};
 use crate::model::TimestampMs;
 use globset::GlobSet;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::io::Write;
 
-const RAISED: &str = "raised";
-const CLEARED: &str = "cleared";
+const RAISED: EventKind = EventKind::Raised;
+const CLEARED: EventKind = EventKind::Cleared;
 
 /// Parses a `--priority` value.
 pub fn parse_priority(text: &str) -> Result<Priority, String> {
@@ -110,7 +110,7 @@ pub fn export_alarms<W: Write>(
         if !filter.keeps(&row) {
             continue;
         }
-        let raised_at = if row.event == CLEARED {
+        let raised_at = if row.event == CLEARED.label() {
             raised_before(conn, &row)?
         } else {
             None
@@ -159,9 +159,15 @@ fn raised_before(conn: &Connection, row: &JournalRow) -> Result<Option<Timestamp
     )?;
     let last: Option<(TimestampMs, String)> = stmt
         .query_row(
-            params![row.sensor, row.condition, RAISED, CLEARED, row.event_id],
+            params![
+                row.sensor,
+                row.condition,
+                RAISED.label(),
+                CLEARED.label(),
+                row.event_id
+            ],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    Ok(last.and_then(|(ts, event)| (event == RAISED).then_some(ts)))
+    Ok(last.and_then(|(ts, event)| (event == RAISED.label()).then_some(ts)))
 }
