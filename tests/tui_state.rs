@@ -269,3 +269,25 @@ fn a_new_unacknowledged_alarm_rings_the_bell_when_enabled() {
     next.alarms = Arc::new(alarms);
     assert_eq!(ui.on_snapshot(Arc::new(next)), [Effect::Bell]);
 }
+
+#[test]
+fn a_new_medium_or_low_alarm_does_not_ring_the_bell() {
+    let config = config(&format!("{PLANT_TOML}\n[ui]\nbell = true\n"));
+    let live = plant_state(&config);
+    let mut ui = ui_state(&config, live.clone(), 80, 24);
+    ui.on_snapshot(Arc::new(live.clone()));
+    let mut next = live.clone();
+    let mut alarms = (*next.alarms).clone();
+    for (key, priority) in [
+        ("line2.temp/roc", floorwatch::alarm::Priority::Medium),
+        ("tenant-a.kwh/consumption", floorwatch::alarm::Priority::Low),
+    ] {
+        let mut raised = alarms[0].clone();
+        raised.key = key.into();
+        raised.priority = priority;
+        raised.state = AlarmState::Unacknowledged;
+        alarms.push(raised);
+    }
+    next.alarms = Arc::new(alarms);
+    assert!(ui.on_snapshot(Arc::new(next)).is_empty());
+}

@@ -726,10 +726,12 @@ impl UiState {
     }
 }
 
+/// Unacknowledged high and critical alarms: a new one rings the bell (ISA-18.2
+/// annunciation by priority; medium and low alarms only show in the list).
 fn unacked_keys(live: &LiveState) -> HashSet<String> {
     live.alarms
         .iter()
-        .filter(|a| a.state.needs_ack())
+        .filter(|a| a.state.needs_ack() && a.priority <= crate::alarm::Priority::High)
         .map(|a| a.key.clone())
         .collect()
 }
