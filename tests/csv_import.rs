@@ -350,7 +350,7 @@ fn assert_uci_imported(db: &Path, path: &Path, out: &Output) {
     let gap_ms = gap.and_utc().timestamp_millis();
     assert_eq!(
         count(
-            &db,
+            db,
             &format!("SELECT count(*) FROM readings WHERE ts = {gap_ms}")
         ),
         0
