@@ -3,11 +3,14 @@
 //! skipped and counted by reason; with `strict` the first bad row stops the
 //! file and nothing from it is stored.
 
+use super::reader::RawReading;
 use super::{BadRow, CsvError, CsvOptions, CsvReader, ReadStats, RowOutcome};
+use crate::model::SensorMeta;
 use crate::store::StoreError;
-use crate::store::bulk::BulkLoader;
+use crate::store::bulk::{BulkLoader, BulkRow};
 use rusqlite::Connection;
 use std::path::Path;
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
 /// Readings sorted and written together.
@@ -119,6 +122,10 @@ pub struct Progress {
 }
 
 /// Imports one file into an open history connection (see [`crate::store::bulk::open`]).
+///
+/// Two threads: one parses the file into chunks of readings, this one sorts
+/// each chunk and writes it to SQLite, so parsing overlaps the B-tree work.
+/// The channel between them holds at most two chunks: memory stays constant.
 pub fn import_file(
     conn: &Connection,
     db: &Path,
@@ -127,85 +134,211 @@ pub fn import_file(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<FileReport, ImportError> {
     let started = Instant::now();
-    let mut reader = CsvReader::open(path, &options.csv)?;
+    let reader = CsvReader::open(path, &options.csv)?;
+    let file = reader.name().to_owned();
     let mut loader = BulkLoader::new(conn, db)?;
-    let mut examples = Vec::new();
-    let mut batch = Vec::with_capacity(256);
-    // Readings wait here to be sorted and written together (bounded: constant memory).
-    let mut pending = Vec::with_capacity(SORT_CHUNK);
-    let mut stored = 0u64;
-    let mut since_commit = 0u64;
-    let mut sensors = std::collections::HashSet::new();
-    loader.begin()?;
+    let (tx, rx) = std::sync::mpsc::sync_channel(2);
+    let (strict, keep) = (options.strict, options.keep_examples);
+    let (written, stats) = std::thread::scope(|scope| {
+        let parser = scope.spawn(move || parse_chunks(reader, strict, keep, &tx));
+        let written = write_chunks(&mut loader, &rx, options, progress);
+        // Stops the parser at its next chunk when writing failed.
+        drop(rx);
+        let stats = parser
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (written, stats)
+    });
+    let written = written?;
+    Ok(FileReport {
+        file,
+        stats,
+        stored: written.stored,
+        sensors: written.sensors,
+        examples: written.examples,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// What the parsing thread hands the writer.
+enum Parsed {
+    Chunk(Chunk),
+    /// `strict`: the first bad row, after this many rows.
+    Strict(BadRow, u64),
+    /// The file cannot be read on; what came before was good.
+    Failed(CsvError),
+}
+
+struct Chunk {
+    /// Sensors first seen in this chunk, in index order (before their readings).
+    sensors: Vec<SensorMeta>,
+    readings: Vec<RawReading>,
+    examples: Vec<BadRow>,
+    progress: Progress,
+}
+
+/// Reads the whole file into chunks of about [`SORT_CHUNK`] readings.
+fn parse_chunks(
+    mut reader: CsvReader,
+    strict: bool,
+    keep_examples: usize,
+    tx: &SyncSender<Parsed>,
+) -> ReadStats {
+    let mut kept = 0;
+    let mut chunk = new_chunk();
     loop {
-        batch.clear();
-        let outcome = match reader.next_row(&mut batch) {
+        let outcome = match reader.next_row_raw(&mut chunk.readings) {
             Ok(Some(outcome)) => outcome,
             Ok(None) => break,
             Err(e) => {
-                if !options.strict {
-                    loader.readings(&pending)?;
-                }
-                finish_after_error(&mut loader, options.strict)?;
-                return Err(e.into());
+                let _ = send_chunk(&mut reader, &mut chunk, tx);
+                let _ = tx.send(Parsed::Failed(e));
+                return reader.stats().clone();
             }
         };
         if let RowOutcome::Skipped(row) = outcome {
-            if options.strict {
+            if strict {
+                let _ = tx.send(Parsed::Strict(row, reader.stats().rows));
+                return reader.stats().clone();
+            }
+            if kept < keep_examples {
+                chunk.examples.push(row);
+                kept += 1;
+            }
+        }
+        if chunk.readings.len() >= SORT_CHUNK && send_chunk(&mut reader, &mut chunk, tx).is_err() {
+            // The writer has stopped (its error is reported).
+            return reader.stats().clone();
+        }
+    }
+    // Also names the sensors of a wide file whose values were all missing.
+    let _ = send_chunk(&mut reader, &mut chunk, tx);
+    reader.stats().clone()
+}
+
+fn new_chunk() -> Chunk {
+    Chunk {
+        sensors: Vec::new(),
+        readings: Vec::with_capacity(SORT_CHUNK + 1024),
+        examples: Vec::new(),
+        progress: Progress::default(),
+    }
+}
+
+fn send_chunk(
+    reader: &mut CsvReader,
+    chunk: &mut Chunk,
+    tx: &SyncSender<Parsed>,
+) -> Result<(), std::sync::mpsc::SendError<Parsed>> {
+    let mut full = std::mem::replace(chunk, new_chunk());
+    full.sensors = reader.take_new_sensors();
+    full.progress = Progress {
+        bytes: reader.bytes_read(),
+        rows: reader.stats().rows,
+    };
+    tx.send(Parsed::Chunk(full))
+}
+
+/// What the writer did with the chunks of one file.
+struct Written {
+    stored: u64,
+    sensors: usize,
+    examples: Vec<BadRow>,
+}
+
+fn write_chunks(
+    loader: &mut BulkLoader,
+    rx: &Receiver<Parsed>,
+    options: &ImportOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Written, ImportError> {
+    let mut written = Written {
+        stored: 0,
+        sensors: 0,
+        examples: Vec::new(),
+    };
+    // The file's sensor index → sensor_id in the history.
+    let mut ids: Vec<i64> = Vec::new();
+    let mut rows = Vec::with_capacity(SORT_CHUNK + 1024);
+    let mut since_commit = 0u64;
+    loader.begin()?;
+    for parsed in rx {
+        let chunk = match parsed {
+            Parsed::Chunk(chunk) => chunk,
+            Parsed::Strict(row, rows_read) => {
                 loader.rollback()?;
-                return Err(ImportError::Strict {
-                    row,
-                    rows_read: reader.stats().rows,
-                });
+                return Err(ImportError::Strict { row, rows_read });
             }
-            if examples.len() < options.keep_examples {
-                examples.push(row);
+            Parsed::Failed(e) => {
+                finish_after_error(loader, options.strict)?;
+                return Err(e.into());
             }
-            continue;
+        };
+        for meta in &chunk.sensors {
+            ids.push(loader.sensor(meta)?);
         }
-        for meta in reader.take_new_sensors() {
-            loader.sensor(&meta)?;
-            sensors.insert(meta.id);
-        }
-        pending.append(&mut batch);
-        if pending.len() >= SORT_CHUNK {
-            loader.readings(&pending)?;
-            stored += pending.len() as u64;
-            since_commit += pending.len() as u64;
-            pending.clear();
-        }
+        written.examples.extend(chunk.examples);
+        sort_chunk(&chunk.readings, &ids, &mut rows);
+        loader.write_rows(&rows)?;
+        written.stored += rows.len() as u64;
+        since_commit += rows.len() as u64;
         if !options.strict && since_commit >= options.commit_every {
             loader.commit()?;
             loader.begin()?;
             since_commit = 0;
         }
-        if reader.stats().rows % 8192 == 0 {
-            progress(Progress {
-                bytes: reader.bytes_read(),
-                rows: reader.stats().rows,
-            });
+        progress(chunk.progress);
+    }
+    loader.commit()?;
+    ids.sort_unstable();
+    ids.dedup();
+    written.sensors = ids.len();
+    Ok(written)
+}
+
+/// Orders a chunk by (sensor_id, ts) so the B-tree fills page by page: a
+/// stable counting sort on the file's sensor index, then a stable sort of
+/// any sensor whose times are not already ascending (files are usually in
+/// time order, so that is rare). Stable: of two readings with the same key
+/// the later one in the file is written last, and stored.
+///
+/// Every `sensor` index of `readings` is below `ids.len()`: the parser hands
+/// out a sensor (in the chunk's `sensors`) before or with its first reading,
+/// and the writer registers it before sorting, so the indexing cannot panic.
+fn sort_chunk(readings: &[RawReading], ids: &[i64], out: &mut Vec<BulkRow>) {
+    out.clear();
+    out.resize(readings.len(), BulkRow::default());
+    // Buckets in history-id order; `start[index]` is where that sensor's rows go.
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_unstable_by_key(|&i| ids[i]);
+    let mut start = vec![0usize; ids.len() + 1];
+    for r in readings {
+        start[r.sensor as usize] += 1;
+    }
+    let mut bounds = Vec::with_capacity(ids.len());
+    let mut offset = 0;
+    for &i in &order {
+        let count = start[i];
+        start[i] = offset;
+        bounds.push(offset..offset + count);
+        offset += count;
+    }
+    for r in readings {
+        let slot = &mut start[r.sensor as usize];
+        out[*slot] = BulkRow {
+            sensor_id: ids[r.sensor as usize],
+            ts: r.ts,
+            value: r.value,
+            quality: r.quality.code(),
+        };
+        *slot += 1;
+    }
+    for range in bounds {
+        let bucket = &mut out[range];
+        if !bucket.windows(2).all(|w| w[0].ts <= w[1].ts) {
+            bucket.sort_by_key(|row| row.ts);
         }
     }
-    // Wide files name their sensors in the header, even when every value is missing.
-    for meta in reader.take_new_sensors() {
-        loader.sensor(&meta)?;
-        sensors.insert(meta.id);
-    }
-    loader.readings(&pending)?;
-    stored += pending.len() as u64;
-    loader.commit()?;
-    progress(Progress {
-        bytes: reader.bytes_read(),
-        rows: reader.stats().rows,
-    });
-    Ok(FileReport {
-        file: reader.name().to_owned(),
-        stats: reader.stats().clone(),
-        stored,
-        sensors: sensors.len(),
-        examples,
-        elapsed: started.elapsed(),
-    })
 }
 
 /// A file that cannot be read to its end: strict stores nothing, otherwise
@@ -215,5 +348,48 @@ fn finish_after_error(loader: &mut BulkLoader, strict: bool) -> Result<(), Store
         loader.rollback()
     } else {
         loader.commit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Quality;
+
+    fn raw(sensor: u32, ts: i64, value: f64) -> RawReading {
+        RawReading {
+            sensor,
+            ts,
+            value,
+            quality: Quality::Good,
+        }
+    }
+
+    #[test]
+    fn chunks_sort_by_history_id_then_time_keeping_file_order_of_equal_keys() {
+        // File sensors 0, 1, 2 are history ids 30, 10, 20.
+        let ids = [30, 10, 20];
+        let readings = [
+            raw(0, 5, 1.0),
+            raw(1, 7, 2.0),
+            raw(2, 1, 3.0),
+            raw(1, 3, 4.0), // out of time order for sensor 1
+            raw(0, 6, 5.0),
+            raw(1, 7, 6.0), // same key as the second reading: must come after it
+        ];
+        let mut out = Vec::new();
+        sort_chunk(&readings, &ids, &mut out);
+        let got: Vec<(i64, i64, f64)> = out.iter().map(|r| (r.sensor_id, r.ts, r.value)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (10, 3, 4.0),
+                (10, 7, 2.0),
+                (10, 7, 6.0),
+                (20, 1, 3.0),
+                (30, 5, 1.0),
+                (30, 6, 5.0),
+            ]
+        );
     }
 }

@@ -5,7 +5,7 @@ use super::layout::{self, Columns, Shape, TimeColumns};
 use super::timestamp::{self, DateFormat, DateOrder, TimeError, TimeParser};
 use super::value::{self, DecimalMark, Value};
 use super::{CsvError, CsvOptions, sniff};
-use crate::model::{Quality, Reading, SensorId, SensorMeta};
+use crate::model::{Quality, Reading, SensorId, SensorMeta, TimestampMs};
 use csv::ByteRecord;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Cursor, Read};
@@ -107,6 +107,40 @@ impl<R: Read> Read for CountingReader<R> {
 
 pub type BoxRead = Box<dyn Read + Send>;
 
+/// A reading as the import writes it: the sensor as its index in the reader's
+/// sensor table (see [`CsvReader::sensor`]), so rows carry no strings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RawReading {
+    pub sensor: u32,
+    pub ts: TimestampMs,
+    pub value: f64,
+    pub quality: Quality,
+}
+
+/// FNV-1a: sensor ids are short and come from the file being imported, so a
+/// fast non-keyed hash is enough (no untrusted-input DoS concern for a CLI import).
+#[derive(Clone, Copy)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
 pub struct CsvReader {
     name: String,
     csv: csv::Reader<BoxRead>,
@@ -115,8 +149,12 @@ pub struct CsvReader {
     time: TimeParser,
     time_label: String,
     record: ByteRecord,
-    long_ids: HashMap<Box<[u8]>, SensorId>,
+    /// Long files: sensor id as written → index in `sensors`.
+    long_ids: FnvMap<Box<[u8]>, u32>,
+    /// Every sensor of the file so far; [`RawReading::sensor`] indexes it.
+    sensors: Vec<SensorId>,
     new_sensors: Vec<SensorMeta>,
+    scratch: Vec<RawReading>,
     known: Option<std::collections::HashSet<String>>,
     tz: chrono_tz::Tz,
     stats: ReadStats,
@@ -212,8 +250,10 @@ impl CsvReader {
             time,
             time_label,
             record: ByteRecord::new(),
-            long_ids: HashMap::new(),
+            long_ids: FnvMap::default(),
+            sensors: new_sensors.iter().map(|m| m.id.clone()).collect(),
             new_sensors,
+            scratch: Vec::new(),
             known: options.known.clone(),
             tz: options.tz,
             stats: ReadStats::default(),
@@ -395,7 +435,8 @@ impl CsvReader {
         self.bytes.clone()
     }
 
-    /// Sensors seen since the last call (wide files: every column, up front).
+    /// Sensors seen since the last call (wide files: every column, up front),
+    /// in index order: the n-th sensor ever returned is [`RawReading::sensor`] n.
     pub fn take_new_sensors(&mut self) -> Vec<SensorMeta> {
         std::mem::take(&mut self.new_sensors)
     }
@@ -423,8 +464,33 @@ impl CsvReader {
         })
     }
 
+    /// The sensor a [`RawReading`] refers to.
+    pub fn sensor(&self, index: u32) -> Option<&SensorId> {
+        self.sensors.get(index as usize)
+    }
+
     /// Reads the next data row, appending its readings to `out`. `None` at the end.
     pub fn next_row(&mut self, out: &mut Vec<Reading>) -> Result<Option<RowOutcome>, CsvError> {
+        let mut raw = std::mem::take(&mut self.scratch);
+        raw.clear();
+        let outcome = self.next_row_raw(&mut raw);
+        out.extend(raw.iter().filter_map(|r| {
+            Some(Reading {
+                sensor: self.sensor(r.sensor)?.clone(),
+                ts: r.ts,
+                value: r.value,
+                quality: r.quality,
+            })
+        }));
+        self.scratch = raw;
+        outcome
+    }
+
+    /// [`Self::next_row`] without sensor ids: the import's fast path.
+    pub fn next_row_raw(
+        &mut self,
+        out: &mut Vec<RawReading>,
+    ) -> Result<Option<RowOutcome>, CsvError> {
         let more = self
             .csv
             .read_byte_record(&mut self.record)
@@ -447,18 +513,23 @@ impl CsvReader {
         }
     }
 
-    fn parse_row(&mut self, out: &mut Vec<Reading>) -> Result<usize, BadRow> {
+    fn parse_row(&mut self, out: &mut Vec<RawReading>) -> Result<usize, BadRow> {
         self.check_field_count()?;
         let ts = self.parse_time()?;
         match &self.columns.shape {
             Shape::Wide(cols) => {
                 let mut read = 0;
                 let mut missing = 0;
-                for col in cols {
+                for (slot, col) in cols.iter().enumerate() {
                     let field = self.record.get(col.index).unwrap_or(b"");
                     match value::parse_value(field, self.mark) {
                         Value::Number(v) => {
-                            out.push(Reading::good(col.sensor.clone(), ts, v));
+                            out.push(RawReading {
+                                sensor: slot as u32,
+                                ts,
+                                value: v,
+                                quality: Quality::Good,
+                            });
                             read += 1;
                         }
                         Value::Missing => missing += 1,
@@ -494,9 +565,9 @@ impl CsvReader {
                     Some(col) => self.quality(col)?,
                     None => Quality::Good,
                 };
-                let id = self.long_sensor(sensor, unit)?;
-                out.push(Reading {
-                    sensor: id,
+                let sensor = self.long_sensor(sensor, unit)?;
+                out.push(RawReading {
+                    sensor,
                     ts,
                     value: v,
                     quality,
@@ -559,10 +630,10 @@ impl CsvReader {
         }
     }
 
-    fn long_sensor(&mut self, col: usize, unit_col: Option<usize>) -> Result<SensorId, BadRow> {
+    fn long_sensor(&mut self, col: usize, unit_col: Option<usize>) -> Result<u32, BadRow> {
         let raw = self.record.get(col).unwrap_or(b"").trim_ascii();
-        if let Some(id) = self.long_ids.get(raw) {
-            return Ok(id.clone());
+        if let Some(&index) = self.long_ids.get(raw) {
+            return Ok(index);
         }
         let text = String::from_utf8_lossy(raw).into_owned();
         if text.is_empty() {
@@ -595,8 +666,10 @@ impl CsvReader {
             unit,
             ..Default::default()
         });
-        self.long_ids.insert(raw.into(), id.clone());
-        Ok(id)
+        let index = self.sensors.len() as u32;
+        self.sensors.push(id);
+        self.long_ids.insert(raw.into(), index);
+        Ok(index)
     }
 
     /// A quality cell: a label as `export readings` writes it; empty is good.

@@ -3,9 +3,8 @@
 //! the same data twice stores it once.
 
 use super::{Result, StoreError};
-use crate::model::{Reading, SensorId, SensorMeta, now_ms};
+use crate::model::{SensorMeta, TimestampMs, now_ms};
 use rusqlite::{Connection, Statement, params};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 const UPSERT_SENSOR: &str = "INSERT INTO sensors(tag, name, unit, grp, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -15,21 +14,34 @@ const UPSERT_SENSOR: &str = "INSERT INTO sensors(tag, name, unit, grp, created_m
         grp = CASE WHEN excluded.grp <> '' THEN excluded.grp ELSE grp END
      RETURNING sensor_id";
 
-const UPSERT_READING: &str =
-    "INSERT INTO readings(sensor_id, ts, value, quality) VALUES (?1, ?2, ?3, ?4)
-     ON CONFLICT(sensor_id, ts) DO UPDATE SET value = excluded.value, quality = excluded.quality";
-
 /// Opens the history file for a bulk load.
 pub fn open(path: &Path) -> Result<Connection> {
     let conn = super::open(path)?;
-    // A bigger page cache keeps index pages of many sensors in memory: bounded, not per row.
-    conn.pragma_update(None, "cache_size", -65_536)
-        .map_err(|source| StoreError::Sqlite {
-            path: path.to_owned(),
-            source,
-        })?;
+    let set = |name: &str, value: &dyn rusqlite::ToSql| {
+        conn.pragma_update(None, name, value)
+            .map_err(|source| StoreError::Sqlite {
+                path: path.to_owned(),
+                source,
+            })
+    };
+    // Rows arrive sorted by (sensor, ts), so the working set is the tail leaf
+    // of each sensor plus the interior pages: 8 MiB holds it. A bigger cache
+    // only keeps more dirty pages of the transaction, i.e. memory that grows
+    // with the file (64 MiB measured 29 → 84 MiB RSS from 0.5 M to 5 M rows).
+    set("cache_size", &BULK_CACHE_KIB)?;
+    // The loader writes only sensor_ids it got from the `sensors` upsert in the
+    // same transaction (and a rollback undoes both), so the per-row parent-key
+    // lookup cannot fail; skipping it is ~25 % of the insert cost.
+    set("foreign_keys", &"OFF")?;
     Ok(conn)
 }
+
+/// `PRAGMA cache_size` of a bulk load: negative = KiB.
+const BULK_CACHE_KIB: i64 = -8192;
+
+/// Readings per multi-row upsert: one statement step for 64 rows instead of
+/// 64 (fewer VDBE starts, resets and halts: −25 % instructions per row).
+const ROWS_PER_STATEMENT: usize = 64;
 
 /// Sensor tags already in the history file.
 pub fn known_sensors(conn: &Connection, path: &Path) -> Result<Vec<String>> {
@@ -44,18 +56,13 @@ pub fn known_sensors(conn: &Connection, path: &Path) -> Result<Vec<String>> {
         .map_err(ctx)
 }
 
-fn load_ids(conn: &Connection, path: &Path) -> Result<HashMap<String, i64>> {
-    let ctx = |source| StoreError::Sqlite {
-        path: path.to_owned(),
-        source,
-    };
-    let mut stmt = conn
-        .prepare("SELECT tag, sensor_id FROM sensors")
-        .map_err(ctx)?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-        .map_err(ctx)?;
-    rows.collect::<rusqlite::Result<_>>().map_err(ctx)
+/// One reading as stored: `sensor_id` from [`BulkLoader::sensor`], quality as its code.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BulkRow {
+    pub sensor_id: i64,
+    pub ts: TimestampMs,
+    pub value: f64,
+    pub quality: i64,
 }
 
 pub struct BulkLoader<'c> {
@@ -63,10 +70,8 @@ pub struct BulkLoader<'c> {
     path: PathBuf,
     upsert_sensor: Statement<'c>,
     upsert_reading: Statement<'c>,
-    ids: HashMap<String, i64>,
-    /// The last sensor looked up. Compared by address (cheap); holding the id
-    /// keeps that address from being reused by another sensor.
-    last: Option<(SensorId, i64)>,
+    /// The same for [`ROWS_PER_STATEMENT`] rows at once.
+    upsert_many: Statement<'c>,
     in_transaction: bool,
 }
 
@@ -76,14 +81,14 @@ impl<'c> BulkLoader<'c> {
             path: path.to_owned(),
             source,
         };
-        let ids = load_ids(conn, path)?;
         Ok(BulkLoader {
             conn,
             path: path.to_owned(),
             upsert_sensor: conn.prepare(UPSERT_SENSOR).map_err(ctx)?,
-            upsert_reading: conn.prepare(UPSERT_READING).map_err(ctx)?,
-            ids,
-            last: None,
+            upsert_reading: conn.prepare(&upsert_readings_sql(1)).map_err(ctx)?,
+            upsert_many: conn
+                .prepare(&upsert_readings_sql(ROWS_PER_STATEMENT))
+                .map_err(ctx)?,
             in_transaction: false,
         })
     }
@@ -118,8 +123,6 @@ impl<'c> BulkLoader<'c> {
         if self.in_transaction {
             self.conn.execute_batch("ROLLBACK").map_err(self.ctx())?;
             self.in_transaction = false;
-            self.last = None;
-            self.ids = load_ids(self.conn, &self.path)?;
         }
         Ok(())
     }
@@ -134,47 +137,53 @@ impl<'c> BulkLoader<'c> {
                 |r| r.get(0),
             )
             .map_err(|source| StoreError::Sqlite { path, source })?;
-        self.ids.insert(meta.id.as_str().to_owned(), id);
         Ok(id)
     }
 
-    /// Writes readings sorted by (sensor, ts), so the B-tree is filled page by
-    /// page. The sort is stable: of two readings with the same key, the later
-    /// one in `batch` is stored.
-    pub fn readings(&mut self, batch: &[Reading]) -> Result<()> {
-        let mut rows = Vec::with_capacity(batch.len());
-        for r in batch {
-            rows.push((self.sensor_id(r)?, r.ts, r.value, r.quality.code()));
+    /// Upserts `rows` in the order given. Callers sort them by (sensor, ts) so
+    /// the B-tree fills page by page; of two rows with the same key the later
+    /// one is stored.
+    pub fn write_rows(&mut self, rows: &[BulkRow]) -> Result<()> {
+        let mut groups = rows.chunks_exact(ROWS_PER_STATEMENT);
+        for group in &mut groups {
+            execute_rows(&mut self.upsert_many, group, &self.path)?;
         }
-        rows.sort_by_key(|&(id, ts, _, _)| (id, ts));
-        for (id, ts, value, quality) in rows {
-            self.upsert_reading
-                .execute(params![id, ts, value, quality])
-                .map_err(|source| StoreError::Sqlite {
-                    path: self.path.clone(),
-                    source,
-                })?;
+        for row in groups.remainder() {
+            execute_rows(
+                &mut self.upsert_reading,
+                std::slice::from_ref(row),
+                &self.path,
+            )?;
         }
         Ok(())
     }
+}
 
-    fn sensor_id(&mut self, r: &Reading) -> Result<i64> {
-        if let Some((last, id)) = &self.last
-            && std::ptr::eq(last.as_str(), r.sensor.as_str())
-        {
-            return Ok(*id);
-        }
-        let id = match self.ids.get(r.sensor.as_str()) {
-            Some(id) => *id,
-            None => self.sensor(&SensorMeta {
-                id: r.sensor.clone(),
-                name: r.sensor.to_string(),
-                ..Default::default()
-            })?,
-        };
-        self.last = Some((r.sensor.clone(), id));
-        Ok(id)
+/// Binds `rows` to a statement of `rows.len()` value tuples and runs it.
+fn execute_rows(stmt: &mut Statement<'_>, rows: &[BulkRow], path: &Path) -> Result<()> {
+    let ctx = |source| StoreError::Sqlite {
+        path: path.to_owned(),
+        source,
+    };
+    for (k, row) in rows.iter().enumerate() {
+        let first = k * 4 + 1;
+        stmt.raw_bind_parameter(first, row.sensor_id).map_err(ctx)?;
+        stmt.raw_bind_parameter(first + 1, row.ts).map_err(ctx)?;
+        stmt.raw_bind_parameter(first + 2, row.value).map_err(ctx)?;
+        stmt.raw_bind_parameter(first + 3, row.quality)
+            .map_err(ctx)?;
     }
+    stmt.raw_execute().map_err(ctx)?;
+    Ok(())
+}
+
+/// The readings upsert for `n` rows: the later of two equal (sensor, ts) wins.
+fn upsert_readings_sql(n: usize) -> String {
+    let values = vec!["(?, ?, ?, ?)"; n].join(", ");
+    format!(
+        "INSERT INTO readings(sensor_id, ts, value, quality) VALUES {values}
+         ON CONFLICT(sensor_id, ts) DO UPDATE SET value = excluded.value, quality = excluded.quality"
+    )
 }
 
 impl Drop for BulkLoader<'_> {
@@ -183,5 +192,66 @@ impl Drop for BulkLoader<'_> {
         if self.in_transaction {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(sensor_id: i64, ts: i64, value: f64) -> BulkRow {
+        BulkRow {
+            sensor_id,
+            ts,
+            value,
+            quality: 0,
+        }
+    }
+
+    #[test]
+    fn multi_row_statements_keep_the_later_of_equal_keys_and_valid_sensor_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let conn = open(&path).unwrap();
+        let mut loader = BulkLoader::new(&conn, &path).unwrap();
+        loader.begin().unwrap();
+        let a = loader
+            .sensor(&SensorMeta {
+                id: "a".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        // 150 rows: two full 64-row statements and 22 single ones; ts 10 of
+        // the first group repeats inside the same statement, ts 140 in the tail.
+        let mut rows: Vec<BulkRow> = (0..148).map(|t| row(a, t, t as f64)).collect();
+        rows.insert(20, row(a, 10, -10.0));
+        rows.push(row(a, 140, -140.0));
+        loader.write_rows(&rows).unwrap();
+        // Again, with other values: an upsert, not a second row.
+        loader.write_rows(&[row(a, 5, 55.0)]).unwrap();
+        loader.commit().unwrap();
+        let value = |ts: i64| -> f64 {
+            conn.query_row(
+                "SELECT value FROM readings WHERE sensor_id = ?1 AND ts = ?2",
+                params![a, ts],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        let count: i64 = conn
+            .query_row("SELECT count(*) FROM readings", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, 148);
+        assert_eq!(value(10), -10.0);
+        assert_eq!(value(140), -140.0);
+        assert_eq!(value(5), 55.0);
+        assert_eq!(value(147), 147.0);
+        // Foreign keys are not checked per row during the load; they still hold.
+        let orphans: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(orphans, 0);
     }
 }
