@@ -83,7 +83,9 @@ impl Polling {
                 SourceEvent::Status(status) => {
                     self.statuses.insert(status.name.clone(), status.clone());
                 }
-                SourceEvent::Discovered(_) | SourceEvent::Replay(_) => {}
+                SourceEvent::Discovered(_)
+                | SourceEvent::Replay(_)
+                | SourceEvent::ReplayLoading(_) => {}
             }
             if done(self, &event) {
                 return;
