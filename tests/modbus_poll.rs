@@ -8,6 +8,7 @@ use floorwatch::model::Quality;
 use floorwatch::source::modbus::sim::{
     self, ExceptionRule, Faults, METER_HOLE, METER_MAP, METER_UNIT, PLC_MAP, PLC_UNIT,
 };
+use floorwatch::source::raw::RawSample;
 use floorwatch::source::{LinkState, SourceEvent};
 use modbus_support::*;
 use std::time::Duration;
@@ -102,6 +103,46 @@ async fn every_type_and_order_decodes_to_the_value_the_server_holds() {
             assert_eq!(got, *value, "{id}");
         }
     }
+    polling.stop().await;
+    assert_only_reads(&sim);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_registers_behind_each_value_are_kept_for_the_detail_view() {
+    let (sim, server) = frozen_simulator().await;
+    let words = image(&230.125f32.to_be_bytes(), "CDAB");
+    sim.set_registers(9, Table::Holding, 40, &words);
+    sim.set_registers(9, Table::Coil, 7, &[1]);
+    let toml = format!(
+        "[[modbus]]\nname = \"panel\"\nurl = \"tcp://{}\"\nunit = 9\npoll = \"100ms\"\n\
+         [[sensor]]\nid = \"volts\"\nmodbus = {{ device = \"panel\", address = 40, type = \"f32\", order = \"CDAB\" }}\n\
+         [[sensor]]\nid = \"pump\"\nmodbus = {{ device = \"panel\", table = \"coil\", address = 7 }}\n",
+        server.addr
+    );
+    let mut polling = Polling::start(&toml).await;
+    polling
+        .until("raw registers of both sensors", |p, _| {
+            p.raw.contains_key("volts") && p.raw.contains_key("pump")
+        })
+        .await;
+    assert_eq!(
+        polling.raw["volts"],
+        RawSample::Registers {
+            device: "panel".into(),
+            table: "holding",
+            address: 40,
+            words: words.clone(),
+        }
+    );
+    assert_eq!(
+        polling.raw["volts"].describe(),
+        [format!(
+            "panel holding register 40: 0x{:04X} ({}) 0x{:04X} ({})",
+            words[0], words[0], words[1], words[1]
+        )]
+    );
+    assert_eq!(polling.raw["pump"].describe(), ["panel coil 7: 1"]);
+    assert_eq!(polling.latest["volts"].value, 230.125);
     polling.stop().await;
     assert_only_reads(&sim);
 }

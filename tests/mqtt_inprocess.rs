@@ -53,6 +53,7 @@ async fn published_messages_become_rows_and_discovered_sensors() {
     const N: i64 = 50;
     let base = 1_759_406_400_000i64; // 2025-10-02T12:00:00Z
     let mut published = 0;
+    let mut last_json = String::new();
     for i in 0..N {
         let ts = chrono::DateTime::from_timestamp_millis(base + i * 1000)
             .unwrap()
@@ -61,6 +62,7 @@ async fn published_messages_become_rows_and_discovered_sensors() {
             r#"{{"timestamp":"{ts}","sensor_id":"temp-001","sensor_type":"temperature","location":{{"zone":"zone-a"}},"value":{},"unit":"°C","alert_level":"warning","quality":1.0}}"#,
             30.0 + i as f64 / 10.0
         );
+        last_json.clone_from(&payload);
         publisher.publish("factory/line1/temp", payload).await;
     }
     publisher
@@ -90,6 +92,29 @@ async fn published_messages_become_rows_and_discovered_sensors() {
         .unwrap_or_else(|| panic!("{:?}", status.detail));
     assert!(bad.1.contains("\"lots\""), "{}", bad.1);
     assert!(state.sensor("pump7.temp").is_some());
+    // The detail view's "received" block: the last publish behind each sensor.
+    let state = wait_state(&mut snapshots, "the raw payloads", |s| {
+        ["line1.temp", "pump7.level"]
+            .iter()
+            .all(|id| s.sensor(id).is_some_and(|x| x.raw.is_some()))
+    })
+    .await;
+    let raw = |id: &str| {
+        state
+            .sensor(id)
+            .and_then(|s| s.raw.as_ref())
+            .map(|r| r.describe())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        raw("line1.temp")[0],
+        format!("topic factory/line1/temp ({} bytes)", last_json.len())
+    );
+    assert_eq!(raw("line1.temp")[1], last_json);
+    assert_eq!(
+        raw("pump7.level"),
+        ["topic devices/pump7/frame (16 bytes)", "50F70A3F73025EFC"]
+    );
     running.shutdown().await.unwrap();
 
     let rows = stored(&db);

@@ -207,6 +207,7 @@ fn sensor_detail_with_history() {
         let screen = text(&render(&ui));
         assert!(screen.contains("Line 1 temperature"), "{screen}");
         assert!(screen.contains("mqtt plant-broker"), "{screen}");
+        assert!(screen.contains("{\"v\": 41.8"), "{screen}");
         insta::assert_snapshot!(format!("detail_{w}x{h}"), screen);
     }
 }

@@ -6,6 +6,7 @@ use super::EngineConfig;
 use crate::alarm::AlarmView;
 use crate::model::{Quality, Reading, SensorId, SensorMeta, TimestampMs, now_ms};
 use crate::source::SourceStatus;
+use crate::source::raw::RawSample;
 use crate::source::replay::{LoadProgress, ReplayStatus};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -27,6 +28,8 @@ pub struct SensorLive {
     pub stale_after_ms: Option<i64>,
     /// When the last reading arrived (wall clock), for stale detection.
     pub last_arrival_ms: Option<TimestampMs>,
+    /// The payload or registers behind the latest value, when the source keeps them.
+    pub raw: Option<RawSample>,
 }
 
 #[derive(Clone, Debug)]
@@ -97,8 +100,15 @@ impl LiveState {
             recent: VecDeque::new(),
             stale_after_ms: None,
             last_arrival_ms: None,
+            raw: None,
         }));
         true
+    }
+
+    pub fn set_raw(&mut self, id: &str, raw: RawSample) {
+        if let Some(i) = self.index.get(id).copied() {
+            Arc::make_mut(&mut self.sensors[i]).raw = Some(raw);
+        }
     }
 
     pub fn set_stale_after(&mut self, id: &str, ms: i64) {

@@ -236,6 +236,12 @@ impl Engine {
                     let _ = ack.send(());
                 }
             }
+            SourceEvent::Raw(samples) => {
+                for (sensor, raw) in samples {
+                    self.state.set_raw(sensor.as_str(), raw);
+                }
+                self.dirty = true;
+            }
             SourceEvent::Discovered(meta) => {
                 if self.state.ensure_sensor(meta.clone()) {
                     self.dirty = true;

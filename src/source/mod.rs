@@ -4,6 +4,7 @@
 pub mod modbus;
 pub mod mqtt;
 pub mod payload;
+pub mod raw;
 pub mod replay;
 pub mod sim;
 
@@ -19,6 +20,9 @@ pub enum SourceEvent {
         readings: Vec<Reading>,
         ack: Option<oneshot::Sender<()>>,
     },
+    /// What the source received for the readings it just sent (payloads,
+    /// registers), for the detail view.
+    Raw(raw::RawBatch),
     /// A sensor found at run time (e.g. from an MQTT topic pattern).
     Discovered(SensorMeta),
     /// The health of one broker, device or feed.

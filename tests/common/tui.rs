@@ -6,6 +6,7 @@ use floorwatch::alarm::{AlarmState, AlarmView, Priority};
 use floorwatch::config::Config;
 use floorwatch::engine::{EngineConfig, LiveState};
 use floorwatch::model::{Quality, Reading, SensorMeta};
+use floorwatch::source::raw::RawSample;
 use floorwatch::source::{LinkState, SourceKind, SourceStatus};
 use floorwatch::ui::UiConfig;
 use floorwatch::ui::state::UiState;
@@ -154,6 +155,20 @@ pub fn plant_state(config: &Config) -> LiveState {
         .position(|s| s.meta.id.as_str() == "line1.flow")
         .unwrap();
     Arc::make_mut(&mut state.sensors[flow]).quality = Quality::Stale;
+    // What the broker last delivered for line 1's temperature (detail view).
+    state.set_raw(
+        "line1.temp",
+        RawSample::Mqtt {
+            topic: "factory/line1/temp".into(),
+            payload: bytes::Bytes::from_static(b"{\"v\": 41.8, \"unit\": \"C\"}"),
+        },
+    );
+    let temp = state
+        .sensors
+        .iter()
+        .position(|s| s.meta.id.as_str() == "line1.temp")
+        .unwrap();
+    Arc::make_mut(&mut state.sensors[temp]).last_arrival_ms = Some(NOW - 1_000);
     state.ensure_sensor(SensorMeta {
         id: "line2.speed".into(),
         name: "Line 2 conveyor speed".into(),

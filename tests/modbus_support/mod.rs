@@ -5,6 +5,7 @@
 use floorwatch::config::Config;
 use floorwatch::model::{Quality, Reading};
 use floorwatch::source::modbus::sim::{SimOptions, SimServer, Simulator};
+use floorwatch::source::raw::RawSample;
 use floorwatch::source::{SourceEvent, SourceStatus};
 use std::collections::HashMap;
 use std::path::Path;
@@ -37,6 +38,8 @@ pub struct Polling {
     /// Last value and quality per sensor.
     pub latest: HashMap<String, Reading>,
     pub statuses: HashMap<String, SourceStatus>,
+    /// The registers behind each sensor's last value.
+    pub raw: HashMap<String, RawSample>,
 }
 
 impl Polling {
@@ -54,6 +57,7 @@ impl Polling {
             tasks,
             latest: HashMap::new(),
             statuses: HashMap::new(),
+            raw: HashMap::new(),
         }
     }
 
@@ -82,6 +86,11 @@ impl Polling {
                 }
                 SourceEvent::Status(status) => {
                     self.statuses.insert(status.name.clone(), status.clone());
+                }
+                SourceEvent::Raw(samples) => {
+                    for (sensor, raw) in samples {
+                        self.raw.insert(sensor.to_string(), raw.clone());
+                    }
                 }
                 SourceEvent::Discovered(_)
                 | SourceEvent::Replay(_)

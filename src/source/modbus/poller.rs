@@ -9,9 +9,11 @@ use super::planner::{self, Exclusion, ReadRequest};
 use super::{DeviceMap, Field};
 use crate::config::{ModbusUrl, SerialSettings, Table};
 use crate::model::{Quality, Reading, now_ms};
+use crate::source::raw::{RawBatch, RawSample};
 use crate::source::{LinkState, SourceEvent, SourceKind, SourceStatus};
 use std::collections::{BTreeMap, VecDeque};
 use std::future::poll_fn;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -121,6 +123,9 @@ struct DevicePoller {
     last_good: Vec<Option<f64>>,
     stats: DeviceStats,
     stale_sent: bool,
+    /// The registers behind this cycle's readings, sent after them.
+    raw: RawBatch,
+    device: Arc<str>,
 }
 
 /// Why a cycle ended early: the connection must be dropped.
@@ -130,6 +135,8 @@ impl DevicePoller {
     fn new(map: DeviceMap) -> Self {
         let n = map.fields.len();
         let mut poller = DevicePoller {
+            device: Arc::from(map.name.as_str()),
+            raw: Vec::new(),
             map,
             plan: Vec::new(),
             broken: vec![false; n],
@@ -300,28 +307,43 @@ impl DevicePoller {
         for &i in &request.fields {
             let field = &self.map.fields[i];
             let offset = usize::from(field.address - request.start);
-            let value = match response {
+            let span = field.span();
+            let words: Option<Vec<u16>> = match response {
                 Response::ReadHoldingRegisters(words) | Response::ReadInputRegisters(words) => {
                     words
-                        .get(offset..)
-                        .and_then(|w| field.codec.registers_value(w))
+                        .get(offset..offset + usize::from(span.len))
+                        .map(<[u16]>::to_vec)
                 }
                 Response::ReadCoils(bits) | Response::ReadDiscreteInputs(bits) => {
-                    bits.get(offset).map(|b| field.codec.bit_value(*b))
+                    bits.get(offset).map(|b| vec![u16::from(*b)])
                 }
                 _ => None,
             };
-            match value {
-                Some(v) if v.is_finite() => {
+            let value = words.as_ref().and_then(|w| {
+                if field.table.is_bits() {
+                    w.first().map(|b| field.codec.bit_value(*b != 0))
+                } else {
+                    field.codec.registers_value(w)
+                }
+            });
+            match (value, words) {
+                (Some(v), Some(words)) if v.is_finite() => {
                     self.last_good[i] = Some(v);
                     out.push(Reading::good(field.sensor.clone(), ts, v));
+                    let raw = RawSample::Registers {
+                        device: self.device.clone(),
+                        table: field.table.label(),
+                        address: field.configured,
+                        words,
+                    };
+                    self.raw.push((field.sensor.clone(), raw));
                 }
-                Some(_) => {
+                (Some(_), _) => {
                     self.stats.last_error = Some(
                         self.field_error(field, "value is not a finite number (NaN or infinity)"),
                     );
                 }
-                None => {
+                (None, _) => {
                     self.stats.last_error = Some(self.field_error(field, "reply too short"));
                 }
             }
@@ -488,6 +510,10 @@ pub async fn run_link(link: Link, events: mpsc::Sender<SourceEvent>, cancel: Can
         if !readings.is_empty() && events.send(SourceEvent::readings(readings)).await.is_err() {
             break;
         }
+        let raw = std::mem::take(&mut devices[due].raw);
+        if !raw.is_empty() && events.send(SourceEvent::Raw(raw)).await.is_err() {
+            break;
+        }
         let device = &devices[due];
         let status = device.stats.status(&device.map.name, state, started);
         if events.send(SourceEvent::Status(status)).await.is_err() {
@@ -621,6 +647,7 @@ impl OneDevice {
     /// One poll cycle; an error means the connection broke.
     pub async fn cycle(&mut self) -> Result<Vec<Reading>, String> {
         let delay = self.poller.map.inter_request_delay;
+        self.poller.raw.clear();
         match self.poller.cycle(&mut self.context, delay).await {
             (readings, None) => Ok(readings),
             (_, Some(LinkBroken(message))) => Err(message),

@@ -23,6 +23,7 @@ mod health;
 pub mod routes;
 
 use crate::model::now_ms;
+use crate::source::raw::{RawBatch, RawSample};
 use crate::source::{SourceError, SourceEvent};
 use connect::Connection;
 use health::Health;
@@ -77,6 +78,8 @@ type AckBatch = (oneshot::Receiver<()>, Vec<(u64, Publish)>);
 /// One message on its way to the engine.
 struct Incoming {
     routed: routes::Routed,
+    /// The publish behind each reading, for the detail view.
+    raw: RawBatch,
     /// The publish to acknowledge once stored, with the connection it came on.
     ack: Option<(u64, Publish)>,
 }
@@ -222,9 +225,27 @@ fn receive(
     if let Some(error) = &routed.error {
         health.bad_payload(&publish.topic, error, &publish.payload);
     }
+    let raw = raw_samples(&routed, &publish);
     let ack =
         (publish.qos != QoS::AtMostOnce).then(|| (generation.load(Ordering::SeqCst), publish));
-    Incoming { routed, ack }
+    Incoming { routed, raw, ack }
+}
+
+/// One shared copy of the publish for every sensor it fed (the payload is
+/// reference-counted, so this costs no copy of the bytes).
+fn raw_samples(routed: &routes::Routed, publish: &Publish) -> RawBatch {
+    if routed.readings.is_empty() {
+        return Vec::new();
+    }
+    let sample = RawSample::Mqtt {
+        topic: Arc::from(publish.topic.as_str()),
+        payload: publish.payload.clone(),
+    };
+    routed
+        .readings
+        .iter()
+        .map(|r| (r.sensor.clone(), sample.clone()))
+        .collect()
 }
 
 /// Batches whatever is queued into one engine event; new sensors go first.
@@ -237,9 +258,11 @@ async fn forward(
         let mut readings = Vec::new();
         let mut discovered = Vec::new();
         let mut acks = Vec::new();
+        let mut raw = Vec::new();
         let mut next = Some(first);
         while let Some(incoming) = next.take() {
             readings.extend(incoming.routed.readings);
+            raw.extend(incoming.raw);
             discovered.extend(incoming.routed.discovered);
             acks.extend(incoming.ack);
             if readings.len() < MAX_BATCH {
@@ -265,6 +288,9 @@ async fn forward(
             .await
             .is_err()
         {
+            return;
+        }
+        if !raw.is_empty() && events.send(SourceEvent::Raw(raw)).await.is_err() {
             return;
         }
     }

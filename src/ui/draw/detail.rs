@@ -141,6 +141,33 @@ fn chart(
     frame.render_widget(chart, area);
 }
 
+/// Lines of the last payload or registers shown before the statistics.
+const RAW_LINES: usize = 4;
+
+/// What the source last received for this sensor, and when.
+fn raw_lines(lines: &mut Vec<Line<'static>>, ui: &UiState, sensor: &SensorLive) {
+    let theme = ui.theme();
+    let Some(raw) = &sensor.raw else {
+        return;
+    };
+    let when = sensor
+        .last_arrival_ms
+        .map(|t| format!(" at {}", time_fmt(ui, t, "%H:%M:%S")))
+        .unwrap_or_default();
+    lines.push(Line::styled(format!("received{when}"), theme.dim));
+    let text = raw.describe();
+    let shown = text.len().min(RAW_LINES);
+    for line in &text[..shown] {
+        lines.push(Line::styled(format!("  {line}"), theme.value));
+    }
+    if text.len() > shown {
+        lines.push(Line::styled(
+            format!("  … {} more lines", text.len() - shown),
+            theme.dim,
+        ));
+    }
+}
+
 fn side_panel(
     frame: &mut Frame,
     area: Rect,
@@ -187,6 +214,9 @@ fn side_panel(
         label("source"),
         Span::raw(binding.to_owned()),
     ]));
+    if let Some(s) = sensor {
+        raw_lines(&mut lines, ui, s);
+    }
     if let Some(limits) = ui.config.limits.get(detail.sensor.as_str()) {
         let text: Vec<String> = limits
             .ordered()
