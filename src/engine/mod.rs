@@ -7,7 +7,7 @@ mod live;
 
 pub use live::{LiveState, Point, SensorLive};
 
-use crate::alarm::{AlarmCommand, AlarmEvent, AlarmSetup, Evaluator, Restored};
+use crate::alarm::{AlarmCommand, AlarmEvent, AlarmSetup, Evaluator, Restored, SeedSeries};
 use crate::model::{SensorMeta, TimestampMs, now_ms};
 use crate::source::SourceEvent;
 use crate::store::{WriteMsg, WriterHandle};
@@ -30,6 +30,9 @@ pub struct EngineConfig {
     pub alarms: AlarmSetup,
     /// Alarms as the journal left them (restart), applied before the first reading.
     pub restored_alarms: Vec<Restored>,
+    /// Recent values from the history (restart) that rate-of-change and
+    /// consumption conditions need, fed to the evaluator before the first reading.
+    pub alarm_history: Vec<SeedSeries>,
 }
 
 impl Default for EngineConfig {
@@ -43,6 +46,7 @@ impl Default for EngineConfig {
             stale_after_ms: Vec::new(),
             alarms: AlarmSetup::default(),
             restored_alarms: Vec::new(),
+            alarm_history: Vec::new(),
         }
     }
 }
@@ -108,6 +112,7 @@ impl Engine {
         let mut state = LiveState::new(config, sensors);
         let mut alarms = Evaluator::new(config.alarms.clone(), now_ms());
         alarms.restore(&config.restored_alarms);
+        alarms.seed(&config.alarm_history);
         if let Some(views) = alarms.take_views() {
             state.alarms = Arc::new(views);
         }
