@@ -66,7 +66,11 @@ fn payload_lines(payload: &[u8]) -> Vec<String> {
     let shown = &payload[..payload.len().min(MAX_PAYLOAD_BYTES)];
     let cut = payload.len() > shown.len();
     let mut lines: Vec<String> = match std::str::from_utf8(shown) {
-        Ok(text) if text.chars().all(|c| !c.is_control() || c == '\n' || c == '\t') => {
+        Ok(text)
+            if text
+                .chars()
+                .all(|c| !c.is_control() || c == '\n' || c == '\t') =>
+        {
             text.lines().map(|l| l.replace('\t', "    ")).collect()
         }
         _ => shown
@@ -115,10 +119,7 @@ mod tests {
         let payload: Vec<u8> = (0u8..20).collect();
         let lines = mqtt(&payload).describe();
         assert_eq!(lines[0], "topic plant/line1/temp (20 bytes)");
-        assert_eq!(
-            lines[1],
-            "00 01 02 03 04 05 06 07 08 09 0A 0B 0C 0D 0E 0F"
-        );
+        assert_eq!(lines[1], "00 01 02 03 04 05 06 07 08 09 0A 0B 0C 0D 0E 0F");
         assert_eq!(lines[2], "10 11 12 13");
     }
 
