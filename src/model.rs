@@ -72,6 +72,23 @@ impl Quality {
             Quality::Stale => 2,
         }
     }
+    /// How CSV files write it (`floorwatch export readings`, `import`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Quality::Good => "good",
+            Quality::Bad => "bad",
+            Quality::Stale => "stale",
+        }
+    }
+
+    /// The quality written as [`Self::label`] (any ASCII case, surrounding blanks ignored).
+    pub fn from_label(text: &[u8]) -> Option<Self> {
+        let text = text.trim_ascii();
+        [Quality::Good, Quality::Bad, Quality::Stale]
+            .into_iter()
+            .find(|q| text.eq_ignore_ascii_case(q.label().as_bytes()))
+    }
+
     pub fn from_code(code: i64) -> Self {
         match code {
             0 => Quality::Good,

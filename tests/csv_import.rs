@@ -19,18 +19,22 @@ const UCI_COLUMNS: [(&str, &str, &str); 7] = [
     ("Sub_metering_3", "house.sub3", "Wh"),
 ];
 
-/// `../shared/data` beside the repo (CI), or `FLOORWATCH_SHARED_DATA`.
+/// `shared/data` beside the repo or beside one of its parents (worktrees live
+/// one level deeper), or `FLOORWATCH_SHARED_DATA`.
 fn uci_path() -> Option<PathBuf> {
-    let dir = std::env::var_os("FLOORWATCH_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
-    let path = dir.join(UCI);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("skipped: {} is not present", path.display());
-        None
+    let candidates: Vec<PathBuf> = match std::env::var_os("FLOORWATCH_SHARED_DATA") {
+        Some(dir) => vec![PathBuf::from(dir).join(UCI)],
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .skip(1)
+            .map(|dir| dir.join("shared/data").join(UCI))
+            .collect(),
+    };
+    let found = candidates.iter().find(|p| p.exists()).cloned();
+    if found.is_none() {
+        eprintln!("skipped: {UCI} is not in any of {candidates:?}");
     }
+    found
 }
 
 fn import(db: &Path, args: &[&str]) -> Output {
@@ -101,9 +105,220 @@ fn imports_the_uci_file_with_only_the_column_mapping() {
     args.push(path.to_string_lossy().into_owned());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = import(&db, &args);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_uci_imported(&db, &path, &out);
+}
 
-    let rows = uci_rows(&path);
+/// An `[[import]]` profile for the UCI file, found by its `files` glob.
+fn uci_profile() -> String {
+    let mut toml = String::from(
+        "[plant]\ntimezone = \"UTC\"\n\n[[import]]\nname = \"uci\"\nfiles = \"household_power_*.txt\"\n\n[import.columns]\n",
+    );
+    for (col, sensor, unit) in UCI_COLUMNS {
+        let name = if col == "Voltage" {
+            ", name = \"Mains voltage\""
+        } else {
+            ""
+        };
+        toml.push_str(&format!(
+            "{col} = {{ sensor = \"{sensor}\", unit = \"{unit}\"{name} }}\n"
+        ));
+    }
+    toml
+}
+
+#[test]
+fn imports_the_uci_file_with_only_a_config_import_profile() {
+    let Some(path) = uci_path() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    let config = dir.path().join("floorwatch.toml");
+    std::fs::write(&config, uci_profile()).unwrap();
+    // No --map and no --profile: the file name matches `files`.
+    let out = import(
+        &db,
+        &["--config", config.to_str().unwrap(), path.to_str().unwrap()],
+    );
+    assert_uci_imported(&db, &path, &out);
+    let name: String = Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT name FROM sensors WHERE tag = 'house.voltage'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(name, "Mains voltage");
+}
+
+/// `file:LINE:COL` of the first occurrence of `needle` in `text`.
+fn position_of(file: &Path, text: &str, needle: &str) -> String {
+    let offset = text.find(needle).expect("needle in text");
+    let line = text[..offset].matches('\n').count() + 1;
+    let col = offset - text[..offset].rfind('\n').map_or(0, |i| i + 1) + 1;
+    format!("{}:{line}:{col}", file.display())
+}
+
+#[test]
+fn a_bad_import_mapping_is_named_by_config_line_and_column_and_exits_2() {
+    let Some(path) = uci_path() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    let config = dir.path().join("floorwatch.toml");
+    // A column the file does not have: found when the header is read.
+    let typo = uci_profile().replace("Voltage = ", "Voltag = ");
+    std::fs::write(&config, &typo).unwrap();
+    let out = import(
+        &db,
+        &["--config", config.to_str().unwrap(), path.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let want = format!(
+        "{}: mapped column \"Voltag\" is not in the header: it has \"Date\", \"Time\", \"Global_active_power\"",
+        position_of(&config, &typo, "Voltag")
+    );
+    assert!(stderr.contains(&want), "wanted {want:?} in:\n{stderr}");
+    assert!(stderr.contains(&path.display().to_string()), "{stderr}");
+    assert_eq!(count(&db, "SELECT count(*) FROM readings"), 0);
+
+    // A key the mapping does not know: the config does not load.
+    let bad_key = uci_profile().replace("Voltage = { sensor", "Voltage = { sensr");
+    std::fs::write(&config, &bad_key).unwrap();
+    let out = import(
+        &db,
+        &["--config", config.to_str().unwrap(), path.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let at = position_of(&config, &bad_key, "sensr");
+    assert!(
+        stderr.contains(&format!(
+            "{at}: unknown field `sensr`, expected one of `sensor`, `unit`, `name`"
+        )),
+        "wanted {at} in:\n{stderr}"
+    );
+}
+
+const GERMAN: &str = "Tag;Uhrzeit;Leistung;Spannung\n\
+    16/12/2006;17:24:00;4,216;234,840\n\
+    16/12/2006;17:25:00;5,360;233,630\n";
+
+const GERMAN_PROFILE: &str = r#"
+[[import]]
+name = "de"
+delimiter = ";"
+decimal = "comma"
+date_format = "dmy"
+timezone = "Europe/Berlin"
+date_column = "Tag"
+time_column = "Uhrzeit"
+
+[import.columns]
+Leistung = { sensor = "p", unit = "kW" }
+"#;
+
+fn ms(rfc3339: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap()
+        .timestamp_millis()
+}
+
+#[test]
+fn a_profile_chosen_by_name_sets_every_reading_option_and_flags_override_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("floorwatch.toml");
+    std::fs::write(&config, GERMAN_PROFILE).unwrap();
+    let file = dir.path().join("messung.csv");
+    std::fs::write(&file, GERMAN).unwrap();
+    let (cfg, csv) = (config.to_str().unwrap(), file.to_str().unwrap());
+
+    let db = dir.path().join("profile.sqlite");
+    let out = import(&db, &["--config", cfg, "--profile", "de", csv]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // 17:24 in Berlin (CET) is 16:24Z; only the mapped column is read.
+    assert_eq!(value_at(&db, "p", ms("2006-12-16T16:24:00Z")), Some(4.216));
+    assert_eq!(value_at(&db, "p", ms("2006-12-16T16:25:00Z")), Some(5.36));
+    assert_eq!(count(&db, "SELECT count(*) FROM readings"), 2);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM sensors WHERE tag = 'p' AND unit = 'kW'"
+        ),
+        1
+    );
+
+    // Flags win key by key: --map replaces the columns, --tz the zone; the rest stays.
+    let db = dir.path().join("flags.sqlite");
+    let out = import(
+        &db,
+        &[
+            "--config",
+            cfg,
+            "--profile",
+            "de",
+            "--map",
+            "Spannung=u:V",
+            "--tz",
+            "UTC",
+            csv,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(value_at(&db, "u", ms("2006-12-16T17:24:00Z")), Some(234.84));
+    assert_eq!(count(&db, "SELECT count(*) FROM readings"), 2);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM sensors WHERE tag = 'p'"),
+        0
+    );
+
+    // Without the profile the file is not understood the same way (no split-time names).
+    let out = import(&db, &["--config", cfg, "--profile", "fr", csv]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--profile \"fr\": no [[import]] of that name")
+            && text(&out.stderr).contains("(defined: de)"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn time_columns_can_be_named_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    let file = dir.path().join("odd.csv");
+    std::fs::write(
+        &file,
+        "a,stamp,b
+1,2025-10-02T12:00:00Z,2
+",
+    )
+    .unwrap();
+    let out = import(&db, &[file.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM readings"),
+        0,
+        "column a is not a time"
+    );
+    let out = import(&db, &["--time-col", "stamp", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(value_at(&db, "a", ms("2025-10-02T12:00:00Z")), Some(1.0));
+    assert_eq!(value_at(&db, "b", ms("2025-10-02T12:00:00Z")), Some(2.0));
+    let out = import(&db, &["--time-col", "when", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr)
+            .contains("time column \"when\" is not in the header: it has \"a\", \"stamp\", \"b\""),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// The summary, the stored values and the units against the raw text.
+fn assert_uci_imported(db: &Path, path: &Path, out: &Output) {
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows = uci_rows(path);
     let numeric: usize = rows
         .iter()
         .map(|(_, f)| f.iter().filter(|v| v.parse::<f64>().is_ok()).count())
@@ -126,10 +341,7 @@ fn imports_the_uci_file_with_only_the_column_mapping() {
         )),
         "{summary}"
     );
-    assert_eq!(
-        count(&db, "SELECT count(*) FROM readings") as usize,
-        numeric
-    );
+    assert_eq!(count(db, "SELECT count(*) FROM readings") as usize, numeric);
     // Missing values are never stored as zero: the `?` minutes have no readings.
     let (gap, _) = rows
         .iter()
@@ -138,7 +350,7 @@ fn imports_the_uci_file_with_only_the_column_mapping() {
     let gap_ms = gap.and_utc().timestamp_millis();
     assert_eq!(
         count(
-            &db,
+            db,
             &format!("SELECT count(*) FROM readings WHERE ts = {gap_ms}")
         ),
         0
@@ -150,13 +362,13 @@ fn imports_the_uci_file_with_only_the_column_mapping() {
         let ts = when.and_utc().timestamp_millis();
         for ((_, sensor, _), raw) in UCI_COLUMNS.iter().zip(fields) {
             assert_eq!(
-                value_at(&db, sensor, ts),
+                value_at(db, sensor, ts),
                 Some(raw.parse::<f64>().unwrap()),
                 "{sensor} at row {index} ({when})"
             );
         }
     }
-    let units: String = Connection::open(&db)
+    let units: String = Connection::open(db)
         .unwrap()
         .query_row(
             "SELECT group_concat(unit, ',') FROM (SELECT unit FROM sensors ORDER BY tag)",
@@ -381,7 +593,7 @@ fn unreadable_headers_and_missing_files_are_bad_input() {
     );
     let out = import(&db, &["--map", "Volts=v", ambiguous.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("\"Volts\" (from the mapping) is not in the header"));
+    assert!(text(&out.stderr).contains("mapped column \"Volts\" is not in the header"));
     let out = import(&db, &[dir.path().join("nope.csv").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("nope.csv"));

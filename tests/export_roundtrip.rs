@@ -1,10 +1,11 @@
 //! A readings export re-imports with `floorwatch import` to the same history:
-//! every sensor, unit, timestamp (to the millisecond) and value (to the bit).
+//! every sensor, unit, timestamp (to the millisecond), value (to the bit) and
+//! quality (bad and stale readings stay bad and stale).
 
 mod export_support;
 
 use export_support::*;
-use floorwatch::model::Reading;
+use floorwatch::model::{Quality, Reading};
 use rusqlite::Connection;
 use std::path::Path;
 use std::process::Command;
@@ -51,12 +52,16 @@ fn awkward_history(db: &Path) {
     for i in 0..2_000i64 {
         let ts = t0 + i * 7_001;
         let x = i as f64;
-        readings.push(Reading::good(
-            "line1.temp",
-            ts,
-            20.0 + (x * 0.1 + 0.2) / 3.0,
-        ));
-        readings.push(Reading::good("line1.vibration", ts + 500, -(x * 1e-7)));
+        let mut temp = Reading::good("line1.temp", ts, 20.0 + (x * 0.1 + 0.2) / 3.0);
+        if i % 5 == 1 {
+            temp.quality = Quality::Bad;
+        }
+        readings.push(temp);
+        let mut vibration = Reading::good("line1.vibration", ts + 500, -(x * 1e-7));
+        if i % 7 == 2 {
+            vibration.quality = Quality::Stale;
+        }
+        readings.push(vibration);
         if i % 3 == 0 {
             readings.push(Reading::good("meter-a.kwh", ts, 1.0e9 + x * 0.125));
         }
@@ -80,6 +85,9 @@ fn exported_readings_reimport_to_identical_rows_in_every_style() {
     awkward_history(&original);
     let expected = history_rows(&original);
     assert_eq!(expected.len(), 4_667);
+    let with_quality = |rows: &[Row], code: i64| rows.iter().filter(|r| r.4 == code).count();
+    assert_eq!(with_quality(&expected, Quality::Bad.code()), 400);
+    assert_eq!(with_quality(&expected, Quality::Stale.code()), 286);
 
     let styles: &[&[&str]] = &[
         &["--tz", "Europe/Paris"],
@@ -105,5 +113,7 @@ fn exported_readings_reimport_to_identical_rows_in_every_style() {
         for (g, e) in got.iter().zip(&expected) {
             assert_eq!(g, e, "{style:?}");
         }
+        assert_eq!(with_quality(&got, Quality::Bad.code()), 400, "{style:?}");
+        assert_eq!(with_quality(&got, Quality::Stale.code()), 286, "{style:?}");
     }
 }

@@ -6,6 +6,7 @@ mod billing;
 mod diagnostics;
 mod duration;
 mod export;
+mod import;
 mod modbus;
 mod mqtt;
 mod validate;
@@ -21,6 +22,7 @@ pub use billing::{
 pub use diagnostics::{ConfigErrors, Diagnostic};
 pub use duration::Dur;
 pub use export::ExportConfig;
+pub use import::{ColumnTarget, ImportProfile};
 pub use modbus::{
     ModbusBinding, ModbusDevice, ModbusTemplate, ModbusUrl, SerialSettings, Table, TemplateField,
     UnreadableRange, ValueType, WordOrder,
@@ -63,9 +65,15 @@ pub struct Config {
     pub alarms: AlarmSettings,
     #[serde(default)]
     pub export: ExportConfig,
+    /// How `floorwatch import` reads families of CSV files.
+    #[serde(default)]
+    pub import: Vec<ImportProfile>,
     /// Where the config was read from (empty for built-in configs).
     #[serde(skip)]
     pub origin: PathBuf,
+    /// The config text, to turn spans into `file:line:col` after loading.
+    #[serde(skip)]
+    pub source: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -250,6 +258,7 @@ impl Config {
             ConfigErrors::single(path, text.to_owned(), e.span(), e.message().to_owned())
         })?;
         config.origin = path.to_owned();
+        config.source = text.to_owned();
         let diags = validate::validate(&config);
         if diags.is_empty() {
             Ok(config)
@@ -268,6 +277,23 @@ impl Config {
             .as_ref()
             .and_then(|tz| tz.get_ref().parse().ok())
             .unwrap_or(chrono_tz::UTC)
+    }
+
+    /// `file:line:col` of a span of this config, for problems found after loading
+    /// (e.g. an `[[import]]` column that a CSV file does not have).
+    pub fn position(&self, span: std::ops::Range<usize>) -> String {
+        let (line, col) = diagnostics::line_col(&self.source, span.start);
+        format!("{}:{line}:{col}", self.origin.display())
+    }
+
+    /// The `[[import]]` profile named `name`.
+    pub fn import_profile(&self, name: &str) -> Option<&ImportProfile> {
+        self.import.iter().find(|p| p.name.get_ref() == name)
+    }
+
+    /// The first `[[import]]` profile whose `files` glob matches `path`.
+    pub fn import_profile_for(&self, path: &Path) -> Option<&ImportProfile> {
+        self.import.iter().find(|p| p.matches(path))
     }
 
     pub fn sensor_metas(&self) -> Vec<SensorMeta> {

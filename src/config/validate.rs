@@ -2,6 +2,7 @@
 //! must be unique, limits that must be ordered.
 
 mod billing;
+mod import;
 
 use super::{Config, Diagnostic};
 use std::collections::HashMap;
@@ -43,6 +44,7 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
     }
     super::alarm::check_settings(config, &brokers, &mut diags);
     billing::check(config, &mut diags);
+    import::check(config, &mut diags);
     diags.extend(crate::ui::keys::check_bindings(&config.ui.keys));
     if config.ui.max_fps == 0 {
         diags.push(Diagnostic {

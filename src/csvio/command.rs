@@ -2,8 +2,8 @@
 //! summaries. The work itself is in [`super::import`] and [`super::replay`].
 
 use super::import::{FileReport, ImportError, ImportOptions, Progress};
-use super::{ColumnMap, CsvOptions, DateFormat, DecimalMark, Layout};
-use crate::config::Config;
+use super::{ColumnMap, ColumnName, CsvOptions, DateFormat, DecimalMark, Layout, TimeColumnNames};
+use crate::config::{Config, ImportProfile};
 use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_OK};
 use anyhow::{Context, Result};
 use clap::Args;
@@ -34,7 +34,18 @@ pub struct CsvArgs {
     /// long (timestamp,sensor,value[,unit]) or wide (timestamp + a column per sensor) [default: from the header]
     #[arg(long, value_name = "LAYOUT")]
     pub layout: Option<Layout>,
-    /// Config file, for the plant timezone and known sensors (used when it exists)
+    /// The timestamp column (with --date-col: the time-of-day column) [default: found by its header name]
+    #[arg(long, value_name = "COL")]
+    pub time_col: Option<String>,
+    /// The date column when date and time are in two columns (needs --time-col)
+    #[arg(long, value_name = "COL", requires = "time_col")]
+    pub date_col: Option<String>,
+    /// Read the files as the config's [[import]] profile NAME says (column
+    /// mapping, delimiter, time columns...); the flags above override its keys
+    /// [default: the first profile whose `files` glob matches the file]
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Config file, for the plant timezone, known sensors and [[import]] profiles (used when it exists)
     #[arg(short, long, env = "FLOORWATCH_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -76,24 +87,86 @@ impl CsvArgs {
         Ok(Some(Config::load(&path)?))
     }
 
-    pub fn options(&self, config: Option<&Config>) -> Result<CsvOptions> {
-        let tz = match &self.tz {
-            Some(name) => name.parse::<chrono_tz::Tz>().map_err(|_| {
+    /// The `[[import]]` profile for `file`: `--profile`, else the first whose
+    /// `files` glob matches. An unknown `--profile` is bad usage.
+    pub fn profile<'c>(
+        &self,
+        config: Option<&'c Config>,
+        file: Option<&Path>,
+    ) -> Result<Option<&'c ImportProfile>> {
+        let Some(name) = &self.profile else {
+            return Ok(config.zip(file).and_then(|(c, f)| c.import_profile_for(f)));
+        };
+        let Some(config) = config else {
+            return Err(BadInput(format!(
+                "--profile {name:?}: no config file (give --config FILE with an [[import]] named {name:?})"
+            ))
+            .into());
+        };
+        config.import_profile(name).map(Some).ok_or_else(|| {
+            let names: Vec<&str> = config
+                .import
+                .iter()
+                .map(|p| p.name.get_ref().as_str())
+                .collect();
+            let defined = if names.is_empty() {
+                "no [[import]] is defined".to_owned()
+            } else {
+                format!("defined: {}", names.join(", "))
+            };
+            BadInput(format!(
+                "--profile {name:?}: no [[import]] of that name in {} ({defined})",
+                config.origin.display()
+            ))
+            .into()
+        })
+    }
+
+    /// How to read `file`: defaults, then its `[[import]]` profile, then the flags.
+    pub fn options_for(&self, config: Option<&Config>, file: Option<&Path>) -> Result<CsvOptions> {
+        let mut options = CsvOptions {
+            tz: config.map_or(chrono_tz::UTC, Config::timezone),
+            ..Default::default()
+        };
+        if let (Some(profile), Some(config)) = (self.profile(config, file)?, config) {
+            super::profile::apply(profile, config, &mut options)
+                .map_err(|e| BadInput(e.to_string()))?;
+        }
+        self.apply_flags(&mut options)?;
+        Ok(options)
+    }
+
+    /// The flags given on the command line, over whatever `options` holds.
+    fn apply_flags(&self, options: &mut CsvOptions) -> Result<()> {
+        if let Some(name) = &self.tz {
+            options.tz = name.parse::<chrono_tz::Tz>().map_err(|_| {
                 BadInput(format!(
                     "--tz {name:?}: unknown timezone; expected an IANA name like \"Europe/Paris\" or \"UTC\""
                 ))
-            })?,
-            None => config.map_or(chrono_tz::UTC, Config::timezone),
-        };
-        Ok(CsvOptions {
-            delimiter: self.delimiter,
-            decimal: self.decimal,
-            date_format: self.date_format.clone().unwrap_or_default(),
-            tz,
-            map: self.map.clone(),
-            layout: self.layout,
-            known: None,
-        })
+            })?;
+        }
+        if self.delimiter.is_some() {
+            options.delimiter = self.delimiter;
+        }
+        if self.decimal.is_some() {
+            options.decimal = self.decimal;
+        }
+        if let Some(format) = &self.date_format {
+            options.date_format = format.clone();
+        }
+        if !self.map.is_empty() {
+            options.map = self.map.clone();
+        }
+        if self.layout.is_some() {
+            options.layout = self.layout;
+        }
+        if let Some(time) = &self.time_col {
+            options.time_columns = Some(TimeColumnNames {
+                time: ColumnName::from(time.as_str()),
+                date: self.date_col.as_deref().map(ColumnName::from),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -106,23 +179,26 @@ pub fn import(args: ImportArgs) -> Result<u8> {
         .unwrap_or_else(crate::paths::default_history);
     let conn = crate::store::bulk::open(&db)
         .with_context(|| format!("opening history file {}", db.display()))?;
-    let mut csv = args.csv.options(config.as_ref())?;
     if let Some(config) = &config {
         register_config_sensors(&conn, &db, config)?;
     }
-    if args.known_only {
-        csv.known = Some(
+    let known: Option<std::collections::HashSet<String>> = if args.known_only {
+        Some(
             crate::store::bulk::known_sensors(&conn, &db)?
                 .into_iter()
                 .collect(),
-        );
-    }
-    let options = ImportOptions {
-        csv,
-        strict: args.strict,
-        ..Default::default()
+        )
+    } else {
+        None
     };
     for file in &args.files {
+        let mut csv = args.csv.options_for(config.as_ref(), Some(file))?;
+        csv.known = known.clone();
+        let options = ImportOptions {
+            csv,
+            strict: args.strict,
+            ..Default::default()
+        };
         match import_one(&conn, &db, file, &options) {
             Ok(report) => print_report(&report),
             Err(e) if e.is_bad_input() => {
@@ -246,7 +322,10 @@ pub fn parse_time_arg(text: &str, tz: chrono_tz::Tz, what: &str) -> Result<i64> 
 
 pub fn replay(args: ReplayArgs, verbose: u8) -> Result<u8> {
     let config = args.csv.load_config()?;
-    let csv = args.csv.options(config.as_ref())?;
+    // One reading setup for all files: --profile, or the profile of the first file.
+    let csv = args
+        .csv
+        .options_for(config.as_ref(), args.files.first().map(PathBuf::as_path))?;
     let tz = csv.tz;
     let from = args
         .from
@@ -365,7 +444,7 @@ fn replay_error_is_bad_input(e: &super::replay::ReplayLoadError) -> bool {
     use super::replay::ReplayLoadError;
     match e {
         ReplayLoadError::Import(e) => e.is_bad_input(),
-        ReplayLoadError::Empty(_) => true,
+        ReplayLoadError::Empty { .. } => true,
         _ => false,
     }
 }

@@ -24,12 +24,64 @@ impl std::str::FromStr for Layout {
     }
 }
 
-/// Column `column` of the file becomes sensor `sensor` (with `unit` when it is created).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Column `column` of the file becomes sensor `sensor` (with `unit` and
+/// `name` when it is created). From `--map` or an `[[import]]` profile.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ColumnMap {
     pub column: String,
     pub sensor: String,
     pub unit: Option<String>,
+    pub name: Option<String>,
+    /// `config:line:col` of the mapping when it came from a config file.
+    pub origin: Option<String>,
+}
+
+/// A column named by the user (`--time-col`, `time_column = ...`).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ColumnName {
+    pub name: String,
+    /// `config:line:col` when it came from a config file.
+    pub origin: Option<String>,
+}
+
+impl From<&str> for ColumnName {
+    fn from(name: &str) -> Self {
+        ColumnName {
+            name: name.trim().to_owned(),
+            origin: None,
+        }
+    }
+}
+
+/// The time column(s) given instead of being found by their header names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimeColumnNames {
+    /// The timestamp, or with `date` the time of day.
+    pub time: ColumnName,
+    pub date: Option<ColumnName>,
+}
+
+/// The header does not fit the layout or the columns asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayoutError {
+    pub message: String,
+    /// `config:line:col` when a config entry asked for what is not there.
+    pub origin: Option<String>,
+}
+
+impl LayoutError {
+    fn new(message: String) -> Self {
+        LayoutError {
+            message,
+            origin: None,
+        }
+    }
+}
+
+impl std::fmt::Display for LayoutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 impl std::str::FromStr for ColumnMap {
@@ -52,6 +104,7 @@ impl std::str::FromStr for ColumnMap {
             column: column.trim().to_owned(),
             sensor: sensor.trim().to_owned(),
             unit,
+            ..Default::default()
         })
     }
 }
@@ -69,6 +122,8 @@ pub struct SensorColumn {
     pub header: String,
     pub sensor: SensorId,
     pub unit: String,
+    /// Display name when the sensor is created (the id when empty).
+    pub name: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -77,6 +132,8 @@ pub enum Shape {
         sensor: usize,
         value: usize,
         unit: Option<usize>,
+        /// `good`/`bad`/`stale` per reading, as `floorwatch export readings` writes it.
+        quality: Option<usize>,
     },
     Wide(Vec<SensorColumn>),
 }
@@ -100,9 +157,11 @@ impl Columns {
                 sensor,
                 value,
                 unit,
+                quality,
             } => {
                 used.extend([*sensor, *value]);
                 used.extend(unit);
+                used.extend(quality);
             }
             Shape::Wide(cols) => used.extend(cols.iter().map(|c| c.index)),
         }
@@ -143,6 +202,7 @@ const SENSOR_NAMES: &[&str] = &[
 ];
 const VALUE_NAMES: &[&str] = &["value", "valor", "consumo", "reading", "val"];
 const UNIT_NAMES: &[&str] = &["unit", "units", "unidade", "uom"];
+const QUALITY_NAMES: &[&str] = &["quality", "qualidade"];
 
 fn find(headers: &[String], names: &[&str], skip: &[usize]) -> Option<usize> {
     names.iter().find_map(|name| {
@@ -155,8 +215,11 @@ fn find(headers: &[String], names: &[&str], skip: &[usize]) -> Option<usize> {
 }
 
 /// Works out the columns from the header and the options.
-pub fn resolve(headers: Vec<String>, options: &CsvOptions) -> Result<Columns, String> {
-    let time = time_columns(&headers);
+pub fn resolve(headers: Vec<String>, options: &CsvOptions) -> Result<Columns, LayoutError> {
+    let time = match &options.time_columns {
+        Some(names) => named_time_columns(&headers, names)?,
+        None => time_columns(&headers),
+    };
     let taken = match time {
         TimeColumns::Single(i) => vec![i],
         TimeColumns::Split { date, time } => vec![date, time],
@@ -170,20 +233,23 @@ pub fn resolve(headers: Vec<String>, options: &CsvOptions) -> Result<Columns, St
     };
     let shape = match (options.layout, long) {
         (Some(Layout::Long), None) => {
-            return Err(format!(
+            return Err(LayoutError::new(format!(
                 "a long layout needs a sensor and a value column (e.g. timestamp,sensor,value); the header has {}",
                 quoted_list(&headers)
-            ));
+            )));
         }
         (Some(Layout::Long), Some((sensor, value))) | (None, Some((sensor, value)))
             if options.map.is_empty() =>
         {
             let mut skip = taken.clone();
             skip.extend([sensor, value]);
+            let unit = find(&headers, UNIT_NAMES, &skip);
+            skip.extend(unit);
             Shape::Long {
                 sensor,
                 value,
-                unit: find(&headers, UNIT_NAMES, &skip),
+                unit,
+                quality: find(&headers, QUALITY_NAMES, &skip),
             }
         }
         _ => Shape::Wide(wide_columns(&headers, &taken, options)?),
@@ -192,6 +258,41 @@ pub fn resolve(headers: Vec<String>, options: &CsvOptions) -> Result<Columns, St
         headers,
         time,
         shape,
+    })
+}
+
+/// The index of the column called `name`: exact (trimmed) match first, then ignoring ASCII case.
+fn header_index(headers: &[String], name: &str) -> Option<usize> {
+    let name = name.trim();
+    headers.iter().position(|h| h.trim() == name).or_else(|| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    })
+}
+
+fn named_column(headers: &[String], column: &ColumnName, what: &str) -> Result<usize, LayoutError> {
+    header_index(headers, &column.name).ok_or_else(|| LayoutError {
+        message: format!(
+            "{what} {:?} is not in the header: it has {}",
+            column.name,
+            quoted_list(headers)
+        ),
+        origin: column.origin.clone(),
+    })
+}
+
+fn named_time_columns(
+    headers: &[String],
+    names: &TimeColumnNames,
+) -> Result<TimeColumns, LayoutError> {
+    let time = named_column(headers, &names.time, "time column")?;
+    Ok(match &names.date {
+        Some(date) => TimeColumns::Split {
+            date: named_column(headers, date, "date column")?,
+            time,
+        },
+        None => TimeColumns::Single(time),
     })
 }
 
@@ -208,7 +309,7 @@ fn wide_columns(
     headers: &[String],
     taken: &[usize],
     options: &CsvOptions,
-) -> Result<Vec<SensorColumn>, String> {
+) -> Result<Vec<SensorColumn>, LayoutError> {
     if options.map.is_empty() {
         let cols: Vec<_> = headers
             .iter()
@@ -219,19 +320,20 @@ fn wide_columns(
                 header: header.clone(),
                 sensor: SensorId::new(header.trim()),
                 unit: String::new(),
+                name: String::new(),
             })
             .collect();
         if cols.is_empty() {
-            return Err(format!(
+            return Err(LayoutError::new(format!(
                 "no value columns: the header has only {}",
                 quoted_list(headers)
-            ));
+            )));
         }
         if let Some(empty) = cols.iter().find(|c| c.sensor.as_str().is_empty()) {
-            return Err(format!(
+            return Err(LayoutError::new(format!(
                 "column {} has no name: name it in the header or map it with --map",
                 empty.index + 1
-            ));
+            )));
         }
         return Ok(cols);
     }
@@ -239,26 +341,26 @@ fn wide_columns(
         .map
         .iter()
         .map(|m| {
-            let index = headers
-                .iter()
-                .position(|h| h.trim() == m.column)
-                .or_else(|| {
-                    headers
-                        .iter()
-                        .position(|h| h.trim().eq_ignore_ascii_case(&m.column))
-                })
-                .ok_or_else(|| {
-                    format!(
-                        "column {:?} (from the mapping) is not in the header: it has {}",
-                        m.column,
-                        quoted_list(headers)
-                    )
-                })?;
+            let column = ColumnName {
+                name: m.column.clone(),
+                origin: m.origin.clone(),
+            };
+            let index = named_column(headers, &column, "mapped column")?;
+            if taken.contains(&index) {
+                return Err(LayoutError {
+                    message: format!(
+                        "column {:?} is the time column; map value columns only",
+                        headers[index]
+                    ),
+                    origin: m.origin.clone(),
+                });
+            }
             Ok(SensorColumn {
                 index,
                 header: headers[index].clone(),
                 sensor: SensorId::new(&m.sensor),
                 unit: m.unit.clone().unwrap_or_default(),
+                name: m.name.clone().unwrap_or_default(),
             })
         })
         .collect()
@@ -293,7 +395,22 @@ mod tests {
             Shape::Long {
                 sensor: 1,
                 value: 2,
-                unit: Some(3)
+                unit: Some(3),
+                quality: None,
+            }
+        );
+        let exported = resolve(
+            headers(&["timestamp", "sensor", "value", "unit", "quality"]),
+            &CsvOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            exported.shape,
+            Shape::Long {
+                sensor: 1,
+                value: 2,
+                unit: Some(3),
+                quality: Some(4),
             }
         );
     }
@@ -326,14 +443,16 @@ mod tests {
                 index: 2,
                 header: "Voltage".into(),
                 sensor: SensorId::new("house.voltage"),
-                unit: "V".into()
+                unit: "V".into(),
+                name: String::new(),
             }])
         );
         let err = resolve(headers(&["Date", "Time", "Volts"]), &options).unwrap_err();
-        assert!(
-            err.contains("\"Voltage\" (from the mapping) is not in the header"),
-            "{err}"
+        assert_eq!(
+            err.message,
+            "mapped column \"Voltage\" is not in the header: it has \"Date\", \"Time\", \"Volts\""
         );
+        assert_eq!(err.origin, None);
     }
 
     #[test]
@@ -343,7 +462,10 @@ mod tests {
             ..Default::default()
         };
         let err = resolve(headers(&["ts", "a", "b"]), &options).unwrap_err();
-        assert!(err.contains("needs a sensor and a value column"), "{err}");
+        assert!(
+            err.message.contains("needs a sensor and a value column"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -355,7 +477,7 @@ mod tests {
             ColumnMap {
                 column: "a".into(),
                 sensor: "b".into(),
-                unit: None
+                ..Default::default()
             }
         );
     }

@@ -5,13 +5,14 @@
 pub mod command;
 pub mod import;
 pub mod layout;
+pub mod profile;
 pub mod reader;
 pub mod replay;
 mod sniff;
 pub mod timestamp;
 pub mod value;
 
-pub use layout::{ColumnMap, Layout};
+pub use layout::{ColumnMap, ColumnName, Layout, TimeColumnNames};
 pub use reader::{BadRow, CsvReader, ReadStats, Reason, RowOutcome};
 pub use timestamp::{DateFormat, DateOrder};
 pub use value::DecimalMark;
@@ -30,6 +31,8 @@ pub struct CsvOptions {
     /// Wide files: only these columns, as these sensors. Empty: every column, named by its header.
     pub map: Vec<ColumnMap>,
     pub layout: Option<Layout>,
+    /// The time column(s) by name. `None`: found by their header names.
+    pub time_columns: Option<TimeColumnNames>,
     /// When set, readings of any other sensor are rejected (`--known-only`).
     pub known: Option<HashSet<String>>,
 }
@@ -43,6 +46,7 @@ impl Default for CsvOptions {
             tz: chrono_tz::UTC,
             map: Vec::new(),
             layout: None,
+            time_columns: None,
             known: None,
         }
     }
@@ -64,11 +68,19 @@ pub enum CsvError {
         line: u64,
         message: String,
     },
+    /// A config `[[import]]` entry asks for what the file does not have; the
+    /// position is the entry's in the config.
+    #[error("{origin}: {message} (in {file})")]
+    Config {
+        origin: String,
+        file: String,
+        message: String,
+    },
 }
 
 impl CsvError {
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, CsvError::Format { .. })
+        matches!(self, CsvError::Format { .. } | CsvError::Config { .. })
             || matches!(self, CsvError::Io { source, .. } if matches!(
                 source.kind(),
                 std::io::ErrorKind::InvalidData | std::io::ErrorKind::NotFound

@@ -5,7 +5,7 @@ use super::layout::{self, Columns, Shape, TimeColumns};
 use super::timestamp::{self, DateFormat, DateOrder, TimeError, TimeParser};
 use super::value::{self, DecimalMark, Value};
 use super::{CsvError, CsvOptions, sniff};
-use crate::model::{Reading, SensorId, SensorMeta};
+use crate::model::{Quality, Reading, SensorId, SensorMeta};
 use csv::ByteRecord;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Cursor, Read};
@@ -23,6 +23,7 @@ pub enum Reason {
     FieldCount,
     EmptySensor,
     UnknownSensor,
+    BadQuality,
 }
 
 impl Reason {
@@ -35,6 +36,7 @@ impl Reason {
             Reason::FieldCount => "wrong number of fields",
             Reason::EmptySensor => "empty sensor id",
             Reason::UnknownSensor => "unknown sensor",
+            Reason::BadQuality => "bad quality label",
         }
     }
 }
@@ -191,7 +193,11 @@ impl CsvReader {
                 .iter()
                 .map(|c| SensorMeta {
                     id: c.sensor.clone(),
-                    name: c.sensor.to_string(),
+                    name: if c.name.is_empty() {
+                        c.sensor.to_string()
+                    } else {
+                        c.name.clone()
+                    },
                     unit: c.unit.clone(),
                     ..Default::default()
                 })
@@ -260,7 +266,14 @@ impl Peek {
             .iter()
             .map(|f| String::from_utf8_lossy(f).trim().to_owned())
             .collect();
-        let columns = layout::resolve(headers, options).map_err(|m| format_error(1, m))?;
+        let columns = layout::resolve(headers, options).map_err(|e| match e.origin {
+            Some(origin) => CsvError::Config {
+                origin,
+                file: name.to_owned(),
+                message: e.message,
+            },
+            None => format_error(1, e.message),
+        })?;
         let mut rows = Vec::new();
         let mut record = ByteRecord::new();
         // A read error here is a row cut off by the sample size.
@@ -464,8 +477,9 @@ impl CsvReader {
                 sensor,
                 value: value_col,
                 unit,
+                quality,
             } => {
-                let (sensor, value_col, unit) = (*sensor, *value_col, *unit);
+                let (sensor, value_col, unit, quality) = (*sensor, *value_col, *unit, *quality);
                 let field = self.record.get(value_col).unwrap_or(b"");
                 let v = match value::parse_value(field, self.mark) {
                     Value::Number(v) => v,
@@ -476,8 +490,17 @@ impl CsvReader {
                     }
                     Value::NotANumber => return Err(self.not_a_number(value_col, field)),
                 };
+                let quality = match quality {
+                    Some(col) => self.quality(col)?,
+                    None => Quality::Good,
+                };
                 let id = self.long_sensor(sensor, unit)?;
-                out.push(Reading::good(id, ts, v));
+                out.push(Reading {
+                    sensor: id,
+                    ts,
+                    value: v,
+                    quality,
+                });
                 Ok(1)
             }
         }
@@ -574,6 +597,25 @@ impl CsvReader {
         });
         self.long_ids.insert(raw.into(), id.clone());
         Ok(id)
+    }
+
+    /// A quality cell: a label as `export readings` writes it; empty is good.
+    fn quality(&self, col: usize) -> Result<Quality, BadRow> {
+        let field = self.record.get(col).unwrap_or(b"");
+        if field.trim_ascii().is_empty() {
+            return Ok(Quality::Good);
+        }
+        Quality::from_label(field).ok_or_else(|| {
+            self.bad(
+                col,
+                Reason::BadQuality,
+                format!(
+                    "expected a quality (good, bad or stale) in column {:?}, found {:?}",
+                    self.columns.headers[col],
+                    shown(field)
+                ),
+            )
+        })
     }
 
     fn not_a_number(&self, col: usize, field: &[u8]) -> BadRow {
@@ -727,6 +769,32 @@ mod tests {
             ]
         );
         assert!(r.bad.is_empty());
+    }
+
+    #[test]
+    fn long_layout_keeps_the_quality_column() {
+        let text = b"timestamp,sensor,value,unit,quality\n\
+            2025-10-02T12:00:00Z,a,1,V,good\n\
+            2025-10-02T12:00:01Z,a,2,V,BAD\n\
+            2025-10-02T12:00:02Z,a,3,V,stale\n\
+            2025-10-02T12:00:03Z,a,4,V,\n\
+            2025-10-02T12:00:04Z,a,5,V,dubious\n";
+        let r = read(text, &CsvOptions::default()).unwrap();
+        let got: Vec<(f64, Quality)> = r.readings.iter().map(|r| (r.value, r.quality)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (1.0, Quality::Good),
+                (2.0, Quality::Bad),
+                (3.0, Quality::Stale),
+                (4.0, Quality::Good),
+            ]
+        );
+        assert_eq!(
+            r.bad[0].to_string(),
+            "t.csv:6:28: expected a quality (good, bad or stale) in column \"quality\", found \"dubious\""
+        );
+        assert_eq!(r.stats.bad.get(&Reason::BadQuality), Some(&1));
     }
 
     #[test]
@@ -905,6 +973,7 @@ mod tests {
                 column: "Voltage".into(),
                 sensor: "house.voltage".into(),
                 unit: Some("V".into()),
+                ..Default::default()
             }],
             ..Default::default()
         };

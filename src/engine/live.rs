@@ -7,7 +7,7 @@ use crate::alarm::AlarmView;
 use crate::model::{Quality, Reading, SensorId, SensorMeta, TimestampMs, now_ms};
 use crate::source::SourceStatus;
 use crate::source::raw::RawSample;
-use crate::source::replay::ReplayStatus;
+use crate::source::replay::{LoadProgress, ReplayStatus};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -51,6 +51,8 @@ pub struct LiveState {
     pub now_ms: TimestampMs,
     /// Set while history is being replayed: position, speed, progress.
     pub replay: Option<ReplayStatus>,
+    /// Set while a replay's files are being loaded, before it plays.
+    pub replay_loading: Option<LoadProgress>,
     pub version: u64,
     max_points: usize,
     window_ms: i64,
@@ -70,6 +72,7 @@ impl LiveState {
             stored: 0,
             now_ms: now_ms(),
             replay: None,
+            replay_loading: None,
             version: 0,
             max_points: config.live_points,
             window_ms: config.live_window_ms,
@@ -181,8 +184,9 @@ impl LiveState {
     }
 
     /// Moves the clock to the replayed time. After a seek or restart the values
-    /// shown belong to another time, so they are cleared.
-    pub fn set_replay(&mut self, status: ReplayStatus) {
+    /// shown belong to another time, so they are cleared. Returns whether the
+    /// replay jumped (its first status, a seek, a jump or a restart).
+    pub fn set_replay(&mut self, status: ReplayStatus) -> bool {
         let jumped = self
             .replay
             .as_ref()
@@ -198,6 +202,8 @@ impl LiveState {
         }
         self.now_ms = status.position_ms;
         self.replay = Some(status);
+        self.replay_loading = None;
+        jumped
     }
 
     pub fn set_source_status(&mut self, status: SourceStatus) {

@@ -158,9 +158,5 @@ impl<'s> Cursor<'s> {
 }
 
 pub fn quality_label(q: Quality) -> &'static str {
-    match q {
-        Quality::Good => "good",
-        Quality::Bad => "bad",
-        Quality::Stale => "stale",
-    }
+    q.label()
 }

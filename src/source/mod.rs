@@ -29,6 +29,8 @@ pub enum SourceEvent {
     Status(SourceStatus),
     /// A replay's clock and controls; the engine then runs on replayed time.
     Replay(replay::ReplayStatus),
+    /// A replay's files are being loaded (before its first [`SourceEvent::Replay`]).
+    ReplayLoading(replay::LoadProgress),
 }
 
 impl SourceEvent {

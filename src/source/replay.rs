@@ -134,6 +134,48 @@ impl ReplayStatus {
     }
 }
 
+/// How far loading a replay's files has got, before playback starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadProgress {
+    /// The file being read (`factory_day.csv`).
+    pub file: Arc<str>,
+    /// Bytes read over all files (every pass, when also recording).
+    pub bytes: u64,
+    /// Bytes to read over all files; 0 when unknown.
+    pub total_bytes: u64,
+    /// CSV rows read so far.
+    pub rows: u64,
+}
+
+impl LoadProgress {
+    /// 0.0 … 1.0 (0 when the size is unknown).
+    pub fn fraction(&self) -> f64 {
+        if self.total_bytes == 0 {
+            return 0.0;
+        }
+        (self.bytes as f64 / self.total_bytes as f64).clamp(0.0, 1.0)
+    }
+
+    /// `loading factory_day.csv 42% (1.2 M rows)`.
+    pub fn line(&self) -> String {
+        format!(
+            "loading {} {:.0}% ({} rows)",
+            self.file,
+            self.fraction() * 100.0,
+            count_label(self.rows)
+        )
+    }
+}
+
+/// `950`, `12.5 k`, `1.2 M`.
+fn count_label(n: u64) -> String {
+    match n {
+        0..1_000 => n.to_string(),
+        1_000..1_000_000 => format!("{:.1} k", n as f64 / 1e3),
+        _ => format!("{:.1} M", n as f64 / 1e6),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("replay store {path}: {source}")]
 pub struct ReplayError {
@@ -504,5 +546,33 @@ async fn sleep_until_opt(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_progress_line() {
+        let p = LoadProgress {
+            file: Arc::from("factory_day.csv"),
+            bytes: 420,
+            total_bytes: 1000,
+            rows: 1_234_567,
+        };
+        assert_eq!(p.line(), "loading factory_day.csv 42% (1.2 M rows)");
+        let unknown = LoadProgress {
+            total_bytes: 0,
+            rows: 950,
+            ..p.clone()
+        };
+        assert_eq!(unknown.line(), "loading factory_day.csv 0% (950 rows)");
+        let over = LoadProgress {
+            bytes: 2000,
+            rows: 12_500,
+            ..p
+        };
+        assert_eq!(over.line(), "loading factory_day.csv 100% (12.5 k rows)");
     }
 }

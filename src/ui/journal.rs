@@ -163,15 +163,16 @@ pub fn load(db: &Path, query: &JournalQuery) -> Result<JournalData, String> {
 
 pub type JournalAnswer = (u64, Result<JournalData, String>);
 
-/// Starts the journal reader. It stops when the query sender is dropped.
-pub fn spawn(
-    db: PathBuf,
-) -> (
-    mpsc::UnboundedSender<JournalQuery>,
+/// A query and the history file (live or a replay's store) it reads.
+pub type JournalRequest = (PathBuf, JournalQuery);
+
+/// Starts the journal reader. It stops when the request sender is dropped.
+pub fn spawn() -> (
+    mpsc::UnboundedSender<JournalRequest>,
     mpsc::UnboundedReceiver<JournalAnswer>,
 ) {
-    super::worker::spawn_latest("ui-journal", move |q: &JournalQuery| {
-        (q.request, load(&db, q))
+    super::worker::spawn_latest("ui-journal", |(db, q): &JournalRequest| {
+        (q.request, load(db, q))
     })
 }
 
@@ -211,7 +212,7 @@ impl UiState {
     }
 
     pub fn load_journal(&mut self) -> Vec<Effect> {
-        let now = self.now_ms;
+        let now = self.clock();
         self.next_request += 1;
         let request = self.next_request;
         let Some(view) = self.journal.as_mut() else {
@@ -243,12 +244,13 @@ impl UiState {
     }
 
     /// A journal that follows the present is read again every few seconds.
-    pub(super) fn journal_refresh_due(&self, now: TimestampMs) -> bool {
+    pub(super) fn journal_refresh_due(&self) -> bool {
+        let clock = self.clock();
         self.screen == Screen::Journal
             && self
                 .journal
                 .as_ref()
-                .is_some_and(|j| j.end_ms.is_none() && now - j.requested_ms >= REFRESH_MS)
+                .is_some_and(|j| j.end_ms.is_none() && (clock - j.requested_ms).abs() >= REFRESH_MS)
     }
 
     /// The journal's sensor filter is what the filter key edits on this screen.
@@ -260,7 +262,7 @@ impl UiState {
     }
 
     pub(super) fn journal_action(&mut self, action: Action) -> Vec<Effect> {
-        let now = self.now_ms;
+        let now = self.clock();
         let Some(view) = self.journal.as_mut() else {
             self.screen = Screen::Dashboard;
             return Vec::new();
@@ -308,7 +310,7 @@ impl UiState {
     /// narrowed to one priority when that filter is set.
     pub(super) fn journal_export_view(&self) -> Option<crate::report::View> {
         let view = self.journal.as_ref()?;
-        let (from, to) = view.span(self.now_ms);
+        let (from, to) = view.span(self.clock());
         let mut sensors: Vec<String> = view.rows().iter().map(|r| r.sensor.clone()).collect();
         sensors.sort();
         sensors.dedup();

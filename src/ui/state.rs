@@ -226,6 +226,14 @@ impl UiState {
         }
     }
 
+    /// The time the views show: the replayed time during a replay, else the wall clock.
+    pub fn clock(&self) -> TimestampMs {
+        self.live
+            .replay
+            .as_ref()
+            .map_or(self.now_ms, |r| r.position_ms)
+    }
+
     pub fn theme(&self) -> &Theme {
         &self.config.themes[self.theme.min(self.config.themes.len().saturating_sub(1))]
     }
@@ -266,13 +274,14 @@ impl UiState {
         if self.toast.as_ref().is_some_and(|t| now >= t.until_ms) {
             self.toast = None;
         }
+        let clock = self.clock();
         let refresh_due = self.detail.as_ref().is_some_and(|d| {
-            d.end_ms.is_none() && now - d.requested_ms >= (d.window_ms() / 200).max(5_000)
+            d.end_ms.is_none() && (clock - d.requested_ms).abs() >= (d.window_ms() / 200).max(5_000)
         });
         if refresh_due && self.screen == Screen::Detail {
             return self.load_detail();
         }
-        if self.journal_refresh_due(now) {
+        if self.journal_refresh_due() {
             return self.load_journal();
         }
         Vec::new()
@@ -458,13 +467,14 @@ impl UiState {
     /// the alarm pane's alarms (their journal since the oldest was raised), or
     /// the dashboard's sensors (those the filter shows) over the live window.
     fn export_action(&mut self) -> Vec<Effect> {
-        let now = self.now_ms;
+        let now = self.clock();
         let view = match (self.screen, self.focus) {
+            // The window's end is shown (a replay's clock is its last reading's time).
             (Screen::Detail, _) => self.detail.as_ref().map(|d| {
                 let (from, to) = d.range(now);
                 View::Readings {
                     sensors: vec![d.sensor.to_string()],
-                    range: TimeRange { from, to },
+                    range: TimeRange { from, to: to + 1 },
                 }
             }),
             (Screen::Dashboard, Focus::Alarms) => {
@@ -849,13 +859,13 @@ impl UiState {
             data: None,
             error: None,
             request: 0,
-            requested_ms: self.now_ms,
+            requested_ms: self.clock(),
         });
         self.load_detail()
     }
 
-    fn load_detail(&mut self) -> Vec<Effect> {
-        let now = self.now_ms;
+    pub fn load_detail(&mut self) -> Vec<Effect> {
+        let now = self.clock();
         let width = self.size.width;
         self.next_request += 1;
         let request = self.next_request;
@@ -875,7 +885,7 @@ impl UiState {
     }
 
     fn detail_action(&mut self, action: Action) -> Vec<Effect> {
-        let now = self.now_ms;
+        let now = self.clock();
         let Some(detail) = self.detail.as_mut() else {
             self.screen = Screen::Dashboard;
             return Vec::new();

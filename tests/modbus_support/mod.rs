@@ -92,7 +92,9 @@ impl Polling {
                         self.raw.insert(sensor.to_string(), raw.clone());
                     }
                 }
-                SourceEvent::Discovered(_) | SourceEvent::Replay(_) => {}
+                SourceEvent::Discovered(_)
+                | SourceEvent::Replay(_)
+                | SourceEvent::ReplayLoading(_) => {}
             }
             if done(self, &event) {
                 return;

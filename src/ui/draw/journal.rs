@@ -34,7 +34,7 @@ fn rows_table(frame: &mut Frame, area: Rect, ui: &UiState, view: &JournalView) {
     } else {
         format!("{} rows", rows.len())
     };
-    let (_, to) = view.span(ui.now_ms);
+    let (_, to) = view.span(ui.clock());
     let when = if view.end_ms.is_none() {
         "to now".to_owned()
     } else {

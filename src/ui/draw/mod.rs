@@ -116,6 +116,13 @@ fn header(buf: &mut Buffer, area: Rect, ui: &UiState) {
         left.push(Span::raw("  "));
         left.push(Span::styled(" REPLAY ", theme.unack));
         left.push(Span::raw(format!(" {} ", replay_state(replay))));
+    } else if let Some(loading) = &live.replay_loading {
+        left.push(Span::raw("  "));
+        left.push(Span::styled(" REPLAY ", theme.unack));
+        left.push(Span::raw(format!(
+            " loading {:.0}% ",
+            loading.fraction() * 100.0
+        )));
     }
     let tz = time_fmt(ui, now, "%Z");
     let right = if live.replay.is_some() {
@@ -210,6 +217,15 @@ fn footer(buf: &mut Buffer, area: Rect, ui: &UiState) {
             Span::raw(text.clone()),
             Span::styled("_", theme.key),
             Span::raw("   HH:MM[:SS] or YYYY-MM-DD HH:MM   Enter go  Esc cancel"),
+        ]);
+        buf.set_line(area.x, area.y, &line, area.width);
+        return;
+    }
+    if let Some(loading) = &ui.live.replay_loading {
+        let line = Line::from(vec![
+            Span::raw(format!(" {}", loading.line())),
+            Span::styled("  Esc", theme.key),
+            Span::raw(" cancel"),
         ]);
         buf.set_line(area.x, area.y, &line, area.width);
         return;
