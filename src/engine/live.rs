@@ -43,6 +43,8 @@ pub struct LiveState {
     /// How many new high or critical alarms were raised since start: the UI
     /// rings the terminal bell when it grows (and `[ui] bell` is on).
     pub alarm_bell: u64,
+    /// The last operator action the alarm system refused (when, why), for the console to say so.
+    pub refused: Option<(TimestampMs, String)>,
     pub received: u64,
     pub stored: u64,
     /// The console's clock: wall time, or the replayed time during a replay.
@@ -65,6 +67,7 @@ impl LiveState {
             sources: Vec::new(),
             alarms: Arc::new(Vec::new()),
             alarm_bell: 0,
+            refused: None,
             received: 0,
             stored: 0,
             now_ms: now_ms(),

@@ -301,6 +301,8 @@ impl Engine {
         let now = self.clock();
         if let Err(e) = self.alarms.command(&command, now, &mut self.alarm_events) {
             tracing::warn!(operator = command.operator(), "alarm action refused: {e}");
+            self.state.refused = Some((now, e.to_string()));
+            self.dirty = true;
         }
     }
 

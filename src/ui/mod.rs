@@ -9,11 +9,13 @@
 pub mod draw;
 pub mod history;
 pub mod invoice;
+pub mod journal;
 pub mod keys;
 pub mod layout;
 pub mod replay;
 pub mod state;
 pub mod theme;
+pub mod worker;
 
 use crate::alarm::operator_name;
 use crate::app::Running;
@@ -268,6 +270,7 @@ pub async fn run_console(console: Console, config: &Config, db: &Path) -> Result
         ui.toast(warning.clone());
     }
     let (history_tx, mut history_rx) = history::spawn();
+    let (journal_tx, mut journal_rx) = journal::spawn();
     let (invoice_tx, mut invoice_rx) = invoice::spawn(
         Arc::new(config.clone()),
         db.to_owned(),
@@ -313,6 +316,11 @@ pub async fn run_console(console: Console, config: &Config, db: &Path) -> Result
             Some((request, answer)) = history_rx.recv() => {
                 dirty = true;
                 ui.on_history(request, answer);
+                Vec::new()
+            }
+            Some((request, answer)) = journal_rx.recv() => {
+                dirty = true;
+                ui.on_journal(request, answer);
                 Vec::new()
             }
             Some(answer) = invoice_rx.recv() => {
@@ -412,6 +420,9 @@ pub async fn run_console(console: Console, config: &Config, db: &Path) -> Result
                 }
                 Effect::LoadDetail(query) => {
                     let _ = history_tx.send((shown_store(view.as_ref(), db), query));
+                }
+                Effect::LoadJournal(query) => {
+                    let _ = journal_tx.send((shown_store(view.as_ref(), db), query));
                 }
                 Effect::Invoice(request) => {
                     let _ = invoice_tx.send(request);

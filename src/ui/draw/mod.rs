@@ -4,6 +4,7 @@
 mod alarms;
 mod detail;
 mod invoice;
+mod journal;
 mod overlay;
 mod status;
 mod tiles;
@@ -39,6 +40,7 @@ pub fn draw(frame: &mut Frame, ui: &UiState) {
             Screen::Detail => detail::draw(frame, body, ui),
             Screen::Status => status::draw(frame, body, ui),
             Screen::Invoice => invoice::draw(frame, body, ui),
+            Screen::Journal => journal::draw(frame, body, ui),
         }
         footer(frame.buffer_mut(), footer_area, ui);
         overlay::draw(frame, area, ui);
@@ -165,6 +167,9 @@ fn footer_actions(ui: &UiState) -> &'static [Action] {
             Action::Ack,
             Action::AckAll,
             Action::Shelve,
+            Action::Unshelve,
+            Action::Comment,
+            Action::Journal,
             Action::Back,
             Action::Help,
             Action::Quit,
@@ -178,6 +183,15 @@ fn footer_actions(ui: &UiState) -> &'static [Action] {
             Action::Help,
         ],
         (Screen::Status, _) => &[Action::Back, Action::Help, Action::Quit],
+        (Screen::Journal, _) => &[
+            Action::Filter,
+            Action::CyclePriority,
+            Action::CycleKind,
+            Action::ZoomOut,
+            Action::Left,
+            Action::Export,
+            Action::Back,
+        ],
         (Screen::Invoice, _) => &[
             Action::Left,
             Action::Right,
@@ -231,8 +245,15 @@ fn footer(buf: &mut Buffer, area: Rect, ui: &UiState) {
     }
     if ui.filter_editing {
         let line = Line::from(vec![
-            Span::styled(" filter: ", theme.key),
-            Span::raw(ui.filter.clone()),
+            Span::styled(
+                if ui.screen == Screen::Journal {
+                    " sensor: "
+                } else {
+                    " filter: "
+                },
+                theme.key,
+            ),
+            Span::raw(ui.filter_text().to_owned()),
             Span::styled("_", theme.key),
             Span::raw("   Enter keep  Esc clear"),
         ]);
