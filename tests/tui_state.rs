@@ -3,22 +3,14 @@
 
 mod common;
 
-use common::tui::{NOW, PLANT_TOML, config, large_plant, plant_state, render, text, ui_state};
+use common::tui::{
+    NOW, PLANT_TOML, chars, config, large_plant, plant_state, press, render, text, ui_state,
+};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use floorwatch::alarm::{AlarmCommand, AlarmState};
 use floorwatch::ui::layout::Cursor;
 use floorwatch::ui::state::{Effect, Screen, UiState};
 use std::sync::Arc;
-
-fn press(ui: &mut UiState, code: KeyCode) -> Vec<Effect> {
-    ui.on_event(&Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-}
-
-fn chars(ui: &mut UiState, keys: &str) -> Vec<Effect> {
-    keys.chars()
-        .flat_map(|c| press(ui, KeyCode::Char(c)))
-        .collect()
-}
 
 fn plant(width: u16, height: u16) -> UiState {
     let config = config(PLANT_TOML);
