@@ -264,6 +264,22 @@ fn an_action_the_engine_refused_is_told_to_the_operator() {
 }
 
 #[test]
+fn esc_run_together_with_a_key_is_esc_then_the_key() {
+    let mut ui = plant(80, 24);
+    chars(&mut ui, "S");
+    assert_eq!(ui.screen, Screen::Status);
+    // Esc then `?` within the terminal's escape timeout reads as Alt-?.
+    let alt = Event::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::ALT));
+    ui.on_event(&alt);
+    assert_eq!(ui.screen, Screen::Dashboard, "Esc went back");
+    assert_eq!(
+        ui.overlay,
+        Some(floorwatch::ui::state::Overlay::Help),
+        "then ? opened the help"
+    );
+}
+
+#[test]
 fn toasts_show_and_expire() {
     let mut ui = plant(80, 24);
     assert!(chars(&mut ui, "t").is_empty());
