@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::tui::{NOW, PLANT_TOML, config, plant_state, render, text, ui_state};
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use common::tui::{NOW, PLANT_TOML, chars, config, plant_state, press, render, text, ui_state};
+use crossterm::event::KeyCode;
 use floorwatch::alarm::Priority;
 use floorwatch::alarm::machine::EventKind;
 use floorwatch::report::View;
@@ -16,16 +16,6 @@ use floorwatch::ui::state::{Effect, Screen, UiState};
 use std::path::Path;
 
 const MIN: i64 = 60_000;
-
-fn press(ui: &mut UiState, code: KeyCode) -> Vec<Effect> {
-    ui.on_event(&Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-}
-
-fn chars(ui: &mut UiState, keys: &str) -> Vec<Effect> {
-    keys.chars()
-        .flat_map(|c| press(ui, KeyCode::Char(c)))
-        .collect()
-}
 
 fn row(ts: i64, sensor: &str, event: &str, state: &str, priority: &str) -> AlarmEventRow {
     AlarmEventRow {

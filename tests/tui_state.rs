@@ -3,22 +3,14 @@
 
 mod common;
 
-use common::tui::{NOW, PLANT_TOML, config, large_plant, plant_state, render, text, ui_state};
+use common::tui::{
+    NOW, PLANT_TOML, chars, config, large_plant, plant_state, press, render, text, ui_state,
+};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use floorwatch::alarm::{AlarmCommand, AlarmState};
 use floorwatch::ui::layout::Cursor;
 use floorwatch::ui::state::{Effect, Screen, UiState};
 use std::sync::Arc;
-
-fn press(ui: &mut UiState, code: KeyCode) -> Vec<Effect> {
-    ui.on_event(&Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-}
-
-fn chars(ui: &mut UiState, keys: &str) -> Vec<Effect> {
-    keys.chars()
-        .flat_map(|c| press(ui, KeyCode::Char(c)))
-        .collect()
-}
 
 fn plant(width: u16, height: u16) -> UiState {
     let config = config(PLANT_TOML);
@@ -269,6 +261,22 @@ fn an_action_the_engine_refused_is_told_to_the_operator() {
     ui.toast = None;
     ui.on_snapshot(Arc::new(live));
     assert!(ui.toast.is_none());
+}
+
+#[test]
+fn esc_run_together_with_a_key_is_esc_then_the_key() {
+    let mut ui = plant(80, 24);
+    chars(&mut ui, "S");
+    assert_eq!(ui.screen, Screen::Status);
+    // Esc then `?` within the terminal's escape timeout reads as Alt-?.
+    let alt = Event::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::ALT));
+    ui.on_event(&alt);
+    assert_eq!(ui.screen, Screen::Dashboard, "Esc went back");
+    assert_eq!(
+        ui.overlay,
+        Some(floorwatch::ui::state::Overlay::Help),
+        "then ? opened the help"
+    );
 }
 
 #[test]

@@ -16,6 +16,26 @@ fn demo(dir: &std::path::Path, width: u16, height: u16) -> Tmux {
     Tmux::start(&command, width, height, dir)
 }
 
+/// `floorwatch run` on `toml` written to the temp dir, with `prefix` before
+/// the binary (environment) and `flags` after `run`.
+fn run_config(
+    dir: &std::path::Path,
+    toml: &str,
+    prefix: &str,
+    flags: &str,
+    size: (u16, u16),
+) -> Tmux {
+    let config = dir.join("plant.toml");
+    std::fs::write(&config, toml).unwrap();
+    let command = format!(
+        "{prefix}{} run {flags}--config {} --db {}",
+        floorwatch_bin().display(),
+        config.display(),
+        dir.join("h.sqlite").display()
+    );
+    Tmux::start(&command, size.0, size.1, dir)
+}
+
 /// `q`, and `y` if the console asks because alarms are unacknowledged.
 fn quit(term: &Tmux) {
     term.keys(&["q"]);
@@ -111,11 +131,8 @@ fn alarm_keys_comment_shelve_unshelve_ack_and_the_journal_view() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("plant.toml");
     // The oven is always above its H limit, so the alarm is up at once.
-    std::fs::write(
-        &config,
-        r#"
+    let toml = r#"
 [plant]
 name = "Alarm plant"
 [[sensor]]
@@ -125,18 +142,10 @@ unit = "C"
 range = [0, 300]
 sim = { signal = "temperature" }
 alarm = { h = -100 }
-"#,
-    )
-    .unwrap();
-    let db = dir.path().join("h.sqlite");
-    let command = format!(
-        "env SUDO_USER=olga {} run --config {} --db {}",
-        floorwatch_bin().display(),
-        config.display(),
-        db.display()
-    );
+"#;
     // Wide enough for the journal's comment column beside the KPI panel.
-    let term = Tmux::start(&command, 150, 32, dir.path());
+    let term = run_config(dir.path(), toml, "env SUDO_USER=olga ", "", (150, 32));
+    let db = dir.path().join("h.sqlite");
     term.wait_for("1 UNACK");
     term.keys(&["Tab"]);
     term.wait_for("›MED  H");
@@ -202,10 +211,7 @@ fn rebound_keys_too_small_and_resize() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("plant.toml");
-    std::fs::write(
-        &config,
-        r#"
+    let toml = r#"
 [plant]
 name = "Rebound plant"
 [ui]
@@ -219,16 +225,8 @@ name = "Oven temperature"
 unit = "C"
 range = [0, 300]
 sim = { signal = "temperature" }
-"#,
-    )
-    .unwrap();
-    let command = format!(
-        "{} run --ascii --config {} --db {}",
-        floorwatch_bin().display(),
-        config.display(),
-        dir.path().join("h.sqlite").display()
-    );
-    let term = Tmux::start(&command, 40, 10, dir.path());
+"#;
+    let term = run_config(dir.path(), toml, "", "--ascii ", (40, 10));
     term.wait_for("Terminal too small");
     term.resize(90, 26);
     let screen = term.wait_for("Oven temperature");

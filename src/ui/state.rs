@@ -326,6 +326,16 @@ impl UiState {
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
             return vec![Effect::Quit];
         }
+        // Esc quickly followed by a key arrives as Alt+key (the terminal sends
+        // both bytes at once, over SSH more often still). Unless Alt+key is bound,
+        // it is what the operator typed: Esc, then the key.
+        if key.modifiers.contains(KeyModifiers::ALT) && self.config.keymap.action(key).is_none() {
+            let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+            let plain = KeyEvent::new(key.code, key.modifiers - KeyModifiers::ALT);
+            let mut effects = self.on_key(&esc);
+            effects.extend(self.on_key(&plain));
+            return effects;
+        }
         if self.filter_editing {
             return self.edit_filter(key);
         }
