@@ -470,3 +470,56 @@ async fn a_file_that_cannot_be_read_fails_loading_with_where_and_why() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn after_a_seek_a_rate_is_judged_on_the_reading_before_the_new_position() {
+    use floorwatch::alarm::{AlarmSetup, SensorRules};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("level.csv");
+    std::fs::write(
+        &file,
+        "timestamp,sensor,value\n\
+         2025-10-02T10:00:00Z,level,10\n\
+         2025-10-02T10:01:00Z,level,12\n\
+         2025-10-02T10:02:00Z,level,30\n\
+         2025-10-02T10:03:00Z,level,31\n",
+    )
+    .unwrap();
+    let mut rules = SensorRules::new("level");
+    rules.roc_per_minute = Some(5.0);
+    let engine = EngineConfig {
+        alarms: AlarmSetup {
+            sensors: vec![rules],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut session = ReplaySession::start(
+        ReplayOptions {
+            files: vec![file],
+            ..options("2025-10-02T10:00:00Z", Speed::Times(1.0), true)
+        },
+        &engine,
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    let jump = ms("2025-10-02T10:02:00Z");
+    session
+        .commands
+        .send(ReplayCommand::Seek(jump))
+        .await
+        .unwrap();
+    session.commands.send(ReplayCommand::Step).await.unwrap();
+    let state = wait_for(&mut session, "the reading at the new position", |s| {
+        s.sensor("level")
+            .and_then(|l| l.last)
+            .is_some_and(|p| p.ts == jump)
+    })
+    .await;
+    // 12 at 10:01 (before the seek position) → 30 at 10:02: +18/min.
+    let alarm = state.alarms.iter().find(|a| a.key == "level/roc");
+    assert!(alarm.is_some(), "{:#?}", state.alarms);
+    assert_eq!(alarm.unwrap().raised_ms, jump);
+    session.stop().await.unwrap();
+}

@@ -4,6 +4,7 @@
 //! rule. Fed to [`super::Evaluator::seed`] before the first reading, so a rate
 //! or a consumption period that spans a restart is judged as if the console
 //! had never stopped. Seeding raises nothing: the states come from the journal.
+//! A replay seeds the same way from its own store after every jump.
 
 use super::rules::{AlarmSetup, SensorRules};
 use crate::model::{Quality, SensorId, TimestampMs};
@@ -26,15 +27,21 @@ pub fn load(
     until: TimestampMs,
 ) -> Result<Vec<SeedSeries>, StoreError> {
     let conn = crate::store::open_reader(path)?;
-    let ctx = |source| StoreError::Sqlite {
+    load_conn(&conn, setup, until).map_err(|source| StoreError::Sqlite {
         path: path.to_owned(),
         source,
-    };
+    })
+}
+
+/// [`load`] on an open connection to a history file.
+pub fn load_conn(
+    conn: &Connection,
+    setup: &AlarmSetup,
+    until: TimestampMs,
+) -> rusqlite::Result<Vec<SeedSeries>> {
     let mut seeds = Vec::new();
     for rules in &setup.sensors {
-        if let Some(series) = series(&conn, rules, until).map_err(ctx)? {
-            seeds.push(series);
-        }
+        seeds.extend(series(conn, rules, until)?);
     }
     Ok(seeds)
 }

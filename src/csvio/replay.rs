@@ -6,6 +6,7 @@
 //! console can show it. `record` also imports the files into the real history.
 
 use super::import::{FileReport, ImportError, ImportOptions, Progress, import_file};
+use crate::alarm::AlarmSetup;
 use crate::engine::{Engine, EngineConfig, EngineSummary, LiveState};
 use crate::model::{SensorMeta, TimestampMs};
 use crate::source::SourceEvent;
@@ -232,6 +233,7 @@ impl ReplaySession {
         let store = Arc::new(store);
         let task = tokio::spawn(load_and_play(
             options,
+            engine_config.alarms.clone(),
             Arc::clone(&store),
             handles.events,
             command_rx,
@@ -315,6 +317,7 @@ impl Running {
 /// the end, which ends the engine.
 async fn load_and_play(
     options: ReplayOptions,
+    alarms: AlarmSetup,
     store: Arc<tempfile::TempDir>,
     events: mpsc::Sender<SourceEvent>,
     commands: mpsc::Receiver<ReplayCommand>,
@@ -325,7 +328,7 @@ async fn load_and_play(
     let player = match prepare(&options, &db, &events).await {
         Ok((player, reports)) => {
             let _ = loaded.send(Ok(reports));
-            player
+            player.seeding(alarms)
         }
         Err(e) => {
             let _ = loaded.send(Err(e));

@@ -268,6 +268,7 @@ impl Engine {
                 }
                 self.dirty = true;
             }
+            SourceEvent::ReplaySeed(history) => self.alarms.seed(&history),
             SourceEvent::ReplayLoading(progress) => {
                 self.state.replay_loading = Some(progress);
                 self.dirty = true;

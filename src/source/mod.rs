@@ -31,6 +31,9 @@ pub enum SourceEvent {
     Replay(replay::ReplayStatus),
     /// A replay's files are being loaded (before its first [`SourceEvent::Replay`]).
     ReplayLoading(replay::LoadProgress),
+    /// Sent by a replay right after it moved (start, seek, jump, restart):
+    /// what the alarm evaluator needs from before the new position.
+    ReplaySeed(Vec<crate::alarm::SeedSeries>),
 }
 
 impl SourceEvent {

@@ -5,6 +5,7 @@
 //! alarms run on replayed time.
 
 use super::SourceEvent;
+use crate::alarm::AlarmSetup;
 use crate::model::{Quality, Reading, SensorId, TimestampMs};
 use rusqlite::{Connection, params};
 use std::collections::{HashMap, VecDeque};
@@ -321,6 +322,8 @@ pub struct Player {
     /// Wall time and replayed time when the speed last changed (the clock runs from there).
     anchor: (Instant, TimestampMs),
     events: mpsc::Sender<SourceEvent>,
+    /// Alarm rules whose history is sent after every jump (see [`Player::seeding`]).
+    seeding: Option<AlarmSetup>,
 }
 
 impl Player {
@@ -348,7 +351,43 @@ impl Player {
             },
             anchor: (Instant::now(), start),
             events,
+            seeding: None,
         })
+    }
+
+    /// After the start and every jump, send the engine what the alarm rules of
+    /// `setup` need from before the new position ([`SourceEvent::ReplaySeed`]),
+    /// so a rate or a consumption period that spans the jump is judged on it.
+    pub fn seeding(mut self, setup: AlarmSetup) -> Self {
+        self.seeding = Some(setup);
+        self
+    }
+
+    /// Sends the alarm history before the position (once per generation).
+    async fn seed(&mut self, seeded: &mut Option<u64>) -> Result<bool, ReplayError> {
+        let Some(setup) = &self.seeding else {
+            return Ok(true);
+        };
+        if *seeded == Some(self.status.generation) {
+            return Ok(true);
+        }
+        *seeded = Some(self.status.generation);
+        let until = self.status.position_ms.saturating_sub(1);
+        let history =
+            crate::alarm::seed::load_conn(&self.cursor.conn, setup, until).map_err(|source| {
+                ReplayError {
+                    path: self.cursor.path.clone(),
+                    source,
+                }
+            })?;
+        if history.is_empty() {
+            return Ok(true);
+        }
+        Ok(self
+            .events
+            .send(SourceEvent::ReplaySeed(history))
+            .await
+            .is_ok())
     }
 
     pub fn status(&self) -> &ReplayStatus {
@@ -364,11 +403,13 @@ impl Player {
     ) -> Result<ReplayStatus, ReplayError> {
         let mut commands_open = true;
         let mut announced: Option<ReplayStatus> = None;
+        let mut seeded: Option<u64> = None;
         loop {
             let due = self.next_due()?;
-            // Every change (clock, pause, speed, end) reaches the engine once.
+            // Every change (clock, pause, speed, end) reaches the engine once;
+            // after a jump, the alarm history before the new position follows.
             if announced.as_ref() != Some(&self.status) {
-                if !self.announce().await {
+                if !self.announce().await || !self.seed(&mut seeded).await? {
                     break;
                 }
                 announced = Some(self.status.clone());

@@ -94,7 +94,8 @@ impl Polling {
                 }
                 SourceEvent::Discovered(_)
                 | SourceEvent::Replay(_)
-                | SourceEvent::ReplayLoading(_) => {}
+                | SourceEvent::ReplayLoading(_)
+                | SourceEvent::ReplaySeed(_) => {}
             }
             if done(self, &event) {
                 return;
