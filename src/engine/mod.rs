@@ -278,8 +278,9 @@ impl Engine {
 
     /// A replay moved to another time (start, seek, jump, restart): alarms are
     /// evaluated afresh from there, on replayed time. Nothing carries over from
-    /// the time left behind: no alarm states, pending delays, stale timers,
-    /// rate-of-change or consumption history.
+    /// the time left behind: no alarm states, pending delays or stale timers;
+    /// the rate-of-change and consumption history before the new position
+    /// follows from the player ([`SourceEvent::ReplaySeed`]).
     fn restart_alarms(&mut self, position: TimestampMs) {
         self.alarms = Evaluator::new(self.alarms.setup().clone(), position);
     }
