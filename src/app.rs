@@ -49,6 +49,9 @@ impl Running {
         let mut engine_config = EngineConfig::from_config(config);
         engine_config.restored_alarms = crate::alarm::journal::restore(db)
             .with_context(|| format!("reading the alarm journal in {}", db.display()))?;
+        engine_config.alarm_history =
+            crate::alarm::seed::load(db, &engine_config.alarms, crate::model::now_ms())
+                .with_context(|| format!("reading recent values for alarms in {}", db.display()))?;
         let shared = crate::alarm::shared::SharedTopic::from_config(config)
             .map_err(|e| crate::error::BadInput(format!("[alarms] alarm_topic: {e}")))?;
         let (engine, snapshots) =

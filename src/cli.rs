@@ -197,18 +197,24 @@ fn check(args: CheckArgs) -> Result<u8> {
 
 fn summary(config: &config::Config, path: &std::path::Path) -> String {
     let patterns = config.mqtt_pattern.len();
+    // Template fields no [[sensor]] binds become sensors of their own.
+    let from_templates: usize = crate::source::modbus::device_maps(config)
+        .map(|maps| maps.iter().map(|m| m.discovered.len()).sum())
+        .unwrap_or(0);
+    let mut extra = String::new();
+    if from_templates > 0 {
+        extra.push_str(&format!(" + {from_templates} from Modbus templates"));
+    }
+    if patterns > 0 {
+        extra.push_str(&format!(" + {patterns} topic pattern(s)"));
+    }
     format!(
-        "{}: ok — plant {:?}: {} MQTT broker(s), {} Modbus device(s), {} sensor(s){}, {} tariff(s), {} customer(s)",
+        "{}: ok — plant {:?}: {} MQTT broker(s), {} Modbus device(s), {} sensor(s){extra}, {} tariff(s), {} customer(s)",
         path.display(),
         config.plant.name,
         config.mqtt.len(),
         config.modbus.len(),
         config.sensor.len(),
-        if patterns > 0 {
-            format!(" + {patterns} topic pattern(s)")
-        } else {
-            String::new()
-        },
         config.tariff.len(),
         config.customer.len(),
     )

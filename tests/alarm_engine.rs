@@ -370,3 +370,32 @@ async fn the_journal_refuses_changes() {
         .count();
     assert_eq!(vib, 2, "hh and h raised, nothing removed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_operator_action_is_reported_in_the_live_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.sqlite");
+    let running = Running::start(&config(), &db).await.unwrap();
+    send(&running, vec![Reading::good("line2.flow", 1, 20.0)]).await;
+    until(&running, "stale", |s| {
+        state_of(s, "line2.flow/stale") == Some(AlarmState::Unacknowledged)
+    })
+    .await;
+    command(
+        &running,
+        AlarmCommand::Unshelve {
+            key: "line2.flow/stale".into(),
+            operator: "ana".into(),
+        },
+    )
+    .await;
+    let snap = until(&running, "the refusal", |s| s.refused.is_some()).await;
+    let (_, why) = snap.refused.clone().unwrap();
+    assert_eq!(why, "alarm line2.flow/stale: cannot unshelve while unack");
+    assert_eq!(
+        state_of(&snap, "line2.flow/stale"),
+        Some(AlarmState::Unacknowledged),
+        "a refused action changes nothing"
+    );
+    running.shutdown().await.unwrap();
+}

@@ -1,8 +1,12 @@
 //! Two consoles on one plant, end to end over a real MQTT broker (rumqttd,
 //! in process, loopback, ephemeral port): a reading over `hh` arrives over
-//! MQTT and raises the alarm on both; an operator acknowledges it on console A;
+//! MQTT and raises the alarm on both; an operator acknowledges it with the `a`
+//! key on console A;
 //! console B shows it acknowledged by that operator and journals the ack.
 
+mod common;
+
+use crossterm::event::{Event as KeyInput, KeyCode, KeyEvent, KeyModifiers};
 use floorwatch::alarm::journal::{self, JournalFilter};
 use floorwatch::alarm::shared::AlarmMessage;
 use floorwatch::alarm::{AlarmCommand, AlarmState, EventKind};
@@ -10,6 +14,7 @@ use floorwatch::app::Running;
 use floorwatch::config::Config;
 use floorwatch::demo::mqtt::InProcessBroker;
 use floorwatch::engine::LiveState;
+use floorwatch::ui::state::Effect;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use std::path::Path;
 use std::sync::Arc;
@@ -127,13 +132,27 @@ async fn an_ack_on_one_console_shows_on_the_other() {
         Some(41.5)
     );
 
-    a.commands
-        .send(AlarmCommand::Ack {
+    // The operator on console A: Tab to the alarm pane, `a` on the alarm.
+    let mut ui = common::tui::ui_state(
+        &console_config(broker.port, "console-a"),
+        (*on_a).clone(),
+        120,
+        40,
+    );
+    let press = |code| KeyInput::Key(KeyEvent::new(code, KeyModifiers::NONE));
+    ui.on_event(&press(KeyCode::Tab));
+    let effects = ui.on_event(&press(KeyCode::Char('a')));
+    let [Effect::Alarm(ack)] = effects.as_slice() else {
+        panic!("`a` in the alarm pane acknowledges: {effects:?}");
+    };
+    assert_eq!(
+        ack,
+        &AlarmCommand::Ack {
             key: key.into(),
-            operator: "alice".into(),
-        })
-        .await
-        .unwrap();
+            operator: "ana".into()
+        }
+    );
+    a.commands.send(ack.clone()).await.unwrap();
     until(&a, "ack on A", |s| {
         state_of(s, key) == Some(AlarmState::Acknowledged)
     })
@@ -143,10 +162,10 @@ async fn an_ack_on_one_console_shows_on_the_other() {
     })
     .await;
     let shown = on_b.alarms.iter().find(|x| x.key == key).unwrap();
-    assert_eq!(shown.acked_by.as_deref(), Some("alice"));
+    assert_eq!(shown.acked_by.as_deref(), Some("ana"));
     assert_eq!(shown.state, AlarmState::Acknowledged);
 
-    // The retained state on the topic says acked, by alice, on console A.
+    // The retained state on the topic says acked, by ana, on console A.
     let acked = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             let m = shared.recv().await.expect("alarm topic watcher runs");
@@ -159,7 +178,7 @@ async fn an_ack_on_one_console_shows_on_the_other() {
     .expect("console A publishes its ack");
     assert_eq!(
         (acked.operator.as_str(), acked.state.as_str()),
-        ("alice", "acked")
+        ("ana", "acked")
     );
 
     a.shutdown().await.unwrap();
@@ -173,7 +192,7 @@ async fn an_ack_on_one_console_shows_on_the_other() {
     )
     .unwrap();
     assert_eq!(acks_on_b.len(), 1, "{acks_on_b:?}");
-    assert_eq!(acks_on_b[0].operator, "alice");
+    assert_eq!(acks_on_b[0].operator, "ana");
     assert!(
         acks_on_b[0].comment.starts_with("via console console-a"),
         "{:?}",

@@ -45,6 +45,12 @@ fn valid_configs_pass_with_a_summary() {
         assert_eq!(code, 0, "{}: {stderr}", path.display());
         assert!(stdout.contains(": ok"), "{}: {stdout}", path.display());
     }
+    // meter-b's template has three fields; one is bound by a [[sensor]], two become sensors.
+    let (_, stdout, _) = check(&fixtures.join("reference.toml"));
+    assert!(
+        stdout.contains("4 sensor(s) + 2 from Modbus templates + 1 topic pattern(s)"),
+        "{stdout}"
+    );
 }
 
 #[test]

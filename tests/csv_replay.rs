@@ -370,3 +370,156 @@ async fn the_temperature_alarm_is_raised_at_the_replayed_time_at_x1000() {
     assert!(alarm.value.is_some_and(|v| v > 35.0));
     session.stop().await.unwrap();
 }
+
+fn high_alarm(state: &LiveState) -> Option<&floorwatch::alarm::AlarmView> {
+    state
+        .alarms
+        .iter()
+        .find(|a| a.sensor.as_str() == "line1.temp" && a.condition == "h")
+}
+
+#[tokio::test]
+async fn seeking_back_resets_alarms_and_playing_again_raises_them_at_the_same_replayed_time() {
+    let plant = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/plant.toml");
+    let config = floorwatch::config::Config::load(&plant).unwrap();
+    let temp = raw_series("line1.temp");
+    let (crossing, _) = *temp.iter().find(|(_, v)| *v > 35.0).unwrap();
+    let before = ms("2025-10-02T09:56:00Z");
+    assert!(before < crossing);
+    let mut session = ReplaySession::start(
+        options("2025-10-02T09:55:00Z", Speed::Times(1000.0), false),
+        &EngineConfig::from_config(&config),
+        config.sensor_metas(),
+    )
+    .await
+    .unwrap();
+    let state = wait_for(&mut session, "the high alarm", |s| high_alarm(s).is_some()).await;
+    assert_eq!(high_alarm(&state).unwrap().raised_ms, crossing);
+
+    session.commands.send(ReplayCommand::Pause).await.unwrap();
+    session
+        .commands
+        .send(ReplayCommand::Seek(before))
+        .await
+        .unwrap();
+    let state = wait_for(&mut session, "the seek back", |s| {
+        s.replay
+            .as_ref()
+            .is_some_and(|r| r.generation == 1 && r.paused)
+    })
+    .await;
+    assert_eq!(state.now_ms, before);
+    assert!(
+        state.alarms.is_empty(),
+        "alarms from after the position: {:?}",
+        state.alarms
+    );
+
+    session.commands.send(ReplayCommand::Resume).await.unwrap();
+    let state = wait_for(&mut session, "the high alarm again", |s| {
+        high_alarm(s).is_some()
+    })
+    .await;
+    let alarm = high_alarm(&state).unwrap();
+    assert_eq!(alarm.raised_ms, crossing);
+    assert_eq!(alarm.state, floorwatch::alarm::AlarmState::Unacknowledged);
+    session.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_file_that_cannot_be_read_fails_loading_with_where_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.csv");
+    let mut session = ReplaySession::spawn(
+        ReplayOptions {
+            files: vec![missing.clone()],
+            ..options("2025-10-02T10:00:00Z", Speed::Max, true)
+        },
+        &EngineConfig::default(),
+        Vec::new(),
+    )
+    .unwrap();
+    let err = session.loaded().await.unwrap_err().to_string();
+    assert!(err.contains("missing.csv"), "{err}");
+    session.stop().await.unwrap();
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "timestamp,sensor,value\n2025-10-02T10:00:00Z,t,23O.1\n",
+    )
+    .unwrap();
+    let err = ReplaySession::start(
+        ReplayOptions {
+            files: vec![bad],
+            ..options("2025-10-02T10:00:00Z", Speed::Max, true)
+        },
+        &EngineConfig::default(),
+        Vec::new(),
+    )
+    .await
+    .err()
+    .expect("a file of bad rows only")
+    .to_string();
+    assert!(
+        err.starts_with("bad.csv has no readings to replay (first bad row: "),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad.csv:2:24: expected a number in column \"value\", found \"23O.1\""),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn after_a_seek_a_rate_is_judged_on_the_reading_before_the_new_position() {
+    use floorwatch::alarm::{AlarmSetup, SensorRules};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("level.csv");
+    std::fs::write(
+        &file,
+        "timestamp,sensor,value\n\
+         2025-10-02T10:00:00Z,level,10\n\
+         2025-10-02T10:01:00Z,level,12\n\
+         2025-10-02T10:02:00Z,level,30\n\
+         2025-10-02T10:03:00Z,level,31\n",
+    )
+    .unwrap();
+    let mut rules = SensorRules::new("level");
+    rules.roc_per_minute = Some(5.0);
+    let engine = EngineConfig {
+        alarms: AlarmSetup {
+            sensors: vec![rules],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut session = ReplaySession::start(
+        ReplayOptions {
+            files: vec![file],
+            ..options("2025-10-02T10:00:00Z", Speed::Times(1.0), true)
+        },
+        &engine,
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    let jump = ms("2025-10-02T10:02:00Z");
+    session
+        .commands
+        .send(ReplayCommand::Seek(jump))
+        .await
+        .unwrap();
+    session.commands.send(ReplayCommand::Step).await.unwrap();
+    let state = wait_for(&mut session, "the reading at the new position", |s| {
+        s.sensor("level")
+            .and_then(|l| l.last)
+            .is_some_and(|p| p.ts == jump)
+    })
+    .await;
+    // 12 at 10:01 (before the seek position) → 30 at 10:02: +18/min.
+    let alarm = state.alarms.iter().find(|a| a.key == "level/roc");
+    assert!(alarm.is_some(), "{:#?}", state.alarms);
+    assert_eq!(alarm.unwrap().raised_ms, jump);
+    session.stop().await.unwrap();
+}

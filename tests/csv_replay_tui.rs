@@ -120,3 +120,122 @@ fn the_header_shows_the_replay_badge_and_the_replayed_clock() {
     assert!(header.contains("2025-10-02 13:00:00 UTC"), "{header}");
     assert!(screen.contains("Space pause"), "{screen}");
 }
+
+fn detail_query(effects: Vec<Effect>) -> floorwatch::ui::history::DetailQuery {
+    match effects.as_slice() {
+        [Effect::LoadDetail(q)] => q.clone(),
+        other => panic!("expected one history request, got {other:?}"),
+    }
+}
+
+#[test]
+fn detail_and_export_in_a_replay_cover_the_replayed_time_not_the_wall_clock() {
+    use floorwatch::report::{TimeRange, View};
+    let mut ui = replaying(true);
+    let at = ms("2025-10-02T13:00:00Z");
+    let query = detail_query(press(&mut ui, KeyCode::Enter));
+    assert_eq!((query.from, query.to), (at - 3_600_000, at));
+    // Panning goes back from the replayed time, and the title says so.
+    let panned = detail_query(press(&mut ui, KeyCode::Left));
+    assert_eq!(panned.to, at - 1_800_000);
+    let screen = text(&render(&ui));
+    assert!(screen.contains("1h to 10-02 12:30"), "{screen}");
+    detail_query(press(&mut ui, KeyCode::End));
+    match press(&mut ui, KeyCode::Char('e')).as_slice() {
+        [Effect::Export(View::Readings { sensors, range })] => {
+            assert_eq!(sensors, &[query.sensor.to_string()]);
+            assert_eq!(
+                *range,
+                TimeRange {
+                    from: at - 3_600_000,
+                    to: at + 1
+                }
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // The dashboard exports the live window before the replayed time.
+    press(&mut ui, KeyCode::Esc);
+    match press(&mut ui, KeyCode::Char('e')).as_slice() {
+        [Effect::Export(View::Readings { range, .. })] => {
+            assert_eq!(range.to, at + 1);
+            assert_eq!(range.from, at - 15 * 60_000);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_detail_view_follows_the_replayed_clock_both_ways() {
+    let mut ui = replaying(false);
+    let at = ms("2025-10-02T13:00:00Z");
+    detail_query(press(&mut ui, KeyCode::Enter));
+    let mut live = (*ui.live).clone();
+    let mut moved = |ui: &mut UiState, position_ms: i64| {
+        let mut status = live.replay.clone().unwrap();
+        status.position_ms = position_ms;
+        status.generation += 1;
+        live.set_replay(status);
+        ui.on_snapshot(Arc::new(live.clone()));
+        ui.on_tick(ui.now_ms + 1_000)
+    };
+    // Ten replayed minutes later (wall clock: one second) the window moves on…
+    let query = detail_query(moved(&mut ui, at + 600_000));
+    assert_eq!(query.to, at + 600_000);
+    // …and after a seek back it moves back.
+    let query = detail_query(moved(&mut ui, at - 3_600_000));
+    assert_eq!(query.to, at - 3_600_000);
+    // A small step does not reload the history.
+    assert!(moved(&mut ui, at - 3_600_000 + 1_000).is_empty());
+}
+
+#[test]
+fn loading_shows_progress_and_esc_cancels() {
+    use floorwatch::source::replay::LoadProgress;
+    let config = config(PLANT_TOML);
+    let mut live = plant_state(&config);
+    live.replay_loading = Some(LoadProgress {
+        file: Arc::from("factory_day.csv"),
+        bytes: 42,
+        total_bytes: 100,
+        rows: 1_200_000,
+    });
+    let mut ui = ui_state(&config, live, 100, 30);
+    ui.replay_view = true;
+    let screen = text(&render(&ui));
+    let header = screen.lines().next().unwrap();
+    assert!(header.contains(" REPLAY  loading 42%"), "{header}");
+    let footer = screen.lines().last().unwrap();
+    assert!(
+        footer.contains("loading factory_day.csv 42% (1.2 M rows)  Esc cancel"),
+        "{footer}"
+    );
+    // Nothing to pause yet; Esc goes back to the live plant.
+    assert!(
+        !press(&mut ui, KeyCode::Char(' '))
+            .iter()
+            .any(|e| matches!(e, Effect::Replay(_)))
+    );
+    assert_eq!(press(&mut ui, KeyCode::Esc), [Effect::StopReplay]);
+}
+
+#[test]
+fn a_replay_starts_on_its_dashboard_and_leaving_restores_the_live_detail() {
+    use floorwatch::ui::replay::{enter, leave};
+    use floorwatch::ui::state::Screen;
+    let config = config(PLANT_TOML);
+    let mut ui = ui_state(&config, plant_state(&config), 100, 30);
+    let live_query = detail_query(press(&mut ui, KeyCode::Enter));
+    let saved = enter(&mut ui);
+    assert_eq!(ui.screen, Screen::Dashboard);
+    assert!(ui.detail.is_none() && ui.replay_view);
+    // Back: the same sensor's detail, asked again of the (live) history.
+    let again = detail_query(leave(&mut ui, saved));
+    assert_eq!(ui.screen, Screen::Detail);
+    assert!(!ui.replay_view);
+    assert_eq!(
+        (&again.sensor, again.from, again.to),
+        (&live_query.sensor, live_query.from, live_query.to)
+    );
+    assert!(again.request > live_query.request);
+}

@@ -85,7 +85,7 @@ fn each_view_exports_what_it_shows() {
             sensors: vec!["line1.temp".into()],
             range: TimeRange {
                 from: NOW - 3_600_000,
-                to: NOW
+                to: NOW + 1
             },
         }
     );
@@ -197,7 +197,7 @@ fn the_views_exports_land_in_timestamped_files_with_just_their_rows() {
         path.ends_with("readings-line1.temp-20250304-050607.csv"),
         "{path:?}"
     );
-    assert_eq!(rows, 60, "the 1 h window, end exclusive");
+    assert_eq!(rows, 61, "the 1 h window as shown: both ends included");
     press(&mut ui, KeyCode::Esc);
 
     press(&mut ui, KeyCode::Tab);

@@ -5,8 +5,10 @@ mod common;
 
 use common::tui::{NOW, PLANT_TOML, config, plant_state, render, text, ui_state};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use floorwatch::store::Aggregate;
+use floorwatch::alarm::kpi::compute;
+use floorwatch::store::{Aggregate, AlarmEventRow};
 use floorwatch::ui::history::{AlarmEvent, DetailData, stats};
+use floorwatch::ui::journal::{JournalData, JournalQuery};
 use floorwatch::ui::keys::Action;
 use floorwatch::ui::state::{Effect, UiState};
 use floorwatch::ui::theme::ColorSupport;
@@ -131,6 +133,149 @@ fn alarm_pane_focused_and_quit_confirmation() {
             "q must ask first"
         );
         insta::assert_snapshot!(format!("confirm_quit_{w}x{h}"), text(&render(&ui)));
+    }
+}
+
+#[test]
+fn shelve_menu_comment_prompt_and_ack_all_confirmation() {
+    for (w, h) in SIZES {
+        let mut ui = dashboard(w, h);
+        ui.on_event(&key(KeyCode::Tab));
+        ui.on_event(&key(KeyCode::Char('s')));
+        insta::assert_snapshot!(format!("shelve_menu_{w}x{h}"), text(&render(&ui)));
+        ui.on_event(&key(KeyCode::Esc));
+        ui.on_event(&key(KeyCode::Char('c')));
+        for c in "pump noisy, maintenance called".chars() {
+            ui.on_event(&key(KeyCode::Char(c)));
+        }
+        insta::assert_snapshot!(format!("comment_prompt_{w}x{h}"), text(&render(&ui)));
+        ui.on_event(&key(KeyCode::Esc));
+        ui.on_event(&key(KeyCode::Char('A')));
+        insta::assert_snapshot!(format!("confirm_ack_all_{w}x{h}"), text(&render(&ui)));
+    }
+}
+
+/// A journal as the reader returns it: a chattering alarm, an acknowledged
+/// and commented one, a standing one from two days ago.
+fn journal_data(query: &JournalQuery) -> JournalData {
+    let row = |ago_s: i64,
+               sensor: &str,
+               cond: &str,
+               event: &str,
+               state: &str,
+               prio: &str,
+               op: &str,
+               comment: &str| {
+        AlarmEventRow {
+            ts: NOW - ago_s * 1000,
+            sensor: sensor.into(),
+            condition: cond.into(),
+            event: event.into(),
+            state: state.into(),
+            value: Some(36.5),
+            priority: prio.into(),
+            operator: op.into(),
+            comment: comment.into(),
+        }
+    };
+    let history = vec![
+        row(
+            172_800,
+            "line2.pressure",
+            "bad",
+            "raised",
+            "unack",
+            "medium",
+            "",
+            "",
+        ),
+        row(1_800, "line1.temp", "h", "raised", "unack", "high", "", ""),
+        row(
+            1_790,
+            "line1.temp",
+            "h",
+            "cleared",
+            "rtn unack",
+            "high",
+            "",
+            "",
+        ),
+        row(1_780, "line1.temp", "h", "raised", "unack", "high", "", ""),
+        row(
+            1_770,
+            "line1.temp",
+            "h",
+            "cleared",
+            "rtn unack",
+            "high",
+            "",
+            "",
+        ),
+        row(1_760, "line1.temp", "h", "raised", "unack", "high", "", ""),
+        row(
+            1_200,
+            "line2.temp",
+            "hh",
+            "raised",
+            "unack",
+            "critical",
+            "",
+            "",
+        ),
+        row(
+            1_140,
+            "line2.temp",
+            "hh",
+            "acked",
+            "acked",
+            "critical",
+            "ana",
+            "",
+        ),
+        row(
+            1_080,
+            "line2.temp",
+            "hh",
+            "comment",
+            "acked",
+            "critical",
+            "ana",
+            "valve checked, flow ok",
+        ),
+        row(
+            600,
+            "line1.flow",
+            "stale",
+            "shelved",
+            "shelved",
+            "medium",
+            "ben",
+            "sensor swap",
+        ),
+    ];
+    let from = query.filter.from_ms.unwrap_or(i64::MIN);
+    let start = history
+        .iter()
+        .position(|r| r.ts >= from)
+        .unwrap_or(history.len());
+    let kpis = compute(&history[start..], &history, from, query.kpi_to);
+    let mut rows = history[start..].to_vec();
+    rows.reverse();
+    JournalData { rows, kpis }
+}
+
+#[test]
+fn alarm_journal_with_kpis() {
+    for (w, h) in SIZES {
+        let mut ui = dashboard(w, h);
+        let effects = ui.on_event(&key(KeyCode::Char('J')));
+        let Some(Effect::LoadJournal(query)) = effects.into_iter().next() else {
+            panic!("J must load the journal");
+        };
+        ui.on_journal(query.request, Ok(journal_data(&query)));
+        let screen = text(&render(&ui));
+        assert!(screen.contains("chattering"), "{screen}");
+        insta::assert_snapshot!(format!("journal_{w}x{h}"), screen);
     }
 }
 

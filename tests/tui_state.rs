@@ -3,22 +3,14 @@
 
 mod common;
 
-use common::tui::{NOW, PLANT_TOML, config, large_plant, plant_state, render, text, ui_state};
+use common::tui::{
+    NOW, PLANT_TOML, chars, config, large_plant, plant_state, press, render, text, ui_state,
+};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use floorwatch::alarm::{AlarmCommand, AlarmState};
 use floorwatch::ui::layout::Cursor;
 use floorwatch::ui::state::{Effect, Screen, UiState};
 use std::sync::Arc;
-
-fn press(ui: &mut UiState, code: KeyCode) -> Vec<Effect> {
-    ui.on_event(&Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-}
-
-fn chars(ui: &mut UiState, keys: &str) -> Vec<Effect> {
-    keys.chars()
-        .flat_map(|c| press(ui, KeyCode::Char(c)))
-        .collect()
-}
 
 fn plant(width: u16, height: u16) -> UiState {
     let config = config(PLANT_TOML);
@@ -77,14 +69,18 @@ fn alarm_keys_send_commands_with_the_operator_name() {
     // In the alarm pane: the highlighted alarm (second row: line1.temp/h).
     press(&mut ui, KeyCode::Tab);
     press(&mut ui, KeyCode::Down);
+    // `s` opens the shelve menu on `[ui] shelve` (1h); Enter shelves for that long.
+    assert!(chars(&mut ui, "s").is_empty());
+    assert!(text(&render(&ui)).contains("Shelve line1.temp/h"));
     assert_eq!(
-        chars(&mut ui, "s"),
+        press(&mut ui, KeyCode::Enter),
         [Effect::Alarm(AlarmCommand::Shelve {
             key: "line1.temp/h".into(),
             for_ms: 3_600_000,
             operator: "ana".into()
         })]
     );
+    assert!(ui.overlay.is_none());
     // The third row is acknowledged already: nothing is sent, the operator is told.
     press(&mut ui, KeyCode::Down);
     assert!(chars(&mut ui, "a").is_empty());
@@ -95,8 +91,14 @@ fn alarm_keys_send_commands_with_the_operator_name() {
             .text
             .contains("already acknowledged")
     );
+    // `A` asks first; any key but `y` cancels.
+    assert!(chars(&mut ui, "A").is_empty());
+    assert!(text(&render(&ui)).contains("Acknowledge 2 alarms in view as ana?"));
+    assert!(chars(&mut ui, "n").is_empty());
+    assert!(ui.overlay.is_none());
+    chars(&mut ui, "A");
     assert_eq!(
-        chars(&mut ui, "A"),
+        chars(&mut ui, "y"),
         [Effect::Alarm(AlarmCommand::AckAll {
             keys: vec!["line1.temp/hh".into(), "line1.temp/h".into()],
             operator: "ana".into()
@@ -113,6 +115,167 @@ fn alarm_keys_send_commands_with_the_operator_name() {
             .unwrap()
             .text
             .contains("no unacknowledged")
+    );
+}
+
+/// The alarm pane with its cursor on `key`.
+fn on_alarm(key: &str) -> UiState {
+    let mut ui = plant(120, 40);
+    press(&mut ui, KeyCode::Tab);
+    let at = ui
+        .visible_alarms()
+        .iter()
+        .position(|a| a.key == key)
+        .unwrap_or_else(|| panic!("no alarm {key}"));
+    for _ in 0..at {
+        press(&mut ui, KeyCode::Down);
+    }
+    ui
+}
+
+#[test]
+fn shelve_menu_offers_durations_and_one_shot() {
+    let mut ui = on_alarm("line1.temp/hh");
+    chars(&mut ui, "s");
+    let screen = text(&render(&ui));
+    for choice in [
+        "1 for 15m",
+        "2 for 1h",
+        "3 for 4h",
+        "4 for 8h",
+        "5 until it returns to normal",
+    ] {
+        assert!(screen.contains(choice), "{choice}:\n{screen}");
+    }
+    // Down from the default (1h) to 4h.
+    press(&mut ui, KeyCode::Down);
+    assert_eq!(
+        press(&mut ui, KeyCode::Enter),
+        [Effect::Alarm(AlarmCommand::Shelve {
+            key: "line1.temp/hh".into(),
+            for_ms: 4 * 3_600_000,
+            operator: "ana".into()
+        })]
+    );
+    chars(&mut ui, "s");
+    assert_eq!(
+        chars(&mut ui, "5"),
+        [Effect::Alarm(AlarmCommand::ShelveOneShot {
+            key: "line1.temp/hh".into(),
+            operator: "ana".into()
+        })]
+    );
+    // Esc closes the menu and sends nothing.
+    chars(&mut ui, "s");
+    assert!(press(&mut ui, KeyCode::Esc).is_empty());
+    assert!(ui.overlay.is_none());
+}
+
+#[test]
+fn unshelve_only_acts_on_shelved_alarms() {
+    let mut ui = on_alarm("line1.temp/hh");
+    assert!(chars(&mut ui, "u").is_empty());
+    assert!(ui.toast.as_ref().unwrap().text.contains("is not shelved"));
+    let mut ui = on_alarm("line1.flow/stale");
+    assert_eq!(
+        chars(&mut ui, "u"),
+        [Effect::Alarm(AlarmCommand::Unshelve {
+            key: "line1.flow/stale".into(),
+            operator: "ana".into()
+        })]
+    );
+    // Shelving a shelved alarm is refused with a hint.
+    assert!(chars(&mut ui, "s").is_empty());
+    assert!(ui.toast.as_ref().unwrap().text.contains("already shelved"));
+}
+
+#[test]
+fn comments_are_typed_in_a_prompt_and_recorded_with_the_operator() {
+    let mut ui = on_alarm("line2.temp/h");
+    chars(&mut ui, "c");
+    // Letters that are keys elsewhere (q, a, s, J) are text here.
+    chars(&mut ui, "valve Jq as seen");
+    press(&mut ui, KeyCode::Backspace);
+    assert!(text(&render(&ui)).contains("> valve Jq as see_"));
+    assert_eq!(
+        press(&mut ui, KeyCode::Enter),
+        [Effect::Alarm(AlarmCommand::Comment {
+            key: "line2.temp/h".into(),
+            text: "valve Jq as see".into(),
+            operator: "ana".into()
+        })]
+    );
+    assert!(ui.toast.as_ref().unwrap().text.contains("recorded as ana"));
+    // An empty comment or Esc records nothing.
+    chars(&mut ui, "c");
+    assert!(press(&mut ui, KeyCode::Enter).is_empty());
+    chars(&mut ui, "cnot this");
+    assert!(press(&mut ui, KeyCode::Esc).is_empty());
+    assert!(ui.overlay.is_none());
+}
+
+#[test]
+fn reset_sends_the_command_for_the_selected_alarm() {
+    let mut ui = on_alarm("line2.temp/h");
+    assert_eq!(
+        chars(&mut ui, "x"),
+        [Effect::Alarm(AlarmCommand::Reset {
+            key: "line2.temp/h".into(),
+            operator: "ana".into()
+        })]
+    );
+}
+
+#[test]
+fn help_scrolls_on_a_short_terminal() {
+    let mut ui = plant(50, 24);
+    chars(&mut ui, "?");
+    let top = text(&render(&ui));
+    assert!(
+        top.contains("show this help") && top.contains("scroll"),
+        "{top}"
+    );
+    press(&mut ui, KeyCode::PageDown);
+    press(&mut ui, KeyCode::PageDown);
+    press(&mut ui, KeyCode::PageDown);
+    let bottom = text(&render(&ui));
+    assert!(!bottom.contains("show this help"), "{bottom}");
+    assert!(bottom.contains("export view to CSV"), "{bottom}");
+    // Any other key closes it.
+    chars(&mut ui, "z");
+    assert!(ui.overlay.is_none());
+}
+
+#[test]
+fn an_action_the_engine_refused_is_told_to_the_operator() {
+    let mut ui = plant(80, 24);
+    let mut live = (*ui.live).clone();
+    live.refused = Some((NOW, "alarm line1.temp/h: cannot reset while unack".into()));
+    ui.on_snapshot(Arc::new(live.clone()));
+    let toast = ui.toast.clone().unwrap().text;
+    assert_eq!(
+        toast,
+        "refused: alarm line1.temp/h: cannot reset while unack"
+    );
+    // The same refusal in the next snapshot is not told again.
+    ui.toast = None;
+    ui.on_snapshot(Arc::new(live));
+    assert!(ui.toast.is_none());
+}
+
+#[test]
+fn esc_run_together_with_a_key_is_esc_then_the_key() {
+    let mut ui = plant(80, 24);
+    chars(&mut ui, "S");
+    assert_eq!(ui.screen, Screen::Status);
+    // Esc then `?` within the terminal's escape timeout reads as Alt-?.
+    let alt = Event::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::ALT));
+    ui.on_event(&alt);
+    assert_eq!(ui.screen, Screen::Dashboard, "Esc went back");
+    assert_eq!(
+        ui.overlay,
+        Some(floorwatch::ui::state::Overlay::Help),
+        "then ? opened the help"
     );
 }
 

@@ -16,6 +16,26 @@ fn demo(dir: &std::path::Path, width: u16, height: u16) -> Tmux {
     Tmux::start(&command, width, height, dir)
 }
 
+/// `floorwatch run` on `toml` written to the temp dir, with `prefix` before
+/// the binary (environment) and `flags` after `run`.
+fn run_config(
+    dir: &std::path::Path,
+    toml: &str,
+    prefix: &str,
+    flags: &str,
+    size: (u16, u16),
+) -> Tmux {
+    let config = dir.join("plant.toml");
+    std::fs::write(&config, toml).unwrap();
+    let command = format!(
+        "{prefix}{} run {flags}--config {} --db {}",
+        floorwatch_bin().display(),
+        config.display(),
+        dir.join("h.sqlite").display()
+    );
+    Tmux::start(&command, size.0, size.1, dir)
+}
+
 /// `q`, and `y` if the console asks because alarms are unacknowledged.
 fn quit(term: &Tmux) {
     term.keys(&["q"]);
@@ -93,16 +113,105 @@ fn ctrl_c_quits_and_restores_the_terminal() {
     term.assert_exited_cleanly();
 }
 
+/// The alarm journal as stored: (event, operator, comment), oldest first.
+fn journal(db: &std::path::Path) -> Vec<(String, String, String)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT event, operator, comment FROM alarm_events ORDER BY event_id")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn alarm_keys_comment_shelve_unshelve_ack_and_the_journal_view() {
+    if !machine_tool("tmux") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // The oven is always above its H limit, so the alarm is up at once.
+    let toml = r#"
+[plant]
+name = "Alarm plant"
+[[sensor]]
+id = "oven.temp"
+name = "Oven temperature"
+unit = "C"
+range = [0, 300]
+sim = { signal = "temperature" }
+alarm = { h = -100 }
+"#;
+    // Wide enough for the journal's comment column beside the KPI panel.
+    let term = run_config(dir.path(), toml, "env SUDO_USER=olga ", "", (150, 32));
+    let db = dir.path().join("h.sqlite");
+    term.wait_for("1 UNACK");
+    term.keys(&["Tab"]);
+    term.wait_for("›MED  H");
+
+    term.keys(&["c"]);
+    term.wait_for("Comment on oven.temp/h (journal, as olga)");
+    term.type_text("door seal checked");
+    term.keys(&["Enter"]);
+    term.wait_for("comment on oven.temp/h recorded as olga");
+
+    term.keys(&["a"]);
+    term.wait("the alarm acknowledged", |s| {
+        s.contains(" acked ") && !s.contains("UNACK")
+    });
+
+    term.keys(&["s"]);
+    term.wait_for("Shelve oven.temp/h");
+    term.keys(&["1"]);
+    term.wait("the alarm shelved", |s| s.contains("shelved"));
+
+    term.keys(&["u"]);
+    term.wait_for("unshelving oven.temp/h as olga");
+    term.wait_gone("shelved");
+
+    // The journal view shows every action, newest first, with the operator.
+    term.keys(&["J"]);
+    let screen = term.wait("the journal with the comment", |s| {
+        s.contains("Alarm journal") && s.contains("door seal checked") && s.contains("unshelved")
+    });
+    assert!(screen.contains("Alarm KPIs"), "{screen}");
+    assert!(screen.contains("olga"), "{screen}");
+    term.keys(&["Escape"]);
+    term.wait_gone("Alarm journal");
+    quit(&term);
+
+    let rows = journal(&db);
+    let actions: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|(event, _, _)| event != "raised")
+        .map(|(e, o, _)| (e.as_str(), o.as_str()))
+        .collect();
+    assert_eq!(
+        &actions[..4],
+        [
+            ("comment", "olga"),
+            ("acked", "olga"),
+            ("shelved", "olga"),
+            ("unshelved", "olga"),
+        ],
+        "{rows:?}"
+    );
+    let comment_of = |event: &str| rows.iter().find(|r| r.0 == event).map(|r| r.2.clone());
+    assert_eq!(comment_of("comment").as_deref(), Some("door seal checked"));
+    assert!(
+        comment_of("shelved").is_some_and(|c| c.starts_with("until ")),
+        "{rows:?}"
+    );
+}
+
 #[test]
 fn rebound_keys_too_small_and_resize() {
     if !machine_tool("tmux") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("plant.toml");
-    std::fs::write(
-        &config,
-        r#"
+    let toml = r#"
 [plant]
 name = "Rebound plant"
 [ui]
@@ -116,16 +225,8 @@ name = "Oven temperature"
 unit = "C"
 range = [0, 300]
 sim = { signal = "temperature" }
-"#,
-    )
-    .unwrap();
-    let command = format!(
-        "{} run --ascii --config {} --db {}",
-        floorwatch_bin().display(),
-        config.display(),
-        dir.path().join("h.sqlite").display()
-    );
-    let term = Tmux::start(&command, 40, 10, dir.path());
+"#;
+    let term = run_config(dir.path(), toml, "", "--ascii ", (40, 10));
     term.wait_for("Terminal too small");
     term.resize(90, 26);
     let screen = term.wait_for("Oven temperature");

@@ -351,6 +351,18 @@ impl SensorAlarms {
         .replace("  ", " ")
     }
 
+    /// Remembers past values without judging them (see [`Evaluator::seed`]).
+    fn seed(&mut self, values: &[(TimestampMs, f64)]) {
+        if let Some((_, tracker)) = &mut self.consumption {
+            for &(ts, value) in values {
+                let _ = tracker.on_value(ts, value);
+            }
+        }
+        if let Some(&last) = values.last() {
+            self.previous = Some(last);
+        }
+    }
+
     fn on_tick(&mut self, now: TimestampMs, out: &mut Vec<AlarmEvent>) -> bool {
         let mut changed = false;
         if let Some((slot, limit)) = self.stale
@@ -636,6 +648,18 @@ impl Evaluator {
             alarm.acked_by = r.acked_by.clone();
             alarm.message = r.message.clone();
             self.changed = true;
+        }
+    }
+
+    /// Feeds values from the history (the last value for rate of change, the
+    /// last of each recent period for consumption) before the first reading,
+    /// so conditions spanning a restart are judged on them. Raises nothing and
+    /// emits no events: alarm states come from the journal ([`Evaluator::restore`]).
+    pub fn seed(&mut self, history: &[super::SeedSeries]) {
+        for series in history {
+            if let Some(&i) = self.index.get(series.sensor.as_str()) {
+                self.sensors[i].seed(&series.values);
+            }
         }
     }
 

@@ -205,7 +205,7 @@ pub fn query_conn(
     let mut clauses = Vec::new();
     let mut args: Vec<Value> = Vec::new();
     if let Some(sensor) = &filter.sensor {
-        clauses.push("instr(sensor, ?) > 0");
+        clauses.push("instr(lower(sensor), lower(?)) > 0");
         args.push(Value::Text(sensor.clone()));
     }
     if let Some(p) = filter.priority {

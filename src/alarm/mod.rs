@@ -8,6 +8,7 @@ pub mod journal;
 pub mod kpi;
 pub mod machine;
 pub mod rules;
+pub mod seed;
 pub mod shared;
 
 pub use condition::Condition;
@@ -16,6 +17,7 @@ pub use journal::{JournalFilter, Restored};
 pub use kpi::AlarmKpis;
 pub use machine::{EventKind, Machine, Phase, Shelve};
 pub use rules::{AlarmSetup, SensorRules};
+pub use seed::SeedSeries;
 
 use crate::model::{SensorId, TimestampMs};
 

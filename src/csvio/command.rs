@@ -444,7 +444,7 @@ fn replay_error_is_bad_input(e: &super::replay::ReplayLoadError) -> bool {
     use super::replay::ReplayLoadError;
     match e {
         ReplayLoadError::Import(e) => e.is_bad_input(),
-        ReplayLoadError::Empty(_) => true,
+        ReplayLoadError::Empty { .. } => true,
         _ => false,
     }
 }

@@ -1,15 +1,24 @@
 //! Replaying CSV history through the engine: the files are loaded into a
 //! temporary history file (sorted, merged, seekable, never mixed into the
-//! live history), then a [`Player`] plays them to an engine of their own.
-//! `record` also imports them into the real history.
+//! live history), then a [`Player`] plays them to an engine of their own,
+//! which journals the replay's alarms into that same file. Loading reports
+//! its progress to the engine ([`SourceEvent::ReplayLoading`]) so the
+//! console can show it. `record` also imports the files into the real history.
 
-use super::import::{FileReport, ImportError, ImportOptions, import_file};
+use super::import::{FileReport, ImportError, ImportOptions, Progress, import_file};
+use crate::alarm::AlarmSetup;
 use crate::engine::{Engine, EngineConfig, EngineSummary, LiveState};
 use crate::model::{SensorMeta, TimestampMs};
-use crate::source::replay::{Player, ReplayCommand, ReplayError, ReplayPlan, ReplayStatus, Speed};
+use crate::source::SourceEvent;
+use crate::source::replay::{
+    LoadProgress, Player, ReplayCommand, ReplayError, ReplayPlan, ReplayStatus, Speed,
+};
+use crate::store::Writer;
+use crate::store::writer::WriterConfig;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::sync::{mpsc, watch};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -36,24 +45,46 @@ pub enum ReplayLoadError {
     Replay(#[from] ReplayError),
     #[error("creating a temporary replay store: {0}")]
     Temp(#[source] std::io::Error),
-    #[error("{0} has no readings to replay")]
-    Empty(String),
+    /// No readings in the files; the first bad row, if any, says why.
+    #[error("{files} has no readings to replay{}", bad_row_note(.first_bad))]
+    Empty {
+        files: String,
+        first_bad: Option<super::BadRow>,
+    },
     #[error("loading the replay was interrupted")]
     Interrupted,
 }
 
-/// A replay running on its own engine.
+fn bad_row_note(row: &Option<super::BadRow>) -> String {
+    row.as_ref()
+        .map(|r| format!(" (first bad row: {r})"))
+        .unwrap_or_default()
+}
+
+/// A replay running on its own engine. Its store (a temporary history file)
+/// holds the loaded readings and the replay's own alarm journal; the live
+/// history is never touched (except by `record`, which imports the files).
 pub struct ReplaySession {
     pub snapshots: watch::Receiver<Arc<LiveState>>,
     pub commands: mpsc::Sender<ReplayCommand>,
     /// Operator actions on the replay's alarms.
     pub alarm_commands: mpsc::Sender<crate::alarm::AlarmCommand>,
-    /// How each file loaded (bad rows skipped and counted, as for import).
+    /// How each file loaded (bad rows skipped and counted, as for import);
+    /// empty until [`ReplaySession::loaded`] has returned.
     pub reports: Vec<FileReport>,
+    /// The outcome of loading, until [`ReplaySession::loaded`] collects it.
+    loading: Option<oneshot::Receiver<Result<Vec<FileReport>, ReplayLoadError>>>,
+    running: Running,
+}
+
+/// The tasks behind a session, stopped together.
+struct Running {
+    task: JoinHandle<Result<Option<ReplayStatus>, ReplayError>>,
     engine: JoinHandle<EngineSummary>,
-    player: JoinHandle<Result<ReplayStatus, ReplayError>>,
+    journal: Writer,
     cancel: CancellationToken,
-    _store: tempfile::TempDir,
+    /// Deleted when the last holder (session or loading task) lets go.
+    store: Arc<tempfile::TempDir>,
 }
 
 /// Loads files into a history file; blocking (run it off the async threads).
@@ -62,15 +93,127 @@ pub fn load(
     options: &ImportOptions,
     db: &Path,
 ) -> Result<Vec<FileReport>, ReplayLoadError> {
+    let mut progress = Loading::new(files, 1, None);
+    load_reporting(files, options, db, &mut progress)
+}
+
+/// Counts bytes and rows over every file and pass, and sends the progress
+/// to the engine at most every [`PROGRESS_EVERY`].
+struct Loading<'a> {
+    total_bytes: u64,
+    bytes_done: u64,
+    rows_done: u64,
+    last_sent: Option<Instant>,
+    events: Option<&'a mpsc::Sender<SourceEvent>>,
+}
+
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+impl<'a> Loading<'a> {
+    fn new(files: &[PathBuf], passes: u64, events: Option<&'a mpsc::Sender<SourceEvent>>) -> Self {
+        let size: u64 = files
+            .iter()
+            .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+            .sum();
+        Loading {
+            total_bytes: size * passes,
+            bytes_done: 0,
+            rows_done: 0,
+            last_sent: None,
+            events,
+        }
+    }
+
+    fn report(&mut self, file: &Path, p: Progress, force: bool) {
+        let Some(events) = self.events else { return };
+        if !force && self.last_sent.is_some_and(|t| t.elapsed() < PROGRESS_EVERY) {
+            return;
+        }
+        self.last_sent = Some(Instant::now());
+        let name = file.file_name().map_or_else(
+            || file.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        // A full channel makes the loader wait: the engine sets the pace.
+        let _ = events.blocking_send(SourceEvent::ReplayLoading(LoadProgress {
+            file: Arc::from(name),
+            bytes: self.bytes_done + p.bytes,
+            total_bytes: self.total_bytes,
+            rows: self.rows_done + p.rows,
+        }));
+    }
+
+    fn file_done(&mut self, file: &Path, report: &FileReport) {
+        let bytes = std::fs::metadata(file).map_or(0, |m| m.len());
+        let rows = report.stats.rows;
+        self.report(file, Progress { bytes, rows }, true);
+        self.bytes_done += bytes;
+        self.rows_done += rows;
+    }
+}
+
+fn load_reporting(
+    files: &[PathBuf],
+    options: &ImportOptions,
+    db: &Path,
+    loading: &mut Loading,
+) -> Result<Vec<FileReport>, ReplayLoadError> {
     let conn = crate::store::bulk::open(db)?;
-    files
-        .iter()
-        .map(|file| Ok(import_file(&conn, db, file, options, &mut |_| {})?))
-        .collect()
+    let mut reports = Vec::with_capacity(files.len());
+    for file in files {
+        loading.report(file, Progress::default(), true);
+        let report = import_file(&conn, db, file, options, &mut |p| {
+            loading.report(file, p, false)
+        })?;
+        loading.file_done(file, &report);
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+/// Loads the files (into `record` too, when set), reporting progress to the engine.
+fn load_for_replay(
+    options: &ReplayOptions,
+    db: &Path,
+    events: &mpsc::Sender<SourceEvent>,
+) -> Result<Vec<FileReport>, ReplayLoadError> {
+    let passes = if options.record.is_some() { 2 } else { 1 };
+    let mut loading = Loading::new(&options.files, passes, Some(events));
+    if let Some(history) = &options.record {
+        load_reporting(&options.files, &options.import, history, &mut loading)?;
+    }
+    let reports = load_reporting(&options.files, &options.import, db, &mut loading)?;
+    if reports.iter().all(|r| r.stored == 0) {
+        let first_bad = reports.iter().find_map(|r| r.examples.first().cloned());
+        return Err(ReplayLoadError::Empty {
+            files: label(&options.files),
+            first_bad,
+        });
+    }
+    Ok(reports)
 }
 
 impl ReplaySession {
+    /// Starts a replay and waits until its files are loaded and it plays.
     pub async fn start(
+        options: ReplayOptions,
+        engine_config: &EngineConfig,
+        sensors: Vec<SensorMeta>,
+    ) -> Result<ReplaySession, ReplayLoadError> {
+        let mut session = Self::spawn(options, engine_config, sensors)?;
+        match session.loaded().await {
+            Ok(_) => Ok(session),
+            Err(e) => {
+                let _ = session.stop().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Starts a replay without waiting: its engine runs at once and shows the
+    /// loading progress ([`LiveState::replay_loading`]); playback starts when
+    /// the files are loaded. [`ReplaySession::loaded`] tells how loading went.
+    pub fn spawn(
         options: ReplayOptions,
         engine_config: &EngineConfig,
         sensors: Vec<SensorMeta>,
@@ -80,59 +223,58 @@ impl ReplaySession {
             .tempdir()
             .map_err(ReplayLoadError::Temp)?;
         let db = store.path().join("replay.sqlite");
-        let (files, import, record, db_for_load) = (
-            options.files.clone(),
-            options.import.clone(),
-            options.record.clone(),
-            db.clone(),
-        );
-        let reports = tokio::task::spawn_blocking(move || {
-            if let Some(history) = &record {
-                load(&files, &import, history)?;
-            }
-            load(&files, &import, &db_for_load)
-        })
-        .await
-        .map_err(|_| ReplayLoadError::Interrupted)??;
-        if reports.iter().all(|r| r.stored == 0) {
-            return Err(ReplayLoadError::Empty(label(&options.files)));
-        }
-        let mut metas = sensors;
-        for meta in crate::store::HistoryReader::open(&db)?.sensors()? {
-            if !metas.iter().any(|m| m.id == meta.id) {
-                metas.push(meta);
-            }
-        }
-        let handles = Engine::spawn(engine_config, metas, None);
-        let plan = ReplayPlan {
-            db,
-            label: label(&options.files),
-            from: options.from,
-            to: options.to,
-            speed: options.speed,
-            paused: options.paused,
-        };
-        let player = Player::new(&plan, handles.events.clone())?;
+        // The replay's own alarm journal, in its own store.
+        let (journal, journal_handle) = Writer::spawn(&db, WriterConfig::default())?;
+        let (engine, snapshots) = Engine::new(engine_config, sensors, Some(journal_handle));
+        let handles = Engine::start(engine.journal_only(), snapshots, engine_config);
         let (commands, command_rx) = mpsc::channel(32);
+        let (loaded_tx, loading) = oneshot::channel();
         let cancel = CancellationToken::new();
-        let player = tokio::spawn(player.run(command_rx, cancel.clone()));
-        // The player holds the only event sender: the engine ends when it does.
-        drop(handles.events);
+        let store = Arc::new(store);
+        let task = tokio::spawn(load_and_play(
+            options,
+            engine_config.alarms.clone(),
+            Arc::clone(&store),
+            handles.events,
+            command_rx,
+            loaded_tx,
+            cancel.clone(),
+        ));
         Ok(ReplaySession {
             snapshots: handles.snapshots,
             commands,
             alarm_commands: handles.commands,
-            reports,
-            engine: handles.task,
-            player,
-            cancel,
-            _store: store,
+            reports: Vec::new(),
+            loading: Some(loading),
+            running: Running {
+                task,
+                engine: handles.task,
+                journal,
+                cancel,
+                store,
+            },
         })
     }
 
-    /// The temporary history file the replay plays from (for history views).
+    /// Waits until the files are loaded: their reports, or why they could not
+    /// be (`file:line:col` for a bad file). Cancel-safe; after an error the
+    /// session can only be stopped.
+    pub async fn loaded(&mut self) -> Result<&[FileReport], ReplayLoadError> {
+        if let Some(loading) = self.loading.as_mut() {
+            let outcome = loading.await.unwrap_or(Err(ReplayLoadError::Interrupted));
+            self.loading = None;
+            self.reports = outcome?;
+        }
+        if self.reports.is_empty() {
+            return Err(ReplayLoadError::Interrupted);
+        }
+        Ok(&self.reports)
+    }
+
+    /// The temporary history file the replay plays from and journals its
+    /// alarms to (for history views and exports).
     pub fn db(&self) -> PathBuf {
-        self._store.path().join("replay.sqlite")
+        self.running.store.path().join("replay.sqlite")
     }
 
     /// Waits until the replay has played everything (or the player stopped).
@@ -146,16 +288,87 @@ impl ReplaySession {
     }
 
     /// Stops the player and the engine; the temporary store is deleted.
-    /// Returns where the replay was (`None` if the player task died).
+    /// Returns where the replay was (`None` if it never played). A file still
+    /// loading cannot be interrupted: it finishes in the background and is
+    /// then thrown away, so this never waits for it.
     pub async fn stop(self) -> Result<Option<ReplayStatus>, ReplayError> {
-        self.cancel.cancel();
-        let status = match self.player.await {
-            Ok(result) => Some(result?),
-            Err(_) => None,
-        };
-        let _ = self.engine.await;
-        Ok(status)
+        self.running.cancel.cancel();
+        if self.loading.is_some() && !self.running.task.is_finished() {
+            tokio::spawn(self.running.finish());
+            return Ok(None);
+        }
+        self.running.finish().await
     }
+}
+
+impl Running {
+    async fn finish(self) -> Result<Option<ReplayStatus>, ReplayError> {
+        let status = self.task.await.unwrap_or(Ok(None));
+        let _ = self.engine.await;
+        let journal = self.journal;
+        let _ = tokio::task::spawn_blocking(move || journal.join()).await;
+        drop(self.store);
+        status
+    }
+}
+
+/// The session's task: load, then play until cancelled. The loading outcome
+/// goes to `loaded`; the events sender (the engine's only one) is dropped at
+/// the end, which ends the engine.
+async fn load_and_play(
+    options: ReplayOptions,
+    alarms: AlarmSetup,
+    store: Arc<tempfile::TempDir>,
+    events: mpsc::Sender<SourceEvent>,
+    commands: mpsc::Receiver<ReplayCommand>,
+    loaded: oneshot::Sender<Result<Vec<FileReport>, ReplayLoadError>>,
+    cancel: CancellationToken,
+) -> Result<Option<ReplayStatus>, ReplayError> {
+    let db = store.path().join("replay.sqlite");
+    let player = match prepare(&options, &db, &events).await {
+        Ok((player, reports)) => {
+            let _ = loaded.send(Ok(reports));
+            player.seeding(alarms)
+        }
+        Err(e) => {
+            let _ = loaded.send(Err(e));
+            return Ok(None);
+        }
+    };
+    if cancel.is_cancelled() {
+        return Ok(None);
+    }
+    player.run(commands, cancel).await.map(Some)
+}
+
+/// Loads the files on a blocking thread, then tells the engine about the
+/// sensors they hold and makes the player.
+async fn prepare(
+    options: &ReplayOptions,
+    db: &Path,
+    events: &mpsc::Sender<SourceEvent>,
+) -> Result<(Player, Vec<FileReport>), ReplayLoadError> {
+    let (options_for_load, db_for_load, progress) =
+        (options.clone(), db.to_owned(), events.clone());
+    let reports = tokio::task::spawn_blocking(move || {
+        load_for_replay(&options_for_load, &db_for_load, &progress)
+    })
+    .await
+    .map_err(|_| ReplayLoadError::Interrupted)??;
+    for meta in crate::store::HistoryReader::open(db)?.sensors()? {
+        if events.send(SourceEvent::Discovered(meta)).await.is_err() {
+            return Err(ReplayLoadError::Interrupted);
+        }
+    }
+    let plan = ReplayPlan {
+        db: db.to_owned(),
+        label: label(&options.files),
+        from: options.from,
+        to: options.to,
+        speed: options.speed,
+        paused: options.paused,
+    };
+    Ok((Player::new(&plan, events.clone())?, reports))
 }
 
 /// `a.csv` or `a.csv +2`.
@@ -168,5 +381,93 @@ fn label(files: &[PathBuf]) -> String {
     match files.len() {
         0 | 1 => first,
         n => format!("{first} +{}", n - 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress_of(rx: &mut mpsc::Receiver<SourceEvent>) -> Vec<LoadProgress> {
+        let mut seen = Vec::new();
+        while let Ok(event) = rx.try_recv() {
+            match event {
+                SourceEvent::ReplayLoading(p) => seen.push(p),
+                other => panic!("unexpected event {other:?}"),
+            }
+        }
+        seen
+    }
+
+    #[test]
+    fn loading_reports_progress_over_every_file_and_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, rows: i64| {
+            let path = dir.path().join(name);
+            let mut text = String::from("timestamp,sensor,value\n");
+            for i in 0..rows {
+                text.push_str(&format!("{},t,{i}\n", 1_759_399_200 + i));
+            }
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let files = vec![write("a.csv", 20_000), write("b.csv", 100)];
+        let size: u64 = files
+            .iter()
+            .map(|f| std::fs::metadata(f).unwrap().len())
+            .sum();
+        let options = ReplayOptions {
+            files: files.clone(),
+            import: ImportOptions::default(),
+            from: None,
+            to: None,
+            speed: Speed::Max,
+            paused: true,
+            record: Some(dir.path().join("history.sqlite")),
+        };
+        let (events, mut rx) = mpsc::channel(1024);
+        let reports =
+            load_for_replay(&options, &dir.path().join("replay.sqlite"), &events).unwrap();
+        assert_eq!(reports.iter().map(|r| r.stored).sum::<u64>(), 20_100);
+        let seen = progress_of(&mut rx);
+        // Each file of each pass starts at its own name and ends complete.
+        let marks: Vec<(&str, u64, u64)> = seen
+            .iter()
+            .filter(|p| {
+                p.bytes == 0
+                    || p.rows == 0
+                    || p.rows % 20_100 == 0
+                    || p.rows % 20_100 == 20_000
+                    || p.rows % 20_100 == 100
+            })
+            .map(|p| (&*p.file, p.bytes, p.rows))
+            .collect();
+        // The end of a file may be reported twice (its last timed report and
+        // the final one) when the report interval has passed; a repeat says nothing new.
+        let mut marks = marks;
+        marks.dedup();
+        let a = std::fs::metadata(&files[0]).unwrap().len();
+        assert_eq!(
+            marks,
+            [
+                ("a.csv", 0, 0),
+                ("a.csv", a, 20_000),
+                ("b.csv", a, 20_000),
+                ("b.csv", size, 20_100),
+                ("a.csv", size, 20_100),
+                ("a.csv", size + a, 40_100),
+                ("b.csv", size + a, 40_100),
+                ("b.csv", 2 * size, 40_200),
+            ]
+        );
+        assert!(seen.iter().all(|p| p.total_bytes == 2 * size));
+        assert!(
+            seen.windows(2)
+                .all(|w| w[0].bytes <= w[1].bytes && w[0].rows <= w[1].rows)
+        );
+        assert_eq!(
+            seen.last().unwrap().line(),
+            "loading b.csv 100% (40.2 k rows)"
+        );
     }
 }

@@ -7,7 +7,7 @@ use crate::alarm::AlarmView;
 use crate::model::{Quality, Reading, SensorId, SensorMeta, TimestampMs, now_ms};
 use crate::source::SourceStatus;
 use crate::source::raw::RawSample;
-use crate::source::replay::ReplayStatus;
+use crate::source::replay::{LoadProgress, ReplayStatus};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -43,12 +43,16 @@ pub struct LiveState {
     /// How many new high or critical alarms were raised since start: the UI
     /// rings the terminal bell when it grows (and `[ui] bell` is on).
     pub alarm_bell: u64,
+    /// The last operator action the alarm system refused (when, why), for the console to say so.
+    pub refused: Option<(TimestampMs, String)>,
     pub received: u64,
     pub stored: u64,
     /// The console's clock: wall time, or the replayed time during a replay.
     pub now_ms: TimestampMs,
     /// Set while history is being replayed: position, speed, progress.
     pub replay: Option<ReplayStatus>,
+    /// Set while a replay's files are being loaded, before it plays.
+    pub replay_loading: Option<LoadProgress>,
     pub version: u64,
     max_points: usize,
     window_ms: i64,
@@ -63,10 +67,12 @@ impl LiveState {
             sources: Vec::new(),
             alarms: Arc::new(Vec::new()),
             alarm_bell: 0,
+            refused: None,
             received: 0,
             stored: 0,
             now_ms: now_ms(),
             replay: None,
+            replay_loading: None,
             version: 0,
             max_points: config.live_points,
             window_ms: config.live_window_ms,
@@ -178,8 +184,9 @@ impl LiveState {
     }
 
     /// Moves the clock to the replayed time. After a seek or restart the values
-    /// shown belong to another time, so they are cleared.
-    pub fn set_replay(&mut self, status: ReplayStatus) {
+    /// shown belong to another time, so they are cleared. Returns whether the
+    /// replay jumped (its first status, a seek, a jump or a restart).
+    pub fn set_replay(&mut self, status: ReplayStatus) -> bool {
         let jumped = self
             .replay
             .as_ref()
@@ -195,6 +202,8 @@ impl LiveState {
         }
         self.now_ms = status.position_ms;
         self.replay = Some(status);
+        self.replay_loading = None;
+        jumped
     }
 
     pub fn set_source_status(&mut self, status: SourceStatus) {

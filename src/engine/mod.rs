@@ -7,7 +7,7 @@ mod live;
 
 pub use live::{LiveState, Point, SensorLive};
 
-use crate::alarm::{AlarmCommand, AlarmEvent, AlarmSetup, Evaluator, Restored};
+use crate::alarm::{AlarmCommand, AlarmEvent, AlarmSetup, Evaluator, Restored, SeedSeries};
 use crate::model::{SensorMeta, TimestampMs, now_ms};
 use crate::source::SourceEvent;
 use crate::store::{WriteMsg, WriterHandle};
@@ -30,6 +30,9 @@ pub struct EngineConfig {
     pub alarms: AlarmSetup,
     /// Alarms as the journal left them (restart), applied before the first reading.
     pub restored_alarms: Vec<Restored>,
+    /// Recent values from the history (restart) that rate-of-change and
+    /// consumption conditions need, fed to the evaluator before the first reading.
+    pub alarm_history: Vec<SeedSeries>,
 }
 
 impl Default for EngineConfig {
@@ -43,6 +46,7 @@ impl Default for EngineConfig {
             stale_after_ms: Vec::new(),
             alarms: AlarmSetup::default(),
             restored_alarms: Vec::new(),
+            alarm_history: Vec::new(),
         }
     }
 }
@@ -86,6 +90,8 @@ pub struct Engine {
     alarm_events: Vec<AlarmEvent>,
     /// Where transitions go besides the journal (shared alarm topic).
     alarm_feed: Option<mpsc::Sender<AlarmEvent>>,
+    /// Readings go to the history writer (off for a replay, whose store has them).
+    forward_readings: bool,
 }
 
 /// Handles to a spawned engine.
@@ -106,6 +112,7 @@ impl Engine {
         let mut state = LiveState::new(config, sensors);
         let mut alarms = Evaluator::new(config.alarms.clone(), now_ms());
         alarms.restore(&config.restored_alarms);
+        alarms.seed(&config.alarm_history);
         if let Some(views) = alarms.take_views() {
             state.alarms = Arc::new(views);
         }
@@ -120,6 +127,7 @@ impl Engine {
             alarms,
             alarm_events: Vec::new(),
             alarm_feed: None,
+            forward_readings: true,
         };
         (engine, rx)
     }
@@ -128,6 +136,13 @@ impl Engine {
     /// consumer loses transitions, the engine and the journal do not).
     pub fn with_alarm_feed(mut self, feed: mpsc::Sender<AlarmEvent>) -> Self {
         self.alarm_feed = Some(feed);
+        self
+    }
+
+    /// Journals alarm transitions in the store but does not write readings to
+    /// it: a replay plays from a store that holds them already.
+    pub fn journal_only(mut self) -> Self {
+        self.forward_readings = false;
         self
     }
 
@@ -192,8 +207,13 @@ impl Engine {
         self.summary
     }
 
+    /// The writer, for readings and sensors (none when it only journals alarms).
+    fn history(&self) -> Option<&WriterHandle> {
+        self.store.as_ref().filter(|_| self.forward_readings)
+    }
+
     async fn register_configured_sensors(&mut self) {
-        let Some(store) = &self.store else { return };
+        let Some(store) = self.history() else { return };
         for sensor in self.state.sensors.iter() {
             if store
                 .send(WriteMsg::Sensor(sensor.meta.clone()))
@@ -230,7 +250,7 @@ impl Engine {
             SourceEvent::Discovered(meta) => {
                 if self.state.ensure_sensor(meta.clone()) {
                     self.dirty = true;
-                    if let Some(store) = &self.store {
+                    if let Some(store) = self.history() {
                         let _ = store.send(WriteMsg::Sensor(meta)).await;
                     }
                 }
@@ -242,14 +262,31 @@ impl Engine {
                 self.dirty = true;
             }
             SourceEvent::Replay(status) => {
-                self.state.set_replay(status);
+                let position = status.position_ms;
+                if self.state.set_replay(status) {
+                    self.restart_alarms(position);
+                }
+                self.dirty = true;
+            }
+            SourceEvent::ReplaySeed(history) => self.alarms.seed(&history),
+            SourceEvent::ReplayLoading(progress) => {
+                self.state.replay_loading = Some(progress);
                 self.dirty = true;
             }
         }
     }
 
+    /// A replay moved to another time (start, seek, jump, restart): alarms are
+    /// evaluated afresh from there, on replayed time. Nothing carries over from
+    /// the time left behind: no alarm states, pending delays or stale timers;
+    /// the rate-of-change and consumption history before the new position
+    /// follows from the player ([`SourceEvent::ReplaySeed`]).
+    fn restart_alarms(&mut self, position: TimestampMs) {
+        self.alarms = Evaluator::new(self.alarms.setup().clone(), position);
+    }
+
     async fn forward(&mut self, readings: Vec<crate::model::Reading>) {
-        let Some(store) = &self.store else { return };
+        let Some(store) = self.history() else { return };
         let n = readings.len() as u64;
         if n == 0 {
             return;
@@ -266,6 +303,8 @@ impl Engine {
         let now = self.clock();
         if let Err(e) = self.alarms.command(&command, now, &mut self.alarm_events) {
             tracing::warn!(operator = command.operator(), "alarm action refused: {e}");
+            self.state.refused = Some((now, e.to_string()));
+            self.dirty = true;
         }
     }
 

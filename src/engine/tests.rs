@@ -129,3 +129,91 @@ fn silent_sensor_turns_stale() {
     assert!(state.mark_stale(arrived + 1_001));
     assert_eq!(state.sensor("a").unwrap().quality, Quality::Stale);
 }
+
+fn replay_at(generation: u64, position_ms: TimestampMs) -> SourceEvent {
+    SourceEvent::Replay(crate::source::replay::ReplayStatus {
+        label: "t.csv".into(),
+        position_ms,
+        start_ms: 0,
+        end_ms: 10 * 3_600_000,
+        speed: crate::source::replay::Speed::Times(60.0),
+        paused: true,
+        finished: false,
+        sent: 0,
+        generation,
+    })
+}
+
+/// An engine whose sensor `t` has a high limit (35), a 30 s stale timer and
+/// a rate-of-change limit of 10/min, as a replay runs it.
+fn replay_engine() -> Engine {
+    let mut rules =
+        crate::alarm::SensorRules::new("t").limit(crate::alarm::Condition::H, 35.0, 0.5);
+    rules.stale_ms = Some(30_000);
+    rules.roc_per_minute = Some(10.0);
+    let config = EngineConfig {
+        alarms: crate::alarm::AlarmSetup {
+            sensors: vec![rules],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    Engine::new(&config, vec![meta("t")], None).0
+}
+
+fn alarm_keys(engine: &mut Engine) -> Vec<String> {
+    engine.publish();
+    engine.state.alarms.iter().map(|a| a.key.clone()).collect()
+}
+
+async fn play(engine: &mut Engine, ts: TimestampMs, value: f64) {
+    engine
+        .handle(replay_at(
+            engine.state.replay.as_ref().map_or(0, |r| r.generation),
+            ts,
+        ))
+        .await;
+    engine
+        .handle(SourceEvent::readings(vec![Reading::good("t", ts, value)]))
+        .await;
+}
+
+#[tokio::test]
+async fn seeking_back_restarts_alarms_at_the_replayed_position() {
+    let mut engine = replay_engine();
+    engine.handle(replay_at(0, 0)).await;
+    play(&mut engine, 0, 20.0).await;
+    play(&mut engine, 60_000, 25.0).await;
+    play(&mut engine, 120_000, 36.0).await; // over h, and +11/min
+    assert_eq!(alarm_keys(&mut engine), ["t/h", "t/roc"]);
+    // Back before the excursion: nothing of it is left, not even the last value for roc.
+    engine.handle(replay_at(1, 60_000)).await;
+    assert!(alarm_keys(&mut engine).is_empty());
+    play(&mut engine, 60_000, 25.0).await;
+    assert!(alarm_keys(&mut engine).is_empty());
+    play(&mut engine, 120_000, 36.0).await;
+    assert_eq!(alarm_keys(&mut engine), ["t/h", "t/roc"]);
+    let raised: Vec<_> = engine.state.alarms.iter().map(|a| a.raised_ms).collect();
+    assert_eq!(raised, [120_000, 120_000]);
+}
+
+#[tokio::test]
+async fn a_forward_jump_does_not_count_skipped_time_as_silence() {
+    let mut engine = replay_engine();
+    engine.handle(replay_at(0, 0)).await;
+    play(&mut engine, 0, 20.0).await;
+    engine.on_tick(10_000);
+    assert!(alarm_keys(&mut engine).is_empty());
+    // One hour ahead: the sensor did report in between (those readings were skipped).
+    let at = 3_600_000;
+    engine.handle(replay_at(1, at)).await;
+    engine.on_tick(at);
+    engine.on_tick(at + 29_000);
+    assert!(alarm_keys(&mut engine).is_empty());
+    // The first reading after the jump has no earlier value to make a rate with.
+    play(&mut engine, at + 29_000, 30.0).await;
+    assert!(alarm_keys(&mut engine).is_empty());
+    // Real silence after the jump still turns the sensor stale.
+    engine.on_tick(at + 29_000 + 31_000);
+    assert_eq!(alarm_keys(&mut engine), ["t/stale"]);
+}

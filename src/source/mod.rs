@@ -29,6 +29,11 @@ pub enum SourceEvent {
     Status(SourceStatus),
     /// A replay's clock and controls; the engine then runs on replayed time.
     Replay(replay::ReplayStatus),
+    /// A replay's files are being loaded (before its first [`SourceEvent::Replay`]).
+    ReplayLoading(replay::LoadProgress),
+    /// Sent by a replay right after it moved (start, seek, jump, restart):
+    /// what the alarm evaluator needs from before the new position.
+    ReplaySeed(Vec<crate::alarm::SeedSeries>),
 }
 
 impl SourceEvent {

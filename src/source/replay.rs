@@ -5,6 +5,7 @@
 //! alarms run on replayed time.
 
 use super::SourceEvent;
+use crate::alarm::AlarmSetup;
 use crate::model::{Quality, Reading, SensorId, TimestampMs};
 use rusqlite::{Connection, params};
 use std::collections::{HashMap, VecDeque};
@@ -131,6 +132,48 @@ impl ReplayStatus {
             state,
             self.progress() * 100.0
         )
+    }
+}
+
+/// How far loading a replay's files has got, before playback starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadProgress {
+    /// The file being read (`factory_day.csv`).
+    pub file: Arc<str>,
+    /// Bytes read over all files (every pass, when also recording).
+    pub bytes: u64,
+    /// Bytes to read over all files; 0 when unknown.
+    pub total_bytes: u64,
+    /// CSV rows read so far.
+    pub rows: u64,
+}
+
+impl LoadProgress {
+    /// 0.0 … 1.0 (0 when the size is unknown).
+    pub fn fraction(&self) -> f64 {
+        if self.total_bytes == 0 {
+            return 0.0;
+        }
+        (self.bytes as f64 / self.total_bytes as f64).clamp(0.0, 1.0)
+    }
+
+    /// `loading factory_day.csv 42% (1.2 M rows)`.
+    pub fn line(&self) -> String {
+        format!(
+            "loading {} {:.0}% ({} rows)",
+            self.file,
+            self.fraction() * 100.0,
+            count_label(self.rows)
+        )
+    }
+}
+
+/// `950`, `12.5 k`, `1.2 M`.
+fn count_label(n: u64) -> String {
+    match n {
+        0..1_000 => n.to_string(),
+        1_000..1_000_000 => format!("{:.1} k", n as f64 / 1e3),
+        _ => format!("{:.1} M", n as f64 / 1e6),
     }
 }
 
@@ -279,6 +322,8 @@ pub struct Player {
     /// Wall time and replayed time when the speed last changed (the clock runs from there).
     anchor: (Instant, TimestampMs),
     events: mpsc::Sender<SourceEvent>,
+    /// Alarm rules whose history is sent after every jump (see [`Player::seeding`]).
+    seeding: Option<AlarmSetup>,
 }
 
 impl Player {
@@ -306,7 +351,43 @@ impl Player {
             },
             anchor: (Instant::now(), start),
             events,
+            seeding: None,
         })
+    }
+
+    /// After the start and every jump, send the engine what the alarm rules of
+    /// `setup` need from before the new position ([`SourceEvent::ReplaySeed`]),
+    /// so a rate or a consumption period that spans the jump is judged on it.
+    pub fn seeding(mut self, setup: AlarmSetup) -> Self {
+        self.seeding = Some(setup);
+        self
+    }
+
+    /// Sends the alarm history before the position (once per generation).
+    async fn seed(&mut self, seeded: &mut Option<u64>) -> Result<bool, ReplayError> {
+        let Some(setup) = &self.seeding else {
+            return Ok(true);
+        };
+        if *seeded == Some(self.status.generation) {
+            return Ok(true);
+        }
+        *seeded = Some(self.status.generation);
+        let until = self.status.position_ms.saturating_sub(1);
+        let history =
+            crate::alarm::seed::load_conn(&self.cursor.conn, setup, until).map_err(|source| {
+                ReplayError {
+                    path: self.cursor.path.clone(),
+                    source,
+                }
+            })?;
+        if history.is_empty() {
+            return Ok(true);
+        }
+        Ok(self
+            .events
+            .send(SourceEvent::ReplaySeed(history))
+            .await
+            .is_ok())
     }
 
     pub fn status(&self) -> &ReplayStatus {
@@ -322,11 +403,13 @@ impl Player {
     ) -> Result<ReplayStatus, ReplayError> {
         let mut commands_open = true;
         let mut announced: Option<ReplayStatus> = None;
+        let mut seeded: Option<u64> = None;
         loop {
             let due = self.next_due()?;
-            // Every change (clock, pause, speed, end) reaches the engine once.
+            // Every change (clock, pause, speed, end) reaches the engine once;
+            // after a jump, the alarm history before the new position follows.
             if announced.as_ref() != Some(&self.status) {
-                if !self.announce().await {
+                if !self.announce().await || !self.seed(&mut seeded).await? {
                     break;
                 }
                 announced = Some(self.status.clone());
@@ -504,5 +587,33 @@ async fn sleep_until_opt(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_progress_line() {
+        let p = LoadProgress {
+            file: Arc::from("factory_day.csv"),
+            bytes: 420,
+            total_bytes: 1000,
+            rows: 1_234_567,
+        };
+        assert_eq!(p.line(), "loading factory_day.csv 42% (1.2 M rows)");
+        let unknown = LoadProgress {
+            total_bytes: 0,
+            rows: 950,
+            ..p.clone()
+        };
+        assert_eq!(unknown.line(), "loading factory_day.csv 0% (950 rows)");
+        let over = LoadProgress {
+            bytes: 2000,
+            rows: 12_500,
+            ..p
+        };
+        assert_eq!(over.line(), "loading factory_day.csv 100% (12.5 k rows)");
     }
 }

@@ -1,9 +1,11 @@
 //! History for the detail view, read from SQLite on a worker thread so the
-//! update loop never blocks on the disk and drawing never does I/O.
+//! update loop never blocks on the disk and drawing never does I/O. Each
+//! request names the history file to read: the live history, or the store of
+//! the replay on screen.
 
 use crate::model::{SensorId, TimestampMs};
 use crate::store::query::{Aggregate, HistoryReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
 
 /// How many alarm journal entries the detail view shows.
@@ -71,10 +73,12 @@ pub fn stats(buckets: &[Aggregate]) -> Option<WindowStats> {
 pub fn load(reader: &HistoryReader, query: &DetailQuery) -> Result<DetailData, String> {
     let span = (query.to - query.from).max(1);
     let every = (span / query.buckets.max(1) as i64).max(1);
+    // The window's end is included: a replay's clock stands on its last reading.
     let buckets = reader
-        .aggregate_every(query.sensor.as_str(), query.from, query.to, every)
+        .aggregate_every(query.sensor.as_str(), query.from, query.to + 1, every)
         .map_err(|e| e.to_string())?;
-    let events = recent_events(reader, query.sensor.as_str()).map_err(|e| e.to_string())?;
+    let events =
+        recent_events(reader, query.sensor.as_str(), query.to).map_err(|e| e.to_string())?;
     Ok(DetailData {
         sensor: query.sensor.clone(),
         from: query.from,
@@ -85,12 +89,21 @@ pub fn load(reader: &HistoryReader, query: &DetailQuery) -> Result<DetailData, S
     })
 }
 
-fn recent_events(reader: &HistoryReader, sensor: &str) -> rusqlite::Result<Vec<AlarmEvent>> {
+/// The sensor's journal up to the end of the window, newest first. A replay
+/// played over the same time again journals the same transitions again:
+/// identical rows show once.
+fn recent_events(
+    reader: &HistoryReader,
+    sensor: &str,
+    to: TimestampMs,
+) -> rusqlite::Result<Vec<AlarmEvent>> {
     let mut stmt = reader.connection().prepare_cached(
         "SELECT ts, condition, event, state, value, priority, operator FROM alarm_events
-         WHERE sensor = ?1 ORDER BY ts DESC, event_id DESC LIMIT ?2",
+         WHERE sensor = ?1 AND ts <= ?2
+         GROUP BY ts, condition, event, state, value, priority, operator
+         ORDER BY ts DESC, max(event_id) DESC LIMIT ?3",
     )?;
-    stmt.query_map(rusqlite::params![sensor, RECENT_EVENTS as i64], |r| {
+    stmt.query_map(rusqlite::params![sensor, to, RECENT_EVENTS as i64], |r| {
         Ok(AlarmEvent {
             ts: r.get(0)?,
             condition: r.get(1)?,
@@ -106,31 +119,47 @@ fn recent_events(reader: &HistoryReader, sensor: &str) -> rusqlite::Result<Vec<A
 
 pub type HistoryAnswer = (u64, Result<DetailData, String>);
 
-/// Starts the history worker. It stops when the query sender is dropped.
-pub fn spawn(
-    db: PathBuf,
-) -> (
-    mpsc::UnboundedSender<DetailQuery>,
+/// A query and the history file it reads.
+pub type HistoryRequest = (PathBuf, DetailQuery);
+
+/// Keeps the reader of the file last read open.
+#[derive(Default)]
+struct Readers {
+    open: Option<(PathBuf, HistoryReader)>,
+}
+
+impl Readers {
+    fn answer(&mut self, db: &Path, query: &DetailQuery) -> Result<DetailData, String> {
+        if self.open.as_ref().is_none_or(|(path, _)| path != db) {
+            self.open = HistoryReader::open(db)
+                .ok()
+                .map(|reader| (db.to_owned(), reader));
+        }
+        match &self.open {
+            Some((_, reader)) => load(reader, query),
+            None => Err(format!("cannot open history file {}", db.display())),
+        }
+    }
+}
+
+/// Starts the history worker. It stops when the request sender is dropped.
+pub fn spawn() -> (
+    mpsc::UnboundedSender<HistoryRequest>,
     mpsc::UnboundedReceiver<HistoryAnswer>,
 ) {
-    let (query_tx, mut query_rx) = mpsc::unbounded_channel::<DetailQuery>();
+    let (query_tx, mut query_rx) = mpsc::unbounded_channel::<HistoryRequest>();
     let (answer_tx, answer_rx) = mpsc::unbounded_channel();
     std::thread::Builder::new()
         .name("ui-history".into())
         .spawn(move || {
-            let mut reader: Option<HistoryReader> = None;
-            while let Some(mut query) = query_rx.blocking_recv() {
+            let mut readers = Readers::default();
+            while let Some(mut request) = query_rx.blocking_recv() {
                 // Only the newest request matters (the operator zooms faster than we read).
                 while let Ok(newer) = query_rx.try_recv() {
-                    query = newer;
+                    request = newer;
                 }
-                if reader.is_none() {
-                    reader = HistoryReader::open(&db).ok();
-                }
-                let answer = match &reader {
-                    Some(r) => load(r, &query),
-                    None => Err(format!("cannot open history file {}", db.display())),
-                };
+                let (db, query) = &request;
+                let answer = readers.answer(db, query);
                 if answer_tx.send((query.request, answer)).is_err() {
                     break;
                 }
@@ -192,5 +221,80 @@ mod tests {
             .collect();
         assert_eq!(events, [(9000, "ack"), (5000, "raised")]);
         assert_eq!(data.events[0].operator, "ana");
+    }
+
+    /// A history file with readings `0..n` of `t`, one a second, at `value`.
+    fn history_file(dir: &std::path::Path, name: &str, value: f64) -> PathBuf {
+        let path = dir.join(name);
+        let (writer, handle) = Writer::spawn(&path, WriterConfig::default()).unwrap();
+        let readings = (0..10)
+            .map(|i| Reading::good("t", i * 1000, value))
+            .collect();
+        handle.blocking_send(WriteMsg::Readings(readings)).unwrap();
+        drop(handle);
+        writer.join().unwrap();
+        path
+    }
+
+    #[test]
+    fn each_request_reads_the_history_file_it_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = history_file(dir.path(), "live.sqlite", 5.0);
+        let replay = history_file(dir.path(), "replay.sqlite", 42.0);
+        let (requests, mut answers) = spawn();
+        let query = |request| DetailQuery {
+            request,
+            sensor: "t".into(),
+            from: 0,
+            to: 10_000,
+            buckets: 10,
+        };
+        let mut max_of = |db: &PathBuf, request| {
+            requests.send((db.clone(), query(request))).unwrap();
+            let (id, answer) = answers.blocking_recv().unwrap();
+            assert_eq!(id, request);
+            answer.unwrap().stats.unwrap().max
+        };
+        assert_eq!(max_of(&live, 1), 5.0);
+        assert_eq!(max_of(&replay, 2), 42.0);
+        assert_eq!(max_of(&live, 3), 5.0);
+        // A file where a directory should be: the file cannot be opened.
+        let blocker = dir.path().join("blocker");
+        std::fs::write(&blocker, "").unwrap();
+        requests.send((blocker.join("h.sqlite"), query(4))).unwrap();
+        let (_, answer) = answers.blocking_recv().unwrap();
+        assert!(answer.unwrap_err().contains("blocker"));
+    }
+
+    #[test]
+    fn events_up_to_the_window_end_and_a_replayed_transition_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = history_file(dir.path(), "replay.sqlite", 1.0);
+        let conn = crate::store::open(&path).unwrap();
+        // Played twice over the same time (seek back), then once more further on.
+        conn.execute(
+            "INSERT INTO alarm_events(ts, sensor, condition, event, state, value, priority, operator)
+             VALUES (5000, 't', 'h', 'raised', 'unack', 36.0, 'high', ''),
+                    (5000, 't', 'h', 'raised', 'unack', 36.0, 'high', ''),
+                    (7000, 't', 'h', 'ack', 'acked', 36.0, 'high', 'ana'),
+                    (20000, 't', 'h', 'cleared', 'normal', 30.0, 'high', '')",
+            [],
+        )
+        .unwrap();
+        let reader = HistoryReader::open(&path).unwrap();
+        let query = DetailQuery {
+            request: 1,
+            sensor: "t".into(),
+            from: 0,
+            to: 10_000,
+            buckets: 10,
+        };
+        let events: Vec<_> = load(&reader, &query)
+            .unwrap()
+            .events
+            .iter()
+            .map(|e| (e.ts, e.event.clone()))
+            .collect();
+        assert_eq!(events, [(7000, "ack".into()), (5000, "raised".into())]);
     }
 }

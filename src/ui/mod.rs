@@ -9,11 +9,13 @@
 pub mod draw;
 pub mod history;
 pub mod invoice;
+pub mod journal;
 pub mod keys;
 pub mod layout;
 pub mod replay;
 pub mod state;
 pub mod theme;
+pub mod worker;
 
 use crate::alarm::operator_name;
 use crate::app::Running;
@@ -27,10 +29,10 @@ use anyhow::{Context, Result};
 use crossterm::event::EventStream;
 use futures::StreamExt;
 use keys::KeyMap;
-use state::{Effect, Screen, UiState};
+use state::{Effect, UiState};
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use theme::{ColorSupport, Theme};
@@ -202,7 +204,40 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
 /// A replay started with the `r` key, shown instead of the live plant.
 struct ReplayView {
     session: ReplaySession,
-    live_ui: Option<Screen>,
+    /// The file, for messages.
+    file: std::path::PathBuf,
+    /// What the live plant's view was, to go back to.
+    live_ui: replay::LiveView,
+    /// Its files are still being loaded.
+    loading: bool,
+}
+
+/// The history file the views read: the replay's own store while a replay
+/// started with `r` is on screen, else the console's history file.
+fn shown_store(view: Option<&ReplayView>, db: &Path) -> PathBuf {
+    view.map_or_else(|| db.to_owned(), |v| v.session.db())
+}
+
+/// Resolves when the replay on screen has finished loading: the message to
+/// show, or the error. Never resolves when nothing is loading. Cancel-safe.
+async fn replay_loaded(view: &mut Option<ReplayView>) -> Result<String, String> {
+    let Some(view) = view.as_mut().filter(|v| v.loading) else {
+        return std::future::pending().await;
+    };
+    let outcome = view.session.loaded().await.map(|reports| {
+        let readings: u64 = reports.iter().map(|r| r.stored).sum();
+        let bad: u64 = reports.iter().map(|r| r.stats.bad_rows()).sum();
+        let first_bad = reports.iter().find_map(|r| r.examples.first());
+        let mut text = format!("replaying {} ({readings} readings", view.file.display());
+        match first_bad {
+            Some(row) => text.push_str(&format!(", {bad} bad rows skipped, first {row})")),
+            None => text.push(')'),
+        }
+        text.push_str(": Esc returns to the live plant");
+        text
+    });
+    view.loading = false;
+    outcome.map_err(|e| format!("replay: {e}"))
 }
 
 /// The console on any engine: the live plant or a replay.
@@ -234,7 +269,8 @@ pub async fn run_console(console: Console, config: &Config, db: &Path) -> Result
     if let Some(warning) = warnings.first() {
         ui.toast(warning.clone());
     }
-    let (history_tx, mut history_rx) = history::spawn(db.to_owned());
+    let (history_tx, mut history_rx) = history::spawn();
+    let (journal_tx, mut journal_rx) = journal::spawn();
     let (invoice_tx, mut invoice_rx) = invoice::spawn(
         Arc::new(config.clone()),
         db.to_owned(),
@@ -282,6 +318,11 @@ pub async fn run_console(console: Console, config: &Config, db: &Path) -> Result
                 ui.on_history(request, answer);
                 Vec::new()
             }
+            Some((request, answer)) = journal_rx.recv() => {
+                dirty = true;
+                ui.on_journal(request, answer);
+                Vec::new()
+            }
             Some(answer) = invoice_rx.recv() => {
                 dirty = true;
                 ui.on_invoice(answer);
@@ -292,10 +333,25 @@ pub async fn run_console(console: Console, config: &Config, db: &Path) -> Result
                 ui.on_export(result);
                 Vec::new()
             }
+            outcome = replay_loaded(&mut view) => {
+                dirty = true;
+                match outcome {
+                    Ok(message) => {
+                        ui.toast(message);
+                        Vec::new()
+                    }
+                    Err(message) => {
+                        tracing::warn!("{message}");
+                        ui.toast(message);
+                        vec![Effect::StopReplay]
+                    }
+                }
+            }
             _ = idle.tick() => { dirty = true; ui.on_tick(now_ms()) }
             _ = frame_due => Vec::new(),
         };
-        for effect in effects {
+        let mut effects = std::collections::VecDeque::from(effects);
+        while let Some(effect) = effects.pop_front() {
             match effect {
                 Effect::Quit => return Ok(()),
                 Effect::Alarm(command) => {
@@ -326,47 +382,59 @@ pub async fn run_console(console: Console, config: &Config, db: &Path) -> Result
                     ui.open_replay_picker(files, &looked_in.join(" and "));
                 }
                 Effect::StartReplay(file) => {
-                    if let Some(old) = view.take() {
-                        let _ = old.session.stop().await;
-                    }
-                    match start_replay(config, file.clone()).await {
+                    let live_ui = match view.take() {
+                        Some(old) => {
+                            let _ = old.session.stop().await;
+                            old.live_ui
+                        }
+                        None => replay::enter(&mut ui),
+                    };
+                    match start_replay(config, file.clone()) {
                         Ok(session) => {
                             snapshots = session.snapshots.clone();
                             ui.on_snapshot(snapshots.borrow_and_update().clone());
-                            ui.replay_view = true;
-                            ui.toast(format!(
-                                "replaying {}: Esc returns to the live plant",
-                                file.display()
-                            ));
                             view = Some(ReplayView {
                                 session,
-                                live_ui: Some(ui.screen),
+                                file,
+                                live_ui,
+                                loading: true,
                             });
-                            engine_alive = true;
                         }
-                        Err(e) => ui.toast(format!("replay: {e:#}")),
+                        Err(e) => {
+                            snapshots = console.snapshots.clone();
+                            ui.on_snapshot(snapshots.borrow_and_update().clone());
+                            effects.extend(replay::leave(&mut ui, live_ui));
+                            ui.toast(format!("replay: {e:#}"));
+                        }
                     }
+                    engine_alive = true;
                 }
                 Effect::StopReplay => {
                     if let Some(old) = view.take() {
                         let _ = old.session.stop().await;
-                        if let Some(screen) = old.live_ui {
-                            ui.screen = screen;
-                        }
+                        snapshots = console.snapshots.clone();
+                        ui.on_snapshot(snapshots.borrow_and_update().clone());
+                        effects.extend(replay::leave(&mut ui, old.live_ui));
                     }
-                    ui.replay_view = false;
-                    snapshots = console.snapshots.clone();
-                    ui.on_snapshot(snapshots.borrow_and_update().clone());
                     engine_alive = true;
                 }
                 Effect::LoadDetail(query) => {
-                    let _ = history_tx.send(query);
+                    let _ = history_tx.send((shown_store(view.as_ref(), db), query));
+                }
+                Effect::LoadJournal(query) => {
+                    let _ = journal_tx.send((shown_store(view.as_ref(), db), query));
                 }
                 Effect::Invoice(request) => {
                     let _ = invoice_tx.send(request);
                 }
-                Effect::Export(view) => match &export_target {
-                    Ok(target) => start_export(target.clone(), view, export_tx.clone()),
+                Effect::Export(what) => match &export_target {
+                    Ok(target) => {
+                        let target = ViewTarget {
+                            db: shown_store(view.as_ref(), db),
+                            ..target.clone()
+                        };
+                        start_export(target, what, export_tx.clone());
+                    }
                     Err(e) => ui.on_export(Err(e.clone())),
                 },
                 Effect::Bell => {
@@ -390,7 +458,8 @@ fn replay_dirs(db: &Path) -> Vec<std::path::PathBuf> {
     dirs
 }
 
-async fn start_replay(config: &Config, file: std::path::PathBuf) -> Result<ReplaySession> {
+/// Starts a replay of `file` on its own engine; it loads in the background.
+fn start_replay(config: &Config, file: std::path::PathBuf) -> Result<ReplaySession> {
     let options = ReplayOptions {
         files: vec![file],
         import: crate::csvio::import::ImportOptions {
@@ -407,7 +476,11 @@ async fn start_replay(config: &Config, file: std::path::PathBuf) -> Result<Repla
         record: None,
     };
     let engine = crate::engine::EngineConfig::from_config(config);
-    Ok(ReplaySession::start(options, &engine, config.sensor_metas()).await?)
+    Ok(ReplaySession::spawn(
+        options,
+        &engine,
+        config.sensor_metas(),
+    )?)
 }
 
 /// Exports on a blocking thread (SQLite reads, file writes) and sends the

@@ -2,12 +2,45 @@
 //! that control a replay on screen. Pure state changes; the update loop
 //! starts and stops the replay itself (see [`Effect`]).
 
-use super::state::{Effect, Overlay, Screen, UiState};
+use super::state::{Detail, Effect, Overlay, Screen, UiState};
 use crate::model::TimestampMs;
 use crate::source::replay::ReplayCommand;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use crossterm::event::{KeyCode, KeyEvent};
 use std::path::PathBuf;
+
+/// What the live plant's view was when a replay took the screen.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveView {
+    screen: Screen,
+    detail: Option<Detail>,
+}
+
+/// A replay takes the screen: it starts on its dashboard; the live view is kept.
+pub fn enter(ui: &mut UiState) -> LiveView {
+    let live = LiveView {
+        screen: ui.screen,
+        detail: ui.detail.take(),
+    };
+    ui.screen = Screen::Dashboard;
+    ui.seek_input = None;
+    ui.replay_view = true;
+    live
+}
+
+/// Back to the live plant as it was left; an open detail view reloads from
+/// the live history.
+pub fn leave(ui: &mut UiState, live: LiveView) -> Vec<Effect> {
+    ui.replay_view = false;
+    ui.seek_input = None;
+    ui.screen = live.screen;
+    ui.detail = live.detail;
+    if ui.screen == Screen::Detail && ui.detail.is_some() {
+        ui.load_detail()
+    } else {
+        Vec::new()
+    }
+}
 
 /// CSV files offered by the `r` key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +75,13 @@ pub fn on_key(ui: &mut UiState, key: &KeyEvent) -> Option<Vec<Effect>> {
     }
     if ui.seek_input.is_some() {
         return Some(seek_key(ui, key));
+    }
+    if ui.live.replay_loading.is_some() {
+        // Loading: only leaving makes sense (the player does not exist yet).
+        return match key.code {
+            KeyCode::Esc if ui.replay_view => Some(vec![Effect::StopReplay]),
+            _ => None,
+        };
     }
     ui.live.replay.as_ref()?;
     let command = match key.code {

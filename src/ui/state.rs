@@ -9,7 +9,7 @@ use super::invoice::{ConsumptionPanel, InvoiceAnswer, InvoiceRequest};
 use super::keys::Action;
 use super::layout::{self, Cursor, Row};
 use super::theme::Theme;
-use crate::alarm::{AlarmCommand, AlarmView};
+use crate::alarm::{AlarmCommand, AlarmState, AlarmView};
 use crate::billing::Invoice;
 use crate::engine::LiveState;
 use crate::model::{SensorId, TimestampMs};
@@ -48,6 +48,8 @@ pub enum Effect {
     StartReplay(std::path::PathBuf),
     /// Leave the replay view, back to the live plant.
     StopReplay,
+    /// Read the alarm journal and its KPIs for the journal view.
+    LoadJournal(super::journal::JournalQuery),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +59,8 @@ pub enum Screen {
     Status,
     /// The invoice preview of one meter.
     Invoice,
+    /// The alarm journal with filters and the alarm KPIs.
+    Journal,
 }
 
 /// Which dashboard pane has the keyboard.
@@ -69,9 +73,50 @@ pub enum Focus {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Overlay {
     Help,
-    ConfirmQuit { unacked: usize },
+    ConfirmQuit {
+        unacked: usize,
+    },
     ReplayPicker(super::replay::Picker),
+    /// Acknowledge these alarms (every unacknowledged one in view) on `y`.
+    ConfirmAckAll {
+        keys: Vec<String>,
+    },
+    /// How long to shelve this alarm: one of [`UiState::shelve_choices`].
+    Shelve {
+        key: String,
+        selected: usize,
+    },
+    /// A comment being typed for this alarm's journal.
+    Comment {
+        key: String,
+        text: String,
+    },
 }
+
+/// One entry of the shelve menu.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShelveChoice {
+    For(i64),
+    /// Until the condition next returns to normal.
+    OneShot,
+}
+
+impl ShelveChoice {
+    pub fn label(self) -> String {
+        match self {
+            ShelveChoice::For(ms) => format!(
+                "for {}",
+                humantime::format_duration(std::time::Duration::from_millis(ms.max(0) as u64))
+            ),
+            ShelveChoice::OneShot => "until it returns to normal (one-shot)".into(),
+        }
+    }
+}
+
+/// Shelve durations offered besides `[ui] shelve` (capped by `[alarms] shelve_max`).
+const SHELVE_PRESETS_MS: [i64; 4] = [15 * 60_000, 3_600_000, 4 * 3_600_000, 8 * 3_600_000];
+/// Longest comment kept (the journal is for notes, not essays).
+pub const MAX_COMMENT: usize = 200;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Toast {
@@ -138,13 +183,16 @@ pub struct UiState {
     pub collapsed: BTreeSet<String>,
     pub theme: usize,
     pub toast: Option<Toast>,
+    /// First line of the help shown (it scrolls on short terminals).
+    pub help_scroll: usize,
     pub detail: Option<Detail>,
     pub invoice: Option<InvoiceView>,
+    pub journal: Option<super::journal::JournalView>,
     /// A replay started from the console is on screen (Esc leaves it).
     pub replay_view: bool,
     /// The replay's seek prompt, while it is being typed.
     pub seek_input: Option<String>,
-    next_request: u64,
+    pub(super) next_request: u64,
     known_unacked: HashSet<String>,
 }
 
@@ -167,13 +215,23 @@ impl UiState {
             collapsed: BTreeSet::new(),
             theme,
             toast: None,
+            help_scroll: 0,
             detail: None,
             invoice: None,
+            journal: None,
             replay_view: false,
             seek_input: None,
             next_request: 0,
             known_unacked,
         }
+    }
+
+    /// The time the views show: the replayed time during a replay, else the wall clock.
+    pub fn clock(&self) -> TimestampMs {
+        self.live
+            .replay
+            .as_ref()
+            .map_or(self.now_ms, |r| r.position_ms)
     }
 
     pub fn theme(&self) -> &Theme {
@@ -192,6 +250,10 @@ impl UiState {
     }
 
     pub fn on_snapshot(&mut self, live: Arc<LiveState>) -> Vec<Effect> {
+        if live.refused.is_some() && live.refused != self.live.refused {
+            let why = live.refused.as_ref().map(|(_, why)| why.clone());
+            self.toast(format!("refused: {}", why.unwrap_or_default()));
+        }
         self.live = live;
         let unacked = unacked_keys(&self.live);
         let new_alarm = unacked.iter().any(|k| !self.known_unacked.contains(k));
@@ -212,11 +274,15 @@ impl UiState {
         if self.toast.as_ref().is_some_and(|t| now >= t.until_ms) {
             self.toast = None;
         }
+        let clock = self.clock();
         let refresh_due = self.detail.as_ref().is_some_and(|d| {
-            d.end_ms.is_none() && now - d.requested_ms >= (d.window_ms() / 200).max(5_000)
+            d.end_ms.is_none() && (clock - d.requested_ms).abs() >= (d.window_ms() / 200).max(5_000)
         });
         if refresh_due && self.screen == Screen::Detail {
             return self.load_detail();
+        }
+        if self.journal_refresh_due() {
+            return self.load_journal();
         }
         Vec::new()
     }
@@ -260,11 +326,23 @@ impl UiState {
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
             return vec![Effect::Quit];
         }
+        // Esc quickly followed by a key arrives as Alt+key (the terminal sends
+        // both bytes at once, over SSH more often still). Unless Alt+key is bound,
+        // it is what the operator typed: Esc, then the key.
+        if key.modifiers.contains(KeyModifiers::ALT) && self.config.keymap.action(key).is_none() {
+            let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+            let plain = KeyEvent::new(key.code, key.modifiers - KeyModifiers::ALT);
+            let mut effects = self.on_key(&esc);
+            effects.extend(self.on_key(&plain));
+            return effects;
+        }
         if self.filter_editing {
-            self.edit_filter(key);
-            return Vec::new();
+            return self.edit_filter(key);
         }
         if let Some(effects) = super::replay::on_key(self, key) {
+            return effects;
+        }
+        if let Some(effects) = self.alarm_overlay_key(key) {
             return effects;
         }
         let action = self.config.keymap.action(key);
@@ -276,7 +354,22 @@ impl UiState {
                 let _ = unacked;
                 Vec::new()
             }
-            // Any key closes the help; Quit still quits from there.
+            Some(Overlay::Help)
+                if matches!(
+                    action,
+                    Some(Action::Up | Action::Down | Action::PageUp | Action::PageDown)
+                ) =>
+            {
+                self.help_scroll = match action {
+                    Some(Action::Up) => self.help_scroll.saturating_sub(1),
+                    Some(Action::PageUp) => self.help_scroll.saturating_sub(10),
+                    Some(Action::PageDown) => (self.help_scroll + 10).min(Action::ALL.len()),
+                    _ => (self.help_scroll + 1).min(Action::ALL.len()),
+                };
+                self.overlay = Some(Overlay::Help);
+                Vec::new()
+            }
+            // Any other key closes the help; Quit still quits from there.
             Some(Overlay::Help) if action != Some(Action::Quit) => Vec::new(),
             _ => match action {
                 Some(action) => self.apply(action),
@@ -285,22 +378,43 @@ impl UiState {
         }
     }
 
-    fn edit_filter(&mut self, key: &KeyEvent) {
+    /// The text the filter key edits: the journal's sensor filter on the
+    /// journal screen, the dashboard's filter everywhere else.
+    pub fn filter_text(&self) -> &str {
+        match (&self.journal, self.screen) {
+            (Some(j), Screen::Journal) => &j.sensor,
+            _ => &self.filter,
+        }
+    }
+
+    fn filter_text_mut(&mut self) -> &mut String {
+        match (&mut self.journal, self.screen) {
+            (Some(j), Screen::Journal) => &mut j.sensor,
+            _ => &mut self.filter,
+        }
+    }
+
+    fn edit_filter(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        let before = self.filter_text().to_owned();
         match key.code {
             KeyCode::Enter => self.filter_editing = false,
             KeyCode::Esc => {
                 self.filter_editing = false;
-                self.filter.clear();
+                self.filter_text_mut().clear();
             }
             KeyCode::Backspace => {
-                self.filter.pop();
+                self.filter_text_mut().pop();
             }
             KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.filter.push(c)
+                self.filter_text_mut().push(c)
             }
             _ => {}
         }
         self.alarm_cursor = 0;
+        if self.screen == Screen::Journal && self.filter_text() != before {
+            return self.journal_filter_edited();
+        }
+        Vec::new()
     }
 
     /// Performs one named action.
@@ -309,10 +423,13 @@ impl UiState {
             Action::Quit => self.quit(),
             Action::Help => {
                 self.overlay = Some(Overlay::Help);
+                self.help_scroll = 0;
                 Vec::new()
             }
             Action::Filter => {
-                self.screen = Screen::Dashboard;
+                if self.screen != Screen::Journal {
+                    self.screen = Screen::Dashboard;
+                }
                 self.filter_editing = true;
                 Vec::new()
             }
@@ -329,7 +446,13 @@ impl UiState {
                 };
                 Vec::new()
             }
-            Action::Ack | Action::AckAll | Action::Shelve => self.alarm_action(action),
+            Action::Ack
+            | Action::AckAll
+            | Action::Shelve
+            | Action::Unshelve
+            | Action::Comment
+            | Action::Reset => self.alarm_action(action),
+            Action::Journal => self.open_journal(),
             Action::Invoice => self.open_invoice(),
             Action::SaveInvoice => self.save_invoice(),
             Action::Export => self.export_action(),
@@ -338,6 +461,7 @@ impl UiState {
                 Screen::Dashboard => self.dashboard_action(action),
                 Screen::Detail => self.detail_action(action),
                 Screen::Invoice => self.invoice_action(action),
+                Screen::Journal => self.journal_action(action),
                 Screen::Status => {
                     if matches!(action, Action::Back | Action::NextPane) {
                         self.screen = Screen::Dashboard;
@@ -353,13 +477,14 @@ impl UiState {
     /// the alarm pane's alarms (their journal since the oldest was raised), or
     /// the dashboard's sensors (those the filter shows) over the live window.
     fn export_action(&mut self) -> Vec<Effect> {
-        let now = self.now_ms;
+        let now = self.clock();
         let view = match (self.screen, self.focus) {
+            // The window's end is shown (a replay's clock is its last reading's time).
             (Screen::Detail, _) => self.detail.as_ref().map(|d| {
                 let (from, to) = d.range(now);
                 View::Readings {
                     sensors: vec![d.sensor.to_string()],
-                    range: TimeRange { from, to },
+                    range: TimeRange { from, to: to + 1 },
                 }
             }),
             (Screen::Dashboard, Focus::Alarms) => {
@@ -396,6 +521,7 @@ impl UiState {
                     },
                 })
             }
+            (Screen::Journal, _) => self.journal_export_view(),
             (Screen::Status | Screen::Invoice, _) => None,
         };
         match view {
@@ -458,7 +584,6 @@ impl UiState {
     }
 
     fn alarm_action(&mut self, action: Action) -> Vec<Effect> {
-        let operator = self.config.operator.clone();
         let alarms = self.visible_alarms();
         if action == Action::AckAll {
             let keys: Vec<String> = alarms
@@ -468,38 +593,109 @@ impl UiState {
                 .collect();
             if keys.is_empty() {
                 self.toast("no unacknowledged alarms to acknowledge");
-                return Vec::new();
+            } else {
+                self.overlay = Some(Overlay::ConfirmAckAll { keys });
             }
-            let n = keys.len();
-            self.toast(format!("acknowledging {n} alarm(s) as {operator}"));
-            return vec![Effect::Alarm(AlarmCommand::AckAll { keys, operator })];
+            return Vec::new();
         }
         let Some(alarm) = self.selected_alarm(&alarms).cloned() else {
             self.toast("no alarm selected");
             return Vec::new();
         };
-        if action == Action::Ack {
-            if !alarm.state.needs_ack() {
-                self.toast(format!("{} is already acknowledged", alarm.key));
+        let operator = self.config.operator.clone();
+        let key = alarm.key;
+        let command = match action {
+            Action::Ack if !alarm.state.needs_ack() => {
+                self.toast(format!("{key} is already acknowledged"));
                 return Vec::new();
             }
-            self.toast(format!("acknowledging {} as {operator}", alarm.key));
-            return vec![Effect::Alarm(AlarmCommand::Ack {
-                key: alarm.key,
-                operator,
-            })];
-        }
-        let for_ms = self.config.shelve_ms;
-        self.toast(format!(
-            "shelving {} for {}",
-            alarm.key,
-            humantime::format_duration(std::time::Duration::from_millis(for_ms as u64))
-        ));
-        vec![Effect::Alarm(AlarmCommand::Shelve {
-            key: alarm.key,
-            for_ms,
-            operator,
-        })]
+            Action::Ack => {
+                self.toast(format!("acknowledging {key} as {operator}"));
+                AlarmCommand::Ack { key, operator }
+            }
+            Action::Shelve if alarm.state == AlarmState::Shelved => {
+                self.toast(format!("{key} is already shelved; unshelve it first"));
+                return Vec::new();
+            }
+            Action::Shelve => {
+                let default = ShelveChoice::For(self.config.shelve_ms);
+                let selected = self
+                    .shelve_choices()
+                    .iter()
+                    .position(|c| *c == default)
+                    .unwrap_or(0);
+                self.overlay = Some(Overlay::Shelve { key, selected });
+                return Vec::new();
+            }
+            Action::Unshelve if alarm.state != AlarmState::Shelved => {
+                self.toast(format!("{key} is not shelved"));
+                return Vec::new();
+            }
+            Action::Unshelve => {
+                self.toast(format!("unshelving {key} as {operator}"));
+                AlarmCommand::Unshelve { key, operator }
+            }
+            Action::Comment => {
+                self.overlay = Some(Overlay::Comment {
+                    key,
+                    text: String::new(),
+                });
+                return Vec::new();
+            }
+            Action::Reset => {
+                self.toast(format!(
+                    "resetting {key}: a latched alarm resets once acknowledged and back to normal"
+                ));
+                AlarmCommand::Reset { key, operator }
+            }
+            _ => return Vec::new(),
+        };
+        vec![Effect::Alarm(command)]
+    }
+
+    /// The shelve menu: `[ui] shelve`, the presets, and one-shot.
+    pub fn shelve_choices(&self) -> Vec<ShelveChoice> {
+        let mut durations: Vec<i64> = SHELVE_PRESETS_MS.to_vec();
+        durations.push(self.config.shelve_ms);
+        durations.sort_unstable();
+        durations.dedup();
+        durations
+            .into_iter()
+            .map(ShelveChoice::For)
+            .chain([ShelveChoice::OneShot])
+            .collect()
+    }
+
+    /// Keys for the shelve menu, the comment prompt and the ack-all
+    /// confirmation; `None` when none of them is open.
+    fn alarm_overlay_key(&mut self, key: &KeyEvent) -> Option<Vec<Effect>> {
+        let operator = self.config.operator.clone();
+        let choices = self.shelve_choices();
+        let overlay = self.overlay.take()?;
+        let (keep, command) = match overlay {
+            Overlay::Shelve {
+                key: alarm,
+                selected,
+            } => shelve_key(key, alarm, selected, &choices, operator),
+            Overlay::Comment { key: alarm, text } => comment_key(key, alarm, text, operator),
+            Overlay::ConfirmAckAll { keys } => {
+                let yes = matches!(key.code, KeyCode::Char('y' | 'Y') | KeyCode::Enter)
+                    || self.config.keymap.action(key) == Some(Action::AckAll);
+                (None, yes.then_some(AlarmCommand::AckAll { keys, operator }))
+            }
+            other => {
+                self.overlay = Some(other);
+                return None;
+            }
+        };
+        self.overlay = keep;
+        Some(match command {
+            Some(command) => {
+                self.toast(command_toast(&command));
+                vec![Effect::Alarm(command)]
+            }
+            None => Vec::new(),
+        })
     }
 
     /// The alarm `a`/`s` act on: the highlighted one in the alarm pane, or
@@ -673,13 +869,13 @@ impl UiState {
             data: None,
             error: None,
             request: 0,
-            requested_ms: self.now_ms,
+            requested_ms: self.clock(),
         });
         self.load_detail()
     }
 
-    fn load_detail(&mut self) -> Vec<Effect> {
-        let now = self.now_ms;
+    pub fn load_detail(&mut self) -> Vec<Effect> {
+        let now = self.clock();
         let width = self.size.width;
         self.next_request += 1;
         let request = self.next_request;
@@ -699,7 +895,7 @@ impl UiState {
     }
 
     fn detail_action(&mut self, action: Action) -> Vec<Effect> {
-        let now = self.now_ms;
+        let now = self.clock();
         let Some(detail) = self.detail.as_mut() else {
             self.screen = Screen::Dashboard;
             return Vec::new();
@@ -723,6 +919,99 @@ impl UiState {
             _ => return Vec::new(),
         }
         self.load_detail()
+    }
+}
+
+/// The shelve menu's keys: move, pick by number, Enter shelves, Esc cancels.
+fn shelve_key(
+    key: &KeyEvent,
+    alarm: String,
+    selected: usize,
+    choices: &[ShelveChoice],
+    operator: String,
+) -> (Option<Overlay>, Option<AlarmCommand>) {
+    let last = choices.len().saturating_sub(1);
+    let pick = match key.code {
+        KeyCode::Esc => return (None, None),
+        KeyCode::Enter => Some(selected),
+        KeyCode::Char(c @ '1'..='9') => Some(c as usize - '1' as usize).filter(|i| *i <= last),
+        _ => None,
+    };
+    if let Some(i) = pick {
+        let command = match choices.get(i) {
+            Some(ShelveChoice::For(for_ms)) => AlarmCommand::Shelve {
+                key: alarm,
+                for_ms: *for_ms,
+                operator,
+            },
+            _ => AlarmCommand::ShelveOneShot {
+                key: alarm,
+                operator,
+            },
+        };
+        return (None, Some(command));
+    }
+    let selected = match key.code {
+        KeyCode::Up | KeyCode::Char('k') => selected.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => (selected + 1).min(last),
+        _ => selected,
+    };
+    (
+        Some(Overlay::Shelve {
+            key: alarm,
+            selected,
+        }),
+        None,
+    )
+}
+
+/// The comment prompt's keys: type, Backspace, Enter records, Esc cancels.
+fn comment_key(
+    key: &KeyEvent,
+    alarm: String,
+    mut text: String,
+    operator: String,
+) -> (Option<Overlay>, Option<AlarmCommand>) {
+    match key.code {
+        KeyCode::Esc => return (None, None),
+        KeyCode::Enter if text.trim().is_empty() => return (None, None),
+        KeyCode::Enter => {
+            let command = AlarmCommand::Comment {
+                key: alarm,
+                text: text.trim().to_owned(),
+                operator,
+            };
+            return (None, Some(command));
+        }
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        KeyCode::Char(c)
+            if !key.modifiers.contains(KeyModifiers::CONTROL)
+                && text.chars().count() < MAX_COMMENT =>
+        {
+            text.push(c)
+        }
+        _ => {}
+    }
+    (Some(Overlay::Comment { key: alarm, text }), None)
+}
+
+fn command_toast(command: &AlarmCommand) -> String {
+    let who = command.operator();
+    match command {
+        AlarmCommand::Shelve { key, for_ms, .. } => format!(
+            "shelving {key} for {} as {who}",
+            humantime::format_duration(std::time::Duration::from_millis((*for_ms).max(0) as u64))
+        ),
+        AlarmCommand::ShelveOneShot { key, .. } => {
+            format!("shelving {key} until it returns to normal, as {who}")
+        }
+        AlarmCommand::Comment { key, .. } => format!("comment on {key} recorded as {who}"),
+        AlarmCommand::AckAll { keys, .. } => {
+            format!("acknowledging {} alarm(s) as {who}", keys.len())
+        }
+        _ => format!("alarm action sent as {who}"),
     }
 }
 

@@ -309,3 +309,19 @@ pub fn text(buffer: &Buffer) -> String {
     }
     out
 }
+
+/// One key press into the console's state.
+pub fn press(
+    ui: &mut UiState,
+    code: crossterm::event::KeyCode,
+) -> Vec<floorwatch::ui::state::Effect> {
+    use crossterm::event::{Event, KeyEvent, KeyModifiers};
+    ui.on_event(&Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+/// Each character as a key press, in order.
+pub fn chars(ui: &mut UiState, keys: &str) -> Vec<floorwatch::ui::state::Effect> {
+    keys.chars()
+        .flat_map(|c| press(ui, crossterm::event::KeyCode::Char(c)))
+        .collect()
+}

@@ -92,7 +92,10 @@ impl Polling {
                         self.raw.insert(sensor.to_string(), raw.clone());
                     }
                 }
-                SourceEvent::Discovered(_) | SourceEvent::Replay(_) => {}
+                SourceEvent::Discovered(_)
+                | SourceEvent::Replay(_)
+                | SourceEvent::ReplayLoading(_)
+                | SourceEvent::ReplaySeed(_) => {}
             }
             if done(self, &event) {
                 return;

@@ -570,3 +570,85 @@ fn views_change_only_when_something_visible_changes() {
     feed(&mut e, "t", &[(3, 36.0)]);
     assert_eq!(e.take_views().map(|v| v.len()), Some(1));
 }
+
+/// A rate limit of 5/min on `r`, and the 1.5 × mean-of-3 rule on hourly periods of `m`.
+fn roc_and_meter() -> Vec<SensorRules> {
+    let mut roc = SensorRules::new("r");
+    roc.roc_per_minute = Some(5.0);
+    let mut meter = SensorRules::new("m");
+    meter.consumption = Some(ConsumptionParams {
+        period_ms: 3_600_000,
+        factor: 1.5,
+        n: 3,
+    });
+    vec![roc, meter]
+}
+
+#[test]
+fn seeded_history_judges_the_first_readings_after_a_restart() {
+    let hour = 3_600_000;
+    let seeds = [
+        crate::alarm::SeedSeries {
+            sensor: "r".into(),
+            values: vec![(60_000, 12.0)],
+        },
+        // Period ends: 1000 (partial first), 1100, 1200, 1300, then 1600 so far in hour 4.
+        crate::alarm::SeedSeries {
+            sensor: "m".into(),
+            values: vec![
+                (hour / 2, 1000.0),
+                (hour + hour / 2, 1100.0),
+                (2 * hour + hour / 2, 1200.0),
+                (3 * hour + hour / 2, 1300.0),
+                (4 * hour + hour / 2, 1600.0),
+            ],
+        },
+    ];
+    let mut seeded = eval(roc_and_meter());
+    seeded.seed(&seeds);
+    assert!(seeded.views().is_empty(), "seeding raises nothing");
+    // +8 in one minute from the seeded 12.
+    assert_eq!(
+        feed(&mut seeded, "r", &[(120_000, 20.0)]),
+        vec![ev(Raised, "r/roc", Unack)]
+    );
+    // Hour 4 closes at 300 kWh, over 1.5 × 100.
+    assert_eq!(
+        feed(&mut seeded, "m", &[(5 * hour + 1, 1610.0)]),
+        vec![ev(Raised, "m/consumption", Unack)]
+    );
+    // Without the history neither is known yet.
+    let mut fresh = eval(roc_and_meter());
+    assert_eq!(feed(&mut fresh, "r", &[(120_000, 20.0)]), vec![]);
+    assert_eq!(feed(&mut fresh, "m", &[(5 * hour + 1, 1610.0)]), vec![]);
+}
+
+#[test]
+fn a_restored_alarm_whose_condition_still_holds_on_seeded_values_is_not_raised_twice() {
+    let mut e = eval(roc_and_meter());
+    e.restore(&[Restored {
+        key: "r/roc".into(),
+        sensor: "r".into(),
+        condition: Condition::Roc,
+        phase: Phase::Unacknowledged,
+        priority: Priority::Medium,
+        value: Some(30.0),
+        raised_ms: 60_000,
+        acked_by: None,
+        message: "restored".into(),
+    }]);
+    e.seed(&[crate::alarm::SeedSeries {
+        sensor: "r".into(),
+        values: vec![(60_000, 30.0)],
+    }]);
+    assert_eq!(
+        feed(&mut e, "r", &[(120_000, 40.0)]),
+        vec![],
+        "still rising"
+    );
+    assert_eq!(e.views()[0].raised_ms, 60_000);
+    assert_eq!(
+        feed(&mut e, "r", &[(180_000, 40.5)]),
+        vec![ev(Cleared, "r/roc", Rtn)]
+    );
+}

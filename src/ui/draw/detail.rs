@@ -25,7 +25,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ui: &UiState) {
         Layout::vertical([Constraint::Min(0), Constraint::Length(area.height / 2)]).areas(area)
     };
     let name = sensor.map_or_else(|| detail.sensor.to_string(), |s| s.meta.name.clone());
-    let (from, to) = detail.range(ui.now_ms);
+    let (from, to) = detail.range(ui.clock());
     let window = WINDOWS[detail.window].0;
     let when = if detail.end_ms.is_none() {
         "live".to_owned()

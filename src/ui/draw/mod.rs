@@ -4,6 +4,7 @@
 mod alarms;
 mod detail;
 mod invoice;
+mod journal;
 mod overlay;
 mod status;
 mod tiles;
@@ -39,6 +40,7 @@ pub fn draw(frame: &mut Frame, ui: &UiState) {
             Screen::Detail => detail::draw(frame, body, ui),
             Screen::Status => status::draw(frame, body, ui),
             Screen::Invoice => invoice::draw(frame, body, ui),
+            Screen::Journal => journal::draw(frame, body, ui),
         }
         footer(frame.buffer_mut(), footer_area, ui);
         overlay::draw(frame, area, ui);
@@ -114,6 +116,13 @@ fn header(buf: &mut Buffer, area: Rect, ui: &UiState) {
         left.push(Span::raw("  "));
         left.push(Span::styled(" REPLAY ", theme.unack));
         left.push(Span::raw(format!(" {} ", replay_state(replay))));
+    } else if let Some(loading) = &live.replay_loading {
+        left.push(Span::raw("  "));
+        left.push(Span::styled(" REPLAY ", theme.unack));
+        left.push(Span::raw(format!(
+            " loading {:.0}% ",
+            loading.fraction() * 100.0
+        )));
     }
     let tz = time_fmt(ui, now, "%Z");
     let right = if live.replay.is_some() {
@@ -158,6 +167,9 @@ fn footer_actions(ui: &UiState) -> &'static [Action] {
             Action::Ack,
             Action::AckAll,
             Action::Shelve,
+            Action::Unshelve,
+            Action::Comment,
+            Action::Journal,
             Action::Back,
             Action::Help,
             Action::Quit,
@@ -171,6 +183,15 @@ fn footer_actions(ui: &UiState) -> &'static [Action] {
             Action::Help,
         ],
         (Screen::Status, _) => &[Action::Back, Action::Help, Action::Quit],
+        (Screen::Journal, _) => &[
+            Action::Filter,
+            Action::CyclePriority,
+            Action::CycleKind,
+            Action::ZoomOut,
+            Action::Left,
+            Action::Export,
+            Action::Back,
+        ],
         (Screen::Invoice, _) => &[
             Action::Left,
             Action::Right,
@@ -200,6 +221,15 @@ fn footer(buf: &mut Buffer, area: Rect, ui: &UiState) {
         buf.set_line(area.x, area.y, &line, area.width);
         return;
     }
+    if let Some(loading) = &ui.live.replay_loading {
+        let line = Line::from(vec![
+            Span::raw(format!(" {}", loading.line())),
+            Span::styled("  Esc", theme.key),
+            Span::raw(" cancel"),
+        ]);
+        buf.set_line(area.x, area.y, &line, area.width);
+        return;
+    }
     if ui.live.replay.is_some() && ui.screen == Screen::Dashboard && ui.focus == Focus::Tiles {
         let mut spans = Vec::new();
         for (key, what) in crate::ui::replay::KEYS {
@@ -215,8 +245,15 @@ fn footer(buf: &mut Buffer, area: Rect, ui: &UiState) {
     }
     if ui.filter_editing {
         let line = Line::from(vec![
-            Span::styled(" filter: ", theme.key),
-            Span::raw(ui.filter.clone()),
+            Span::styled(
+                if ui.screen == Screen::Journal {
+                    " sensor: "
+                } else {
+                    " filter: "
+                },
+                theme.key,
+            ),
+            Span::raw(ui.filter_text().to_owned()),
             Span::styled("_", theme.key),
             Span::raw("   Enter keep  Esc clear"),
         ]);

@@ -13,7 +13,76 @@ pub fn draw(frame: &mut Frame, area: Rect, ui: &UiState) {
         Some(Overlay::Help) => help(frame, area, ui),
         Some(Overlay::ConfirmQuit { unacked }) => confirm_quit(frame, area, ui, *unacked),
         Some(Overlay::ReplayPicker(picker)) => replay_picker(frame, area, ui, picker),
+        Some(Overlay::ConfirmAckAll { keys }) => confirm_ack_all(frame, area, ui, keys),
+        Some(Overlay::Shelve { key, selected }) => shelve_menu(frame, area, ui, key, *selected),
+        Some(Overlay::Comment { key, text }) => comment_prompt(frame, area, ui, key, text),
     }
+}
+
+/// A bordered dialog in the theme's dialog colours, centred in `area`.
+fn dialog(frame: &mut Frame, area: Rect, ui: &UiState, title: &str, lines: Vec<Line>, width: u16) {
+    let theme = ui.theme();
+    let rect = centered(area, width, lines.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .style(theme.dialog)
+            .wrap(Wrap { trim: false })
+            .block(
+                Block::bordered()
+                    .title(format!(" {title} "))
+                    .border_style(theme.dialog),
+            ),
+        rect,
+    );
+}
+
+fn confirm_ack_all(frame: &mut Frame, area: Rect, ui: &UiState, keys: &[String]) {
+    let n = keys.len();
+    let mut lines = vec![Line::raw(format!(
+        "Acknowledge {n} alarm{} in view as {}?",
+        if n == 1 { "" } else { "s" },
+        ui.config.operator
+    ))];
+    let shown = usize::from(area.height.saturating_sub(8)).clamp(1, 8);
+    lines.extend(keys.iter().take(shown).map(|k| Line::raw(format!("  {k}"))));
+    if n > shown {
+        lines.push(Line::raw(format!("  … and {} more", n - shown)));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::raw("y: acknowledge all   any other key: cancel"));
+    dialog(frame, area, ui, "Acknowledge all?", lines, 52);
+}
+
+fn shelve_menu(frame: &mut Frame, area: Rect, ui: &UiState, key: &str, selected: usize) {
+    let theme = ui.theme();
+    let mut lines = vec![Line::raw(format!("Shelve {key}")), Line::raw("")];
+    for (i, choice) in ui.shelve_choices().iter().enumerate() {
+        let text = format!(" {} {} ", i + 1, choice.label());
+        lines.push(if i == selected {
+            Line::styled(text, theme.selected)
+        } else {
+            Line::raw(text)
+        });
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::raw("Enter or 1-9 shelve   ↑↓ choose   Esc cancel"));
+    dialog(frame, area, ui, "Shelve", lines, 50);
+}
+
+fn comment_prompt(frame: &mut Frame, area: Rect, ui: &UiState, key: &str, text: &str) {
+    let lines = vec![
+        Line::raw(format!(
+            "Comment on {key} (journal, as {})",
+            ui.config.operator
+        )),
+        Line::raw(""),
+        Line::from(vec![Span::raw(format!("> {text}")), Span::raw("_")]),
+        Line::raw(""),
+        Line::raw("Enter record   Esc cancel"),
+    ];
+    let width = (text.chars().count() as u16 + 8).clamp(50, area.width.saturating_sub(4).max(50));
+    dialog(frame, area, ui, "Comment", lines, width);
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -62,7 +131,7 @@ fn help(frame: &mut Frame, area: Rect, ui: &UiState) {
         })
         .collect();
     lines.push(Line::styled(
-        "Ctrl-C always quits. Keys are set in [ui.keys]. Any key closes this help.",
+        "Ctrl-C always quits. Keys are set in [ui.keys]. Other keys close.",
         theme.dim,
     ));
     let width = if two_columns {
@@ -70,12 +139,21 @@ fn help(frame: &mut Frame, area: Rect, ui: &UiState) {
     } else {
         entry_width + 2
     };
+    // On a short terminal the help scrolls with the up/down/page keys.
+    let visible = usize::from(area.height.saturating_sub(2)).max(1);
+    let skip = ui.help_scroll.min(lines.len().saturating_sub(visible));
+    let title = if lines.len() > visible {
+        " Keys (↑↓ scroll) "
+    } else {
+        " Keys "
+    };
+    let lines: Vec<Line> = lines.into_iter().skip(skip).collect();
     let rect = centered(area, width, lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines).style(theme.base).block(
             Block::bordered()
-                .title(" Keys ")
+                .title(title)
                 .title_style(theme.title)
                 .border_style(theme.focus_border),
         ),
@@ -84,7 +162,6 @@ fn help(frame: &mut Frame, area: Rect, ui: &UiState) {
 }
 
 fn confirm_quit(frame: &mut Frame, area: Rect, ui: &UiState, unacked: usize) {
-    let theme = ui.theme();
     let lines = vec![
         Line::raw(format!(
             "{unacked} alarm{} not acknowledged.",
@@ -93,19 +170,7 @@ fn confirm_quit(frame: &mut Frame, area: Rect, ui: &UiState, unacked: usize) {
         Line::raw(""),
         Line::raw("Quit anyway?  y: quit   any other key: stay"),
     ];
-    let rect = centered(area, 48, 5);
-    frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .style(theme.dialog)
-            .wrap(Wrap { trim: true })
-            .block(
-                Block::bordered()
-                    .title(" Quit? ")
-                    .border_style(theme.dialog),
-            ),
-        rect,
-    );
+    dialog(frame, area, ui, "Quit?", lines, 48);
 }
 
 fn replay_picker(frame: &mut Frame, area: Rect, ui: &UiState, picker: &crate::ui::replay::Picker) {
