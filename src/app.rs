@@ -38,6 +38,29 @@ pub struct Outcome {
     pub store: StoreStats,
 }
 
+/// The sensors the history knows and their readings of the live window, so a
+/// restarted console shows what it showed (as not live) instead of empty tiles.
+fn restore_dashboard(engine: &mut EngineConfig, db: &Path) -> crate::store::Result<()> {
+    let reader = crate::store::HistoryReader::open(db)?;
+    let since = crate::model::now_ms() - engine.live_window_ms;
+    engine.restored_readings = reader.recent(since)?;
+    // Sensors the config does not name (discovered from topics or templates)
+    // come back only if they reported within the window: a sensor removed
+    // from the config long ago does not haunt the dashboard.
+    let active: std::collections::HashSet<&str> = engine
+        .restored_readings
+        .iter()
+        .filter(|r| r.ts >= since)
+        .map(|r| r.sensor.as_str())
+        .collect();
+    engine.restored_sensors = reader
+        .sensors()?
+        .into_iter()
+        .filter(|m| active.contains(m.id.as_str()))
+        .collect();
+    Ok(())
+}
+
 impl Running {
     pub async fn start(config: &Config, db: &Path) -> Result<Running> {
         let writer_config = WriterConfig {
@@ -52,6 +75,8 @@ impl Running {
         engine_config.alarm_history =
             crate::alarm::seed::load(db, &engine_config.alarms, crate::model::now_ms())
                 .with_context(|| format!("reading recent values for alarms in {}", db.display()))?;
+        restore_dashboard(&mut engine_config, db)
+            .with_context(|| format!("reading recent values in {}", db.display()))?;
         let shared = crate::alarm::shared::SharedTopic::from_config(config)
             .map_err(|e| crate::error::BadInput(format!("[alarms] alarm_topic: {e}")))?;
         let (engine, snapshots) =

@@ -120,6 +120,31 @@ impl LiveState {
         }
     }
 
+    /// Shows readings from the history (a restart) as they were, but not live:
+    /// every sensor with one is stale until a fresh reading arrives.
+    pub fn restore(&mut self, readings: &[Reading]) {
+        for reading in readings {
+            let Some(i) = self.index.get(reading.sensor.as_str()).copied() else {
+                continue;
+            };
+            let sensor = Arc::make_mut(&mut self.sensors[i]);
+            if sensor.last.is_some_and(|p| reading.ts < p.ts) {
+                continue;
+            }
+            let point = Point {
+                ts: reading.ts,
+                value: reading.value,
+            };
+            sensor.last = Some(point);
+            sensor.quality = Quality::Stale;
+            sensor.last_arrival_ms = Some(reading.ts);
+            let recent = reading.quality == Quality::Good && reading.value.is_finite();
+            if recent && sensor.recent.len() < self.max_points {
+                sensor.recent.push_back(point);
+            }
+        }
+    }
+
     /// Applies one reading; unknown sensors are added with their id as name.
     pub fn apply(&mut self, reading: &Reading) {
         let i = match self.index.get(reading.sensor.as_str()) {

@@ -8,7 +8,7 @@ mod live;
 pub use live::{LiveState, Point, SensorLive};
 
 use crate::alarm::{AlarmCommand, AlarmEvent, AlarmSetup, Evaluator, Restored, SeedSeries};
-use crate::model::{SensorMeta, TimestampMs, now_ms};
+use crate::model::{Reading, SensorMeta, TimestampMs, now_ms};
 use crate::source::SourceEvent;
 use crate::store::{WriteMsg, WriterHandle};
 use std::sync::Arc;
@@ -33,6 +33,10 @@ pub struct EngineConfig {
     /// Recent values from the history (restart) that rate-of-change and
     /// consumption conditions need, fed to the evaluator before the first reading.
     pub alarm_history: Vec<SeedSeries>,
+    /// The history's sensors and recent readings (restart): the dashboard
+    /// shows them, marked not live, until fresh readings arrive.
+    pub restored_sensors: Vec<SensorMeta>,
+    pub restored_readings: Vec<Reading>,
 }
 
 impl Default for EngineConfig {
@@ -47,6 +51,8 @@ impl Default for EngineConfig {
             alarms: AlarmSetup::default(),
             restored_alarms: Vec::new(),
             alarm_history: Vec::new(),
+            restored_sensors: Vec::new(),
+            restored_readings: Vec::new(),
         }
     }
 }
@@ -110,6 +116,10 @@ impl Engine {
         store: Option<WriterHandle>,
     ) -> (Engine, watch::Receiver<Arc<LiveState>>) {
         let mut state = LiveState::new(config, sensors);
+        for meta in &config.restored_sensors {
+            state.ensure_sensor(meta.clone());
+        }
+        state.restore(&config.restored_readings);
         let mut alarms = Evaluator::new(config.alarms.clone(), now_ms());
         alarms.restore(&config.restored_alarms);
         alarms.seed(&config.alarm_history);

@@ -106,6 +106,20 @@ impl HistoryReader {
             .map_err(self.ctx())
     }
 
+    /// What the dashboard showed before a restart: every reading since `since`
+    /// of each sensor, or its newest reading when that is older.
+    pub fn recent(&self, since: TimestampMs) -> Result<Vec<Reading>> {
+        let mut out = Vec::new();
+        for last in self.last_values()? {
+            if last.ts < since {
+                out.push(last);
+            } else {
+                self.for_each_in_range(last.sensor.as_str(), since, last.ts + 1, |r| out.push(r))?;
+            }
+        }
+        Ok(out)
+    }
+
     /// Readings of one sensor with `from <= ts < to`, oldest first.
     pub fn range(&self, sensor: &str, from: TimestampMs, to: TimestampMs) -> Result<Vec<Reading>> {
         let mut out = Vec::new();
