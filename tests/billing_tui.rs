@@ -8,7 +8,7 @@ use billing_support::*;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use floorwatch::engine::{EngineConfig, LiveState};
 use floorwatch::ui::UiConfig;
-use floorwatch::ui::invoice::{InvoiceAnswer, InvoiceRequest, spawn};
+use floorwatch::ui::invoice::{InvoiceAnswer, InvoiceJob, InvoiceRequest, spawn};
 use floorwatch::ui::layout::Cursor;
 use floorwatch::ui::state::{Effect, Screen, UiState};
 use floorwatch::ui::theme::ColorSupport;
@@ -63,7 +63,8 @@ fn requests(effects: Vec<Effect>) -> Vec<InvoiceRequest> {
 
 struct Console {
     ui: UiState,
-    tx: tokio::sync::mpsc::UnboundedSender<InvoiceRequest>,
+    tx: tokio::sync::mpsc::UnboundedSender<InvoiceJob>,
+    db: std::path::PathBuf,
     rx: tokio::sync::mpsc::UnboundedReceiver<InvoiceAnswer>,
     runtime: tokio::runtime::Runtime,
 }
@@ -73,7 +74,7 @@ impl Console {
     fn perform(&mut self, requests: Vec<InvoiceRequest>) {
         let n = requests.len();
         for r in requests {
-            self.tx.send(r).unwrap();
+            self.tx.send((self.db.clone(), r)).unwrap();
         }
         for _ in 0..n {
             let rx = &mut self.rx;
@@ -98,7 +99,7 @@ fn console(plant: &Plant, save_dir: std::path::PathBuf) -> Console {
         ts("2026-11-10T12:00:00Z"),
     );
     ui.size = ratatui::layout::Rect::new(0, 0, 100, 40);
-    let (tx, rx) = spawn(Arc::new(plant.config.clone()), plant.db.clone(), save_dir);
+    let (tx, rx) = spawn(Arc::new(plant.config.clone()), save_dir);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -106,6 +107,7 @@ fn console(plant: &Plant, save_dir: std::path::PathBuf) -> Console {
     Console {
         ui,
         tx,
+        db: plant.db.clone(),
         rx,
         runtime,
     }
@@ -215,6 +217,38 @@ fn i_on_a_sensor_that_is_not_a_meter_says_so_and_a_month_without_data_shows_why(
     let shown = screen_text(&c.ui);
     assert!(
         shown.contains("meter \"m1\" has no readings in 2026-09"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn each_request_reads_the_history_file_it_names() {
+    // What a replay on screen does: the same worker, another store.
+    let config = one_meter_config("UTC", "", TARIFF) + CONFIG_EXTRA;
+    let plant = Plant::new(
+        &config,
+        steady(
+            "m1",
+            "2026-10-01T00:00:00Z",
+            "2026-11-10T00:00:00Z",
+            HOUR,
+            0.5,
+        ),
+    );
+    let mut c = console(&plant, plant.dir.path().join("saved"));
+    c.ui.cursor = Some(Cursor::Sensor("m1".into()));
+    let asked = requests(press(&mut c.ui, 'i'));
+    c.perform(asked);
+    assert!(screen_text(&c.ui).contains("2026-10 · total BRL"));
+
+    let other = tempfile::tempdir().unwrap();
+    c.db = other.path().join("replay.sqlite");
+    press(&mut c.ui, 'l'); // back to this month and again to October
+    let asked = requests(press(&mut c.ui, 'h'));
+    c.perform(asked);
+    let shown = screen_text(&c.ui);
+    assert!(
+        shown.contains("meter \"m1\" has no readings in 2026-10"),
         "{shown}"
     );
 }

@@ -8,7 +8,7 @@ use crate::billing::{Billing, Invoice, Period, PeriodChoice};
 use crate::config::Config;
 use crate::model::{SensorId, TimestampMs};
 use crate::store::HistoryReader;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -89,30 +89,46 @@ pub fn month_back(tz: chrono_tz::Tz, now: TimestampMs, months_back: u32) -> Peri
 
 struct Worker {
     config: Arc<Config>,
-    reader: HistoryReader,
+    /// The history file last read (live, or a replay's store) and its reader.
+    open: Option<(PathBuf, HistoryReader)>,
     save_dir: PathBuf,
 }
 
 impl Worker {
-    fn answer(&self, request: InvoiceRequest) -> InvoiceAnswer {
+    fn answer(&mut self, db: &Path, request: InvoiceRequest) -> InvoiceAnswer {
+        if self.open.as_ref().is_none_or(|(path, _)| path != db) {
+            self.open = None;
+            match HistoryReader::open(db) {
+                Ok(reader) => self.open = Some((db.to_owned(), reader)),
+                Err(e) => return failed(request, e.to_string()),
+            }
+        }
+        let Some((_, reader)) = &self.open else {
+            return failed(request, format!("cannot open {}", db.display()));
+        };
+        self.answer_with(reader, request)
+    }
+
+    fn answer_with(&self, reader: &HistoryReader, request: InvoiceRequest) -> InvoiceAnswer {
         match request {
             InvoiceRequest::Preview {
                 request,
                 meter,
                 months_back,
                 now,
-            } => InvoiceAnswer::Preview(request, self.preview(&meter, months_back, now)),
+            } => InvoiceAnswer::Preview(request, self.preview(reader, &meter, months_back, now)),
             InvoiceRequest::Consumption {
                 request,
                 meter,
                 now,
-            } => InvoiceAnswer::Consumption(request, self.consumption(&meter, now)),
+            } => InvoiceAnswer::Consumption(request, self.consumption(reader, &meter, now)),
             InvoiceRequest::Save(invoice) => InvoiceAnswer::Saved(self.save(&invoice)),
         }
     }
 
     fn preview(
         &self,
+        reader: &HistoryReader,
         meter: &SensorId,
         months_back: u32,
         now: TimestampMs,
@@ -123,12 +139,17 @@ impl Worker {
             .map_err(|e| e.to_string())?;
         let choice = month_back(self.config.timezone(), now, months_back);
         billing
-            .invoice(&self.reader, customer, Some(meter.as_str()), &choice)
+            .invoice(reader, customer, Some(meter.as_str()), &choice)
             .map(Arc::new)
             .map_err(|e| e.to_string())
     }
 
-    fn consumption(&self, meter: &SensorId, now: TimestampMs) -> Result<ConsumptionPanel, String> {
+    fn consumption(
+        &self,
+        reader: &HistoryReader,
+        meter: &SensorId,
+        now: TimestampMs,
+    ) -> Result<ConsumptionPanel, String> {
         let billing = Billing::new(&self.config);
         let customer = billing
             .customer_of_meter(meter.as_str())
@@ -145,7 +166,7 @@ impl Worker {
         let so_far = Period::between(tz, this.from, now.clamp(this.from + 1, this.to));
         let kwh = |period: &Period| -> Result<Option<f64>, String> {
             let mut total = TotalOnly::default();
-            match read_consumption(&self.reader, &spec, period, &mut total) {
+            match read_consumption(reader, &spec, period, &mut total) {
                 Ok(_) => Ok(Some(total.0)),
                 Err(crate::billing::ConsumptionError::NoReadings { .. }) => Ok(None),
                 Err(e) => Err(e.to_string()),
@@ -182,36 +203,29 @@ impl Worker {
 
 /// Starts the invoice worker; it stops when the request sender is dropped.
 /// Saved invoices go to `save_dir`.
+/// An invoice request and the history file (live, or a replay's store) it reads.
+pub type InvoiceJob = (PathBuf, InvoiceRequest);
+
+/// Starts the invoice worker. It stops when the request sender is dropped.
 pub fn spawn(
     config: Arc<Config>,
-    db: PathBuf,
     save_dir: PathBuf,
 ) -> (
-    mpsc::UnboundedSender<InvoiceRequest>,
+    mpsc::UnboundedSender<InvoiceJob>,
     mpsc::UnboundedReceiver<InvoiceAnswer>,
 ) {
-    let (request_tx, mut request_rx) = mpsc::unbounded_channel::<InvoiceRequest>();
+    let (request_tx, mut request_rx) = mpsc::unbounded_channel::<InvoiceJob>();
     let (answer_tx, answer_rx) = mpsc::unbounded_channel();
     let started = std::thread::Builder::new()
         .name("ui-invoice".into())
         .spawn(move || {
-            let reader = match HistoryReader::open(&db) {
-                Ok(reader) => reader,
-                Err(e) => {
-                    // Answer every request with the reason instead of going silent.
-                    while let Some(request) = request_rx.blocking_recv() {
-                        let _ = answer_tx.send(failed(request, e.to_string()));
-                    }
-                    return;
-                }
-            };
-            let worker = Worker {
+            let mut worker = Worker {
                 config,
-                reader,
+                open: None,
                 save_dir,
             };
-            while let Some(request) = request_rx.blocking_recv() {
-                if answer_tx.send(worker.answer(request)).is_err() {
+            while let Some((db, request)) = request_rx.blocking_recv() {
+                if answer_tx.send(worker.answer(&db, request)).is_err() {
                     break;
                 }
             }

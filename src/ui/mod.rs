@@ -273,7 +273,6 @@ pub async fn run_console(console: Console, config: &Config, db: &Path) -> Result
     let (journal_tx, mut journal_rx) = journal::spawn();
     let (invoice_tx, mut invoice_rx) = invoice::spawn(
         Arc::new(config.clone()),
-        db.to_owned(),
         crate::paths::data_dir().join("invoices"),
     );
     let export_target = ViewTarget::from_config(config, db).map_err(|e| e.to_string());
@@ -425,7 +424,7 @@ pub async fn run_console(console: Console, config: &Config, db: &Path) -> Result
                     let _ = journal_tx.send((shown_store(view.as_ref(), db), query));
                 }
                 Effect::Invoice(request) => {
-                    let _ = invoice_tx.send(request);
+                    let _ = invoice_tx.send((shown_store(view.as_ref(), db), request));
                 }
                 Effect::Export(what) => match &export_target {
                     Ok(target) => {

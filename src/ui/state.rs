@@ -1073,7 +1073,7 @@ impl UiState {
             effects.push(Effect::Invoice(InvoiceRequest::Consumption {
                 request: view.request,
                 meter: view.meter.clone(),
-                now: self.now_ms,
+                now: self.clock(),
             }));
         }
         effects
@@ -1082,7 +1082,7 @@ impl UiState {
     fn load_invoice(&mut self) -> Vec<Effect> {
         self.next_request += 1;
         let request = self.next_request;
-        let now = self.now_ms;
+        let now = self.clock();
         let Some(view) = self.invoice.as_mut() else {
             return Vec::new();
         };
