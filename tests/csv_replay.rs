@@ -523,3 +523,35 @@ async fn after_a_seek_a_rate_is_judged_on_the_reading_before_the_new_position() 
     assert_eq!(alarm.unwrap().raised_ms, jump);
     session.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loading_progress_reaches_the_caller_up_to_the_whole_file() {
+    let mut seen = Vec::new();
+    let session = ReplaySession::start_reporting(
+        options("2025-10-02T06:00:00Z", Speed::Max, true),
+        &EngineConfig::default(),
+        Vec::new(),
+        |p| seen.push(p.clone()),
+    )
+    .await
+    .expect("starting the replay");
+    let size = std::fs::metadata(factory_day()).unwrap().len();
+    let rows = std::fs::read_to_string(factory_day())
+        .unwrap()
+        .lines()
+        .count() as u64
+        - 1;
+    assert!(!seen.is_empty(), "at least one progress report");
+    // The caller sees the newest report of each snapshot: some, in order, within the file.
+    for p in &seen {
+        assert_eq!(p.total_bytes, size, "{p:?}");
+        assert!(p.bytes <= size && p.rows <= rows, "{p:?}");
+        assert_eq!(&*p.file, "factory_day.csv");
+    }
+    assert!(
+        seen.windows(2)
+            .all(|w| w[0].bytes <= w[1].bytes && w[0].rows <= w[1].rows),
+        "progress only moves forward: {seen:?}"
+    );
+    session.stop().await.unwrap();
+}

@@ -248,10 +248,31 @@ fn import_one(
 
 /// A bar on a terminal (bytes of the file, rows/s, ETA); nothing when piped.
 fn progress_bar(file: &Path) -> Option<indicatif::ProgressBar> {
+    let len = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    let bar = sized_bar(len)?;
+    bar.set_prefix(
+        file.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    );
+    Some(bar)
+}
+
+/// The replay's loading bar over every file, before the console opens.
+fn loading_bar(files: &[PathBuf]) -> Option<indicatif::ProgressBar> {
+    let bar = sized_bar(0)?;
+    bar.set_prefix(format!(
+        "loading {} file{} for replay",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" }
+    ));
+    Some(bar)
+}
+
+fn sized_bar(len: u64) -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
-    let len = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     let bar = indicatif::ProgressBar::new(len);
     let style = indicatif::ProgressStyle::with_template(
         "{prefix} [{bar:30}] {percent:>3}% {msg} ETA {eta}",
@@ -259,11 +280,6 @@ fn progress_bar(file: &Path) -> Option<indicatif::ProgressBar> {
     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
     .progress_chars("=> ");
     bar.set_style(style);
-    bar.set_prefix(
-        file.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-    );
     Some(bar)
 }
 
@@ -378,7 +394,20 @@ async fn replay_async(
         .as_ref()
         .map(Config::sensor_metas)
         .unwrap_or_default();
-    let session = match super::replay::ReplaySession::start(options, &engine_config, metas).await {
+    let bar = loading_bar(&options.files);
+    let show = |p: &crate::source::replay::LoadProgress| {
+        if let Some(bar) = &bar {
+            bar.set_length(p.total_bytes);
+            bar.set_position(p.bytes);
+            bar.set_message(format!("{} · {} rows", p.file, p.rows));
+        }
+    };
+    let started =
+        super::replay::ReplaySession::start_reporting(options, &engine_config, metas, show).await;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let session = match started {
         Ok(session) => session,
         Err(e) if replay_error_is_bad_input(&e) => {
             eprintln!("floorwatch: {e}");

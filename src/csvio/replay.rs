@@ -210,6 +210,37 @@ impl ReplaySession {
         }
     }
 
+    /// [`ReplaySession::start`], telling `on_progress` how the loading goes
+    /// (for a progress bar before the console opens).
+    pub async fn start_reporting(
+        options: ReplayOptions,
+        engine_config: &EngineConfig,
+        sensors: Vec<SensorMeta>,
+        mut on_progress: impl FnMut(&LoadProgress),
+    ) -> Result<ReplaySession, ReplayLoadError> {
+        let mut session = Self::spawn(options, engine_config, sensors)?;
+        let mut snapshots = session.snapshots.clone();
+        let mut watching = true;
+        let outcome = loop {
+            tokio::select! {
+                outcome = session.loaded() => break outcome.map(|_| ()),
+                changed = snapshots.changed(), if watching => {
+                    watching = changed.is_ok();
+                    if let Some(progress) = &snapshots.borrow_and_update().replay_loading {
+                        on_progress(progress);
+                    }
+                }
+            }
+        };
+        match outcome {
+            Ok(()) => Ok(session),
+            Err(e) => {
+                let _ = session.stop().await;
+                Err(e)
+            }
+        }
+    }
+
     /// Starts a replay without waiting: its engine runs at once and shows the
     /// loading progress ([`LiveState::replay_loading`]); playback starts when
     /// the files are loaded. [`ReplaySession::loaded`] tells how loading went.
