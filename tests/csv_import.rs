@@ -598,3 +598,42 @@ fn unreadable_headers_and_missing_files_are_bad_input() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("nope.csv"));
 }
+
+#[test]
+fn a_cut_off_gzip_file_keeps_the_rows_before_the_cut_unless_strict() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("timestamp,sensor,value\n");
+    for i in 0..20_000i64 {
+        csv.push_str(&format!("{},s,{i}\n", 1_700_000_000_000 + i * 1000));
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(csv.as_bytes()).unwrap();
+    let whole = gz.finish().unwrap();
+    let file = dir.path().join("cut.csv.gz");
+    std::fs::write(&file, &whole[..whole.len() - 200]).unwrap();
+
+    let db = dir.path().join("h.sqlite");
+    let out = import(&db, &[file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!("{}: ", file.display())),
+        "{}",
+        text(&out.stderr)
+    );
+    // What was read before the cut is stored, each value as written.
+    let stored = count(&db, "SELECT count(*) FROM readings");
+    assert!(stored > 10_000 && stored < 20_000, "{stored}");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM readings WHERE value <> (ts - 1700000000000) / 1000"
+        ),
+        0
+    );
+
+    let strict_db = dir.path().join("strict.sqlite");
+    let out = import(&strict_db, &["--strict", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(count(&strict_db, "SELECT count(*) FROM readings"), 0);
+}

@@ -124,10 +124,7 @@ impl CsvArgs {
 
     /// How to read `file`: defaults, then its `[[import]]` profile, then the flags.
     pub fn options_for(&self, config: Option<&Config>, file: Option<&Path>) -> Result<CsvOptions> {
-        let mut options = CsvOptions {
-            tz: config.map_or(chrono_tz::UTC, Config::timezone),
-            ..Default::default()
-        };
+        let mut options = super::profile::base_options(config);
         if let (Some(profile), Some(config)) = (self.profile(config, file)?, config) {
             super::profile::apply(profile, config, &mut options)
                 .map_err(|e| BadInput(e.to_string()))?;

@@ -83,7 +83,10 @@ impl CsvError {
         matches!(self, CsvError::Format { .. } | CsvError::Config { .. })
             || matches!(self, CsvError::Io { source, .. } if matches!(
                 source.kind(),
-                std::io::ErrorKind::InvalidData | std::io::ErrorKind::NotFound
+                std::io::ErrorKind::InvalidData
+                    | std::io::ErrorKind::NotFound
+                    // A cut-off file, e.g. a truncated `.csv.gz`.
+                    | std::io::ErrorKind::UnexpectedEof
             ))
     }
 }

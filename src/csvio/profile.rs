@@ -16,6 +16,28 @@ pub struct ProfileError {
     pub message: String,
 }
 
+/// How to read `file` when nothing is given on a command line: the config's
+/// plant timezone, and the `[[import]]` profile whose `files` glob matches
+/// (e.g. for a file picked in the console).
+pub fn options_for_file(
+    config: &Config,
+    file: &std::path::Path,
+) -> Result<CsvOptions, ProfileError> {
+    let mut options = base_options(Some(config));
+    if let Some(profile) = config.import_profile_for(file) {
+        apply(profile, config, &mut options)?;
+    }
+    Ok(options)
+}
+
+/// Defaults: automatic detection, naive times in the plant timezone (else UTC).
+pub fn base_options(config: Option<&Config>) -> CsvOptions {
+    CsvOptions {
+        tz: config.map_or(chrono_tz::UTC, Config::timezone),
+        ..Default::default()
+    }
+}
+
 /// Sets in `options` every key `profile` gives.
 pub fn apply(
     profile: &ImportProfile,
@@ -81,4 +103,82 @@ pub fn column_maps(profile: &ImportProfile, config: &Config) -> Vec<ColumnMap> {
             origin: Some(config.position(column.span())),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::csvio::{DateFormat, DateOrder, DecimalMark, Layout};
+    use std::path::Path;
+
+    const CONFIG: &str = r#"[plant]
+timezone = "America/Sao_Paulo"
+
+[[import]]
+name = "meters"
+files = "meters_*.csv"
+delimiter = "tab"
+decimal = "comma"
+date_format = "dmy"
+layout = "wide"
+time_column = "Hora"
+date_column = "Data"
+
+[import.columns]
+m2 = { sensor = "tenant-b.kwh", unit = "kWh" }
+m1 = { sensor = "tenant-a.kwh", unit = "kWh", name = "Tenant A" }
+"#;
+
+    #[test]
+    fn a_matching_profile_sets_every_option_with_config_positions() {
+        let config = Config::parse(Path::new("plant.toml"), CONFIG).unwrap();
+        let options = options_for_file(&config, Path::new("in/meters_2025-10.csv")).unwrap();
+        assert_eq!(options.delimiter, Some(b'\t'));
+        assert_eq!(options.decimal, Some(DecimalMark::Comma));
+        assert_eq!(options.date_format, DateFormat::Order(DateOrder::DayFirst));
+        assert_eq!(options.layout, Some(Layout::Wide));
+        assert_eq!(options.tz, chrono_tz::America::Sao_Paulo);
+        let time = options.time_columns.unwrap();
+        assert_eq!(
+            (time.time.name.as_str(), time.time.origin.as_deref()),
+            ("Hora", Some("plant.toml:11:15"))
+        );
+        assert_eq!(time.date.unwrap().name, "Data");
+        // In the order written, each remembering its line in the config.
+        let map: Vec<_> = options
+            .map
+            .iter()
+            .map(|m| {
+                (
+                    m.column.as_str(),
+                    m.sensor.as_str(),
+                    m.unit.as_deref(),
+                    m.name.as_deref(),
+                    m.origin.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            map,
+            vec![
+                (
+                    "m2",
+                    "tenant-b.kwh",
+                    Some("kWh"),
+                    None,
+                    Some("plant.toml:15:1")
+                ),
+                (
+                    "m1",
+                    "tenant-a.kwh",
+                    Some("kWh"),
+                    Some("Tenant A"),
+                    Some("plant.toml:16:1")
+                ),
+            ]
+        );
+        let other = options_for_file(&config, Path::new("meters.csv")).unwrap();
+        assert!(other.map.is_empty() && other.delimiter.is_none());
+        assert_eq!(other.tz, chrono_tz::America::Sao_Paulo);
+    }
 }
