@@ -31,7 +31,7 @@ pub struct CsvArgs {
     /// Decimal mark: point or comma [default: comma when values look like 21,5 and the delimiter is not a comma]
     #[arg(long, value_name = "MARK")]
     pub decimal: Option<DecimalMark>,
-    /// long (timestamp,sensor,value[,unit]) or wide (timestamp + a column per sensor) [default: from the header]
+    /// long (timestamp,sensor,value[,unit][,quality]) or wide (timestamp + a column per sensor) [default: from the header]
     #[arg(long, value_name = "LAYOUT")]
     pub layout: Option<Layout>,
     /// The timestamp column (with --date-col: the time-of-day column) [default: found by its header name]
