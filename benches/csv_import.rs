@@ -31,11 +31,16 @@ fn write_long_csv(path: &Path) {
 }
 
 fn uci() -> Option<PathBuf> {
-    let dir = std::env::var_os("FLOORWATCH_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
-    let path = dir.join("household_power_consumption_2006-12.txt");
-    path.exists().then_some(path)
+    // FLOORWATCH_SHARED_DATA, else shared/data beside the repo or a parent (worktrees).
+    let name = "household_power_consumption_2006-12.txt";
+    match std::env::var_os("FLOORWATCH_SHARED_DATA") {
+        Some(dir) => Some(PathBuf::from(dir).join(name)),
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .map(|dir| dir.join("shared/data").join(name))
+            .find(|p| p.exists()),
+    }
+    .filter(|p| p.exists())
 }
 
 fn sqlite3_available() -> bool {
@@ -109,7 +114,7 @@ fn bench(c: &mut Criterion) {
     group.finish();
 
     let Some(uci) = uci() else {
-        eprintln!("skipped: the UCI file is not in ../shared/data");
+        eprintln!("skipped: the UCI file is not in shared/data beside the repo or a parent");
         return;
     };
     let rows = std::fs::read_to_string(&uci).unwrap().lines().count() as u64 - 1;

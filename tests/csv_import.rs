@@ -19,22 +19,8 @@ const UCI_COLUMNS: [(&str, &str, &str); 7] = [
     ("Sub_metering_3", "house.sub3", "Wh"),
 ];
 
-/// `shared/data` beside the repo or beside one of its parents (worktrees live
-/// one level deeper), or `FLOORWATCH_SHARED_DATA`.
 fn uci_path() -> Option<PathBuf> {
-    let candidates: Vec<PathBuf> = match std::env::var_os("FLOORWATCH_SHARED_DATA") {
-        Some(dir) => vec![PathBuf::from(dir).join(UCI)],
-        None => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .ancestors()
-            .skip(1)
-            .map(|dir| dir.join("shared/data").join(UCI))
-            .collect(),
-    };
-    let found = candidates.iter().find(|p| p.exists()).cloned();
-    if found.is_none() {
-        eprintln!("skipped: {UCI} is not in any of {candidates:?}");
-    }
-    found
+    common::shared_data(UCI)
 }
 
 fn import(db: &Path, args: &[&str]) -> Output {

@@ -3,6 +3,7 @@
 //! instants, and the raw text of the UCI household power file (imported with
 //! `floorwatch import`).
 
+mod common;
 mod export_support;
 
 use export_support::*;
@@ -257,18 +258,7 @@ fn daily_and_hourly_buckets_follow_paris_time_across_both_dst_changes() {
 }
 
 fn uci_file() -> Option<PathBuf> {
-    // FLOORWATCH_SHARED_DATA overrides the directory (for git worktrees
-    // that do not sit next to `shared/`).
-    let dir = std::env::var_os("FLOORWATCH_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
-    let path = dir.join("household_power_consumption_2006-12.txt");
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!("skipped: UCI data file not found at {}", path.display());
-        None
-    }
+    common::shared_data("household_power_consumption_2006-12.txt")
 }
 
 /// One UCI row: local date text, UTC ms, active power, voltage, sub-metering 3.

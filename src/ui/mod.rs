@@ -458,14 +458,14 @@ fn replay_dirs(db: &Path) -> Vec<std::path::PathBuf> {
 }
 
 /// Starts a replay of `file` on its own engine; it loads in the background.
+/// The file is read as `floorwatch replay` would: by the `[[import]]` profile
+/// whose `files` glob matches it, else auto-detected in the plant's time zone.
 fn start_replay(config: &Config, file: std::path::PathBuf) -> Result<ReplaySession> {
+    let csv = crate::csvio::profile::options_for_file(config, &file)?;
     let options = ReplayOptions {
         files: vec![file],
         import: crate::csvio::import::ImportOptions {
-            csv: crate::csvio::CsvOptions {
-                tz: config.timezone(),
-                ..Default::default()
-            },
+            csv,
             ..Default::default()
         },
         from: None,
@@ -525,4 +525,45 @@ fn draw_frame(
     crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)
         .context("writing to the terminal")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_replay_picker_reads_a_file_with_its_import_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("meter_log.csv");
+        std::fs::write(
+            &file,
+            "Date;Time;Volts\n01/10/2025;12:00:00;230,5\n01/10/2025;12:00:01;231,0\n",
+        )
+        .unwrap();
+        let config = Config::parse(
+            Path::new("plant.toml"),
+            r#"
+[[import]]
+name = "meters"
+files = "meter_*.csv"
+decimal = "comma"
+date_format = "dmy"
+[import.columns]
+Volts = { sensor = "panel.voltage", unit = "V" }
+"#,
+        )
+        .unwrap();
+        let mut session = start_replay(&config, file).unwrap();
+        let reports = session.loaded().await.unwrap().to_vec();
+        assert_eq!(reports[0].stored, 2);
+        let reader = crate::store::HistoryReader::open(&session.db()).unwrap();
+        let values: Vec<f64> = reader
+            .range("panel.voltage", 0, i64::MAX)
+            .unwrap()
+            .iter()
+            .map(|r| r.value)
+            .collect();
+        assert_eq!(values, [230.5, 231.0]);
+        session.stop().await.unwrap();
+    }
 }

@@ -48,3 +48,22 @@ pub fn machine_tool(program: &str) -> bool {
 }
 pub mod tmux;
 pub mod tui;
+
+/// A file of `../shared/data` found beside the repo or beside one of its
+/// parents (git worktrees live one level deeper), or in
+/// `FLOORWATCH_SHARED_DATA`; `None` (with the places looked at) when absent.
+pub fn shared_data(name: &str) -> Option<PathBuf> {
+    let candidates: Vec<PathBuf> = match std::env::var_os("FLOORWATCH_SHARED_DATA") {
+        Some(dir) => vec![PathBuf::from(dir).join(name)],
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .skip(1)
+            .map(|dir| dir.join("shared/data").join(name))
+            .collect(),
+    };
+    let found = candidates.iter().find(|p| p.exists()).cloned();
+    if found.is_none() {
+        eprintln!("skipped: {name} is not in any of {candidates:?}");
+    }
+    found
+}
