@@ -177,6 +177,19 @@ fn check(args: CheckArgs) -> Result<u8> {
     let path = config_path(args.config)?;
     match config::Config::load(&path) {
         Ok(config) => {
+            let problems = file_problems(&config);
+            if !problems.is_empty() {
+                for line in &problems {
+                    eprintln!("{line}");
+                }
+                eprintln!(
+                    "{}: {} problem{} found",
+                    path.display(),
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" }
+                );
+                return Ok(crate::error::EXIT_BAD_INPUT);
+            }
             println!("{}", summary(&config, &path));
             Ok(EXIT_OK)
         }
@@ -193,6 +206,17 @@ fn check(args: CheckArgs) -> Result<u8> {
             Ok(crate::error::EXIT_BAD_INPUT)
         }
     }
+}
+
+/// Files the config names that cannot be used (TLS certificates and keys,
+/// password files), as `file:line:col: message` of the key that names them.
+fn file_problems(config: &config::Config) -> Vec<String> {
+    config
+        .mqtt
+        .iter()
+        .flat_map(crate::source::mqtt::connect::preflight)
+        .map(|(span, message)| format!("{}: {message}", config.position(span)))
+        .collect()
 }
 
 fn summary(config: &config::Config, path: &std::path::Path) -> String {

@@ -137,3 +137,69 @@ fn split_position(want: &str) -> (&str, &str) {
         .map_or(want.len(), |(i, _)| i);
     (&want[..digits_or_colon], want[digits_or_colon..].trim())
 }
+
+/// A broker whose TLS and password files are named by the config.
+fn tls_config(dir: &Path, ca: &str, cert: &str, key: &str, password: &str) -> PathBuf {
+    let path = dir.join("tls.toml");
+    let text = format!(
+        "[[mqtt]]\nname = \"b\"\nurl = \"mqtts://broker.plant:8883\"\nusername = \"ops\"\n\
+         password_file = \"{password}\"\nca_file = \"{ca}\"\nclient_cert = \"{cert}\"\n\
+         client_key = \"{key}\"\n"
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn check_reads_the_tls_and_password_files_a_broker_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).display().to_string();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["console.plant".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    std::fs::write(d("ca.pem"), cert.pem()).unwrap();
+    std::fs::write(d("client.pem"), cert.pem()).unwrap();
+    std::fs::write(d("client.key"), key.serialize_pem()).unwrap();
+    std::fs::write(d("mqtt.pass"), "secret\n").unwrap();
+    std::fs::write(d("garbage.pem"), "not a certificate\n").unwrap();
+
+    let good = tls_config(
+        dir.path(),
+        &d("ca.pem"),
+        &d("client.pem"),
+        &d("client.key"),
+        &d("mqtt.pass"),
+    );
+    let (code, stdout, stderr) = check(&good);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(": ok"), "{stdout}");
+
+    // A missing CA file, a certificate file without a certificate, a key file
+    // that is a certificate, a missing password file: each at its key.
+    let bad = tls_config(
+        dir.path(),
+        &d("missing-ca.pem"),
+        &d("garbage.pem"),
+        &d("client.pem"),
+        &d("missing.pass"),
+    );
+    let (code, _, stderr) = check(&bad);
+    assert_eq!(code, 2, "{stderr}");
+    let at = |line: u32, text: &str| {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with(&format!("{}:{line}:", bad.display())) && l.contains(text)),
+            "line {line} {text:?}:\n{stderr}"
+        )
+    };
+    at(5, "password_file");
+    at(6, "ca_file");
+    at(6, "cannot read it");
+    at(7, "client_cert");
+    at(7, "no PEM certificate");
+    at(8, "client_key");
+    assert!(stderr.contains("4 problems found"), "{stderr}");
+}

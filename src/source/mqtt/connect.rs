@@ -251,6 +251,48 @@ fn roots(broker: &MqttBroker) -> Result<rustls::RootCertStore, String> {
     Ok(store)
 }
 
+/// What `floorwatch check` can tell before connecting: the files a broker's
+/// TLS and password settings name can be read and hold what they should.
+/// Each problem comes with the config key's span. Paths are read as the
+/// console will read them (relative to the working directory).
+pub fn preflight(broker: &MqttBroker) -> Vec<(std::ops::Range<usize>, String)> {
+    let mut problems = Vec::new();
+    if let Some(file) = &broker.password_file
+        && let Err(e) = std::fs::read_to_string(file.get_ref())
+    {
+        problems.push((
+            file.span(),
+            format!("password_file {}: cannot read it: {e}", file.get_ref()),
+        ));
+    }
+    if let Some(file) = &broker.ca_file {
+        let usable = read_certs(file.get_ref()).and_then(|certs| {
+            let mut store = rustls::RootCertStore::empty();
+            match store.add_parsable_certificates(certs) {
+                (0, _) => Err(format!(
+                    "{}: no usable CA certificate in it",
+                    file.get_ref()
+                )),
+                _ => Ok(()),
+            }
+        });
+        if let Err(e) = usable {
+            problems.push((file.span(), format!("ca_file {e}")));
+        }
+    }
+    if let Some(cert) = &broker.client_cert
+        && let Err(e) = read_certs(cert.get_ref())
+    {
+        problems.push((cert.span(), format!("client_cert {e}")));
+    }
+    if let Some(key) = &broker.client_key
+        && let Err(e) = read_key(key.get_ref())
+    {
+        problems.push((key.span(), format!("client_key {e}")));
+    }
+    problems
+}
+
 fn read_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
     let pem = std::fs::read(path).map_err(|e| format!("{path}: cannot read it: {e}"))?;
     let certs = rustls_pemfile::certs(&mut pem.as_slice())
