@@ -96,7 +96,11 @@ fn period_choice(args: &InvoiceArgs, config: &Config) -> Result<PeriodChoice> {
     }
     match &args.period {
         Some(text) => PeriodChoice::parse_month(text).map_err(|e| BadInput(e.to_string()).into()),
-        None => Ok(PeriodChoice::months_back(tz, crate::model::now_ms(), 1)),
+        // The last billing period that has ended, by each customer's start_day.
+        None => Ok(PeriodChoice::Back {
+            now: crate::model::now_ms(),
+            back: 1,
+        }),
     }
 }
 
@@ -168,6 +172,13 @@ fn run_all(
     let customers: Vec<&Customer> = billing.customers().collect();
     let label = match choice {
         PeriodChoice::Month { year, month } => format!("{year:04}-{month:02}"),
+        PeriodChoice::Back { now, back } => {
+            let tz = billing.config.timezone();
+            let day = billing.start_day.unwrap_or(1).clamp(1, 28);
+            (0..*back)
+                .fold(Period::month_containing(tz, *now, day), |p, _| p.previous())
+                .label
+        }
         PeriodChoice::Custom(p) => p.label.replace([' ', ':'], "_"),
     };
     let dir = args

@@ -51,31 +51,21 @@ impl BillingError {
 /// Which period to bill: resolved per customer, whose billing day may differ.
 #[derive(Clone, Debug)]
 pub enum PeriodChoice {
-    Month { year: i32, month: u32 },
+    Month {
+        year: i32,
+        month: u32,
+    },
+    /// The customer's billing period `back` periods before the one that
+    /// contains `now` (0 = the running one, 1 = the last one that has ended),
+    /// with the customer's own `start_day`.
+    Back {
+        now: crate::model::TimestampMs,
+        back: u32,
+    },
     Custom(Period),
 }
 
 impl PeriodChoice {
-    /// The calendar month `months_back` months before the one containing `now`
-    /// in the plant timezone (0 = the current month, 1 = the last complete one).
-    pub fn months_back(
-        tz: chrono_tz::Tz,
-        now: crate::model::TimestampMs,
-        months_back: u32,
-    ) -> Self {
-        use chrono::{Datelike, TimeZone};
-        let today = tz
-            .timestamp_millis_opt(now)
-            .single()
-            .map(|t| t.date_naive())
-            .unwrap_or_default();
-        let index = today.year() * 12 + today.month0() as i32 - months_back as i32;
-        PeriodChoice::Month {
-            year: index.div_euclid(12),
-            month: index.rem_euclid(12) as u32 + 1,
-        }
-    }
-
     pub fn parse_month(text: &str) -> Result<PeriodChoice, period::PeriodError> {
         let p = Period::parse_month(chrono_tz::UTC, text, 1)?;
         let (y, m) = p.label.split_once('-').unwrap_or_default();
@@ -172,16 +162,28 @@ impl<'a> Billing<'a> {
             .collect()
     }
 
+    /// `--start-day`, else the customer's `start_day`, else 1.
+    fn start_day_of(&self, customer: &Customer) -> u32 {
+        self.start_day
+            .or_else(|| customer.start_day.as_ref().map(|d| *d.get_ref()))
+            .unwrap_or(1)
+    }
+
     pub fn period_for(&self, customer: &Customer, choice: &PeriodChoice) -> Period {
         match choice {
             PeriodChoice::Custom(p) => p.clone(),
             PeriodChoice::Month { year, month } => {
-                let day = self
-                    .start_day
-                    .or_else(|| customer.start_day.as_ref().map(|d| *d.get_ref()))
-                    .unwrap_or(1);
+                let day = self.start_day_of(customer);
                 Period::month(self.config.timezone(), *year, *month, day.clamp(1, 28))
                     .unwrap_or_else(|| Period::between(self.config.timezone(), 0, 1))
+            }
+            PeriodChoice::Back { now, back } => {
+                let day = self.start_day_of(customer).clamp(1, 28);
+                let mut period = Period::month_containing(self.config.timezone(), *now, day);
+                for _ in 0..*back {
+                    period = period.previous();
+                }
+                period
             }
         }
     }
@@ -300,4 +302,59 @@ pub fn customer_totals(
             (c.id.get_ref().clone(), total)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn billing_config(start_day: u32) -> Config {
+        let text = format!(
+            r#"
+[plant]
+timezone = "UTC"
+[[sensor]]
+id = "m1"
+meter = {{ customer = "c1", tariff = "flat" }}
+[tariff.flat]
+currency = "BRL"
+energy = [ {{ price = 1.0 }} ]
+[[customer]]
+id = "c1"
+name = "C1"
+start_day = {start_day}
+"#
+        );
+        Config::parse(std::path::Path::new("b.toml"), &text).unwrap()
+    }
+
+    fn ms(text: &str) -> crate::model::TimestampMs {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .timestamp_millis()
+    }
+
+    #[test]
+    fn the_default_period_is_the_last_one_that_has_ended_by_the_customers_day() {
+        // On 10 Nov with periods starting on the 15th, 15 Oct–15 Nov is still
+        // running: the last ended period is 15 Sep–15 Oct.
+        let config = billing_config(15);
+        let billing = Billing::new(&config);
+        let customer = billing.customer("c1").unwrap();
+        let now = ms("2026-11-10T12:00:00Z");
+        let last = billing.period_for(customer, &PeriodChoice::Back { now, back: 1 });
+        assert_eq!(
+            (last.from, last.to),
+            (ms("2026-09-15T00:00:00Z"), ms("2026-10-15T00:00:00Z"))
+        );
+        let running = billing.period_for(customer, &PeriodChoice::Back { now, back: 0 });
+        assert!(running.contains(now));
+        // Across a year boundary, with calendar months.
+        let config = billing_config(1);
+        let billing = Billing::new(&config);
+        let customer = billing.customer("c1").unwrap();
+        let jan = ms("2027-01-15T12:00:00Z");
+        let p = billing.period_for(customer, &PeriodChoice::Back { now: jan, back: 13 });
+        assert_eq!(p.label, "2025-12");
+    }
 }

@@ -82,9 +82,12 @@ pub enum InvoiceAnswer {
     Saved(Result<PathBuf, String>),
 }
 
-/// The calendar month `months_back` months before the one containing `now`.
-pub fn month_back(tz: chrono_tz::Tz, now: TimestampMs, months_back: u32) -> PeriodChoice {
-    PeriodChoice::months_back(tz, now, months_back)
+/// The customer's billing period `months_back` periods before the running one.
+pub fn month_back(now: TimestampMs, months_back: u32) -> PeriodChoice {
+    PeriodChoice::Back {
+        now,
+        back: months_back,
+    }
 }
 
 struct Worker {
@@ -137,7 +140,7 @@ impl Worker {
         let customer = billing
             .customer_of_meter(meter.as_str())
             .map_err(|e| e.to_string())?;
-        let choice = month_back(self.config.timezone(), now, months_back);
+        let choice = month_back(now, months_back);
         billing
             .invoice(reader, customer, Some(meter.as_str()), &choice)
             .map(Arc::new)
@@ -161,7 +164,7 @@ impl Worker {
             .map(|m| m.spec)
             .ok_or_else(|| format!("{meter} is not a meter"))?;
         let tz = self.config.timezone();
-        let this = billing.period_for(customer, &month_back(tz, now, 0));
+        let this = billing.period_for(customer, &month_back(now, 0));
         let last = this.previous();
         let so_far = Period::between(tz, this.from, now.clamp(this.from + 1, this.to));
         let kwh = |period: &Period| -> Result<Option<f64>, String> {
@@ -243,24 +246,5 @@ fn failed(request: InvoiceRequest, error: String) -> InvoiceAnswer {
             InvoiceAnswer::Consumption(request, Err(error))
         }
         InvoiceRequest::Save(_) => InvoiceAnswer::Saved(Err(error)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn months_back_cross_year_boundaries() {
-        let now = chrono::DateTime::parse_from_rfc3339("2027-01-15T12:00:00Z")
-            .unwrap()
-            .timestamp_millis();
-        let month = |back| match month_back(chrono_tz::UTC, now, back) {
-            PeriodChoice::Month { year, month } => (year, month),
-            PeriodChoice::Custom(_) => unreachable!(),
-        };
-        assert_eq!(month(0), (2027, 1));
-        assert_eq!(month(1), (2026, 12));
-        assert_eq!(month(13), (2025, 12));
     }
 }
