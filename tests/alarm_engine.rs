@@ -1,6 +1,9 @@
 //! Alarms end to end through the running console (writer + engine) and a real
 //! SQLite history file: raise, acknowledge, journal, restart and restore.
 
+mod common;
+
+use common::until;
 use floorwatch::alarm::journal::{self, JournalFilter};
 use floorwatch::alarm::{AlarmCommand, AlarmState, AlarmView, EventKind, Priority, kpi};
 use floorwatch::app::Running;
@@ -10,8 +13,6 @@ use floorwatch::model::{Quality, Reading};
 use floorwatch::source::SourceEvent;
 use floorwatch::store::AlarmEventRow;
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
 
 const CONFIG: &str = r#"
 [plant]
@@ -51,24 +52,6 @@ async fn command(running: &Running, command: AlarmCommand) {
         .send(command)
         .await
         .expect("engine is running");
-}
-
-/// Waits (on the snapshot channel, not the clock) until `check` holds.
-async fn until(
-    running: &Running,
-    what: &str,
-    check: impl Fn(&LiveState) -> bool,
-) -> Arc<LiveState> {
-    let mut rx = running.snapshots.clone();
-    let wait = rx.wait_for(|s| check(s));
-    match tokio::time::timeout(Duration::from_secs(10), wait).await {
-        Ok(Ok(s)) => s.clone(),
-        Ok(Err(_)) => panic!("engine stopped while waiting for {what}"),
-        Err(_) => panic!(
-            "timed out waiting for {what}; alarms: {:#?}",
-            running.snapshots.borrow().alarms
-        ),
-    }
 }
 
 fn alarm<'a>(state: &'a LiveState, key: &str) -> Option<&'a AlarmView> {

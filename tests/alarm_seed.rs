@@ -4,14 +4,15 @@
 //! period that spans the restart is judged correctly, and nothing already in
 //! the journal is raised (or journaled) twice.
 
+mod common;
+
+use common::until;
 use floorwatch::app::Running;
 use floorwatch::config::Config;
 use floorwatch::engine::LiveState;
 use floorwatch::model::{Reading, now_ms};
 use floorwatch::source::SourceEvent;
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
 
 const CONFIG: &str = r#"
 [plant]
@@ -52,22 +53,6 @@ async fn send(running: &Running, readings: Vec<Reading>) {
         .await
         .expect("engine is running");
     acked.await.expect("engine acknowledges");
-}
-
-async fn until(
-    running: &Running,
-    what: &str,
-    check: impl Fn(&LiveState) -> bool,
-) -> Arc<LiveState> {
-    let mut rx = running.snapshots.clone();
-    match tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|s| check(s))).await {
-        Ok(Ok(s)) => s.clone(),
-        Ok(Err(_)) => panic!("engine stopped while waiting for {what}"),
-        Err(_) => panic!(
-            "timed out waiting for {what}; alarms: {:#?}",
-            running.snapshots.borrow().alarms
-        ),
-    }
 }
 
 fn has(state: &LiveState, key: &str) -> bool {

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::until;
 use crossterm::event::{Event as KeyInput, KeyCode, KeyEvent, KeyModifiers};
 use floorwatch::alarm::journal::{self, JournalFilter};
 use floorwatch::alarm::shared::AlarmMessage;
@@ -17,7 +18,6 @@ use floorwatch::engine::LiveState;
 use floorwatch::ui::state::Effect;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 fn console_config(port: u16, name: &str) -> Config {
@@ -43,22 +43,6 @@ alarm = {{ hh = 40, h = 35 }}
 "#
     );
     Config::parse(Path::new("shared.toml"), &text).expect("test config is valid")
-}
-
-async fn until(
-    running: &Running,
-    what: &str,
-    check: impl Fn(&LiveState) -> bool,
-) -> Arc<LiveState> {
-    let mut rx = running.snapshots.clone();
-    match tokio::time::timeout(Duration::from_secs(15), rx.wait_for(|s| check(s))).await {
-        Ok(Ok(s)) => s.clone(),
-        Ok(Err(_)) => panic!("engine stopped while waiting for {what}"),
-        Err(_) => panic!(
-            "timed out waiting for {what}: {:#?}",
-            running.snapshots.borrow().alarms
-        ),
-    }
 }
 
 fn state_of(s: &LiveState, key: &str) -> Option<AlarmState> {

@@ -177,10 +177,10 @@ fn i_previews_last_months_invoice_h_switches_month_and_w_saves_it() {
     assert_eq!(c.ui.screen, Screen::Dashboard);
 }
 
-#[test]
-fn i_on_a_sensor_that_is_not_a_meter_says_so_and_a_month_without_data_shows_why() {
+/// Meter m1 read hourly (0.5 kWh an hour) from 1 October to 10 November.
+fn october_to_now() -> Plant {
     let config = one_meter_config("UTC", "", TARIFF) + CONFIG_EXTRA;
-    let plant = Plant::new(
+    Plant::new(
         &config,
         steady(
             "m1",
@@ -189,7 +189,12 @@ fn i_on_a_sensor_that_is_not_a_meter_says_so_and_a_month_without_data_shows_why(
             HOUR,
             0.5,
         ),
-    );
+    )
+}
+
+#[test]
+fn i_on_a_sensor_that_is_not_a_meter_says_so_and_a_month_without_data_shows_why() {
+    let plant = october_to_now();
     let mut c = console(&plant, plant.dir.path().join("saved"));
     c.ui.cursor = Some(Cursor::Sensor("line.temp".into()));
     assert!(press(&mut c.ui, 'i').is_empty());
@@ -224,17 +229,7 @@ fn i_on_a_sensor_that_is_not_a_meter_says_so_and_a_month_without_data_shows_why(
 #[test]
 fn each_request_reads_the_history_file_it_names() {
     // What a replay on screen does: the same worker, another store.
-    let config = one_meter_config("UTC", "", TARIFF) + CONFIG_EXTRA;
-    let plant = Plant::new(
-        &config,
-        steady(
-            "m1",
-            "2026-10-01T00:00:00Z",
-            "2026-11-10T00:00:00Z",
-            HOUR,
-            0.5,
-        ),
-    );
+    let plant = october_to_now();
     let mut c = console(&plant, plant.dir.path().join("saved"));
     c.ui.cursor = Some(Cursor::Sensor("m1".into()));
     let asked = requests(press(&mut c.ui, 'i'));

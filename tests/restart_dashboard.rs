@@ -2,16 +2,16 @@
 //! sparkline window) instead of empty tiles, and never as live: each restored
 //! sensor is stale until its next reading arrives.
 
+mod common;
+
+use common::until;
 use floorwatch::app::Running;
 use floorwatch::config::Config;
-use floorwatch::engine::LiveState;
 use floorwatch::model::{Quality, Reading, SensorMeta, now_ms};
 use floorwatch::source::SourceEvent;
 use floorwatch::store::writer::WriterConfig;
 use floorwatch::store::{WriteMsg, Writer};
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
 
 const CONFIG: &str = r#"
 [plant]
@@ -51,18 +51,6 @@ fn write_history(db: &Path, now: i64) {
     store.blocking_send(WriteMsg::Readings(readings)).unwrap();
     drop(store);
     writer.join().unwrap();
-}
-
-async fn until(
-    running: &Running,
-    what: &str,
-    check: impl Fn(&LiveState) -> bool,
-) -> Arc<LiveState> {
-    let mut rx = running.snapshots.clone();
-    match tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|s| check(s))).await {
-        Ok(Ok(s)) => s.clone(),
-        _ => panic!("timed out waiting for {what}"),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

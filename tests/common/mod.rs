@@ -67,3 +67,22 @@ pub fn shared_data(name: &str) -> Option<PathBuf> {
     }
     found
 }
+
+/// Waits on the engine's snapshots (never on the clock) until `check` holds;
+/// panics after 15 s with the alarms then shown.
+pub async fn until(
+    running: &floorwatch::app::Running,
+    what: &str,
+    check: impl Fn(&floorwatch::engine::LiveState) -> bool,
+) -> std::sync::Arc<floorwatch::engine::LiveState> {
+    let mut rx = running.snapshots.clone();
+    let wait = rx.wait_for(|s| check(s));
+    match tokio::time::timeout(std::time::Duration::from_secs(15), wait).await {
+        Ok(Ok(s)) => s.clone(),
+        Ok(Err(_)) => panic!("engine stopped while waiting for {what}"),
+        Err(_) => panic!(
+            "timed out waiting for {what}; alarms: {:#?}",
+            running.snapshots.borrow().alarms
+        ),
+    }
+}
