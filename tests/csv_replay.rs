@@ -354,16 +354,10 @@ async fn the_temperature_alarm_is_raised_at_the_replayed_time_at_x1000() {
     .await
     .unwrap();
     let state = wait_for(&mut session, "the line1.temp high alarm", |s| {
-        s.alarms
-            .iter()
-            .any(|a| a.sensor.as_str() == "line1.temp" && a.condition == "h")
+        high_alarm(s).is_some()
     })
     .await;
-    let alarm = state
-        .alarms
-        .iter()
-        .find(|a| a.sensor.as_str() == "line1.temp" && a.condition == "h")
-        .unwrap();
+    let alarm = high_alarm(&state).unwrap();
     // Stamped with the replayed time the condition began (the crossing
     // reading's time, confirmed after the 5 s on-delay), not the wall clock.
     assert_eq!(alarm.raised_ms, crossing);
