@@ -270,3 +270,42 @@ fn prices_in_the_config_are_exact_decimals() {
     let inv = plant.invoice("c1", "2026-10");
     assert_eq!(inv.total.to_string(), "37.40");
 }
+
+#[test]
+fn yen_bills_whole_yen_and_dinar_bills_fils() {
+    // 372 kWh × 31.45 = 11,699.4 → 11,699 yen; fee 1,000; 10 % tax on 12,699 = 1,269.9 → 1,270
+    let plant = Plant::new(
+        &one_meter_config(
+            "UTC",
+            "",
+            "currency = \"JPY\"\nenergy = [ { price = 31.45 } ]\nmonthly_fee = 1000\ntaxes = [ { name = \"consumption tax\", percent = 10 } ]",
+        ),
+        october_steady(),
+    );
+    let inv = plant.invoice("c1", "2026-10");
+    assert_eq!(
+        lines(&inv),
+        vec![
+            ("Energy".to_owned(), "11699".to_owned()),
+            ("Monthly fee".to_owned(), "1000".to_owned()),
+        ]
+    );
+    assert_eq!(inv.total.to_string(), "13969");
+    assert!(
+        inv.rounding_rule.contains("rounded to 1,"),
+        "{}",
+        inv.rounding_rule
+    );
+
+    // 372 kWh × 0.0145 KWD = 5.394 KWD, three decimals (fils).
+    let plant = Plant::new(
+        &one_meter_config(
+            "UTC",
+            "",
+            "currency = \"KWD\"\nenergy = [ { price = 0.0145 } ]",
+        ),
+        october_steady(),
+    );
+    let inv = plant.invoice("c1", "2026-10");
+    assert_eq!(lines(&inv), vec![("Energy".to_owned(), "5.394".to_owned())]);
+}

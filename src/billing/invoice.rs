@@ -5,7 +5,9 @@ use super::consumption::{
     ConsumptionError, MeterSpec, QualityNote, Readout, TotalOnly, read_consumption,
 };
 use super::period::{Period, local_text, local_text_full};
-use super::tariff::{Charges, EnergyPricing, PriceBook, ROUNDING_RULE, quantity_from_f64};
+use super::tariff::{
+    Charges, EnergyPricing, PriceBook, minor_units, quantity_from_f64, rounding_rule,
+};
 use super::usage::UsageAccumulator;
 use crate::config::MeterKind;
 use crate::store::HistoryReader;
@@ -273,6 +275,7 @@ pub fn assemble(
     currency: String,
     meters: Vec<MeterBill>,
 ) -> Invoice {
+    let rule = rounding_rule(minor_units(&currency));
     let subtotal = meters.iter().map(|m| m.charges.subtotal).sum();
     let tax_total = meters
         .iter()
@@ -295,7 +298,7 @@ pub fn assemble(
         subtotal,
         tax_total,
         total,
-        rounding_rule: ROUNDING_RULE.to_owned(),
+        rounding_rule: rule,
     }
 }
 

@@ -2,7 +2,7 @@
 //! per customer, and their renderings (text, CSV, JSON, Markdown).
 //!
 //! Money is `rust_decimal::Decimal` from config to invoice; see
-//! [`tariff::ROUNDING_RULE`] for where it is rounded.
+//! [`tariff::rounding_rule`] for where it is rounded.
 
 pub mod command;
 pub mod consumption;

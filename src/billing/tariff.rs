@@ -2,10 +2,11 @@
 //! version and time-of-use band an instant falls in, and the pricing of a
 //! period's usage into charge lines.
 //!
-//! Rounding rule (stated on every invoice, see [`ROUNDING_RULE`]): quantities of
+//! Rounding rule (stated on every invoice, see [`rounding_rule`]): quantities of
 //! energy are rounded to 0.001 kWh and demand to 0.001 kW before pricing; each
-//! charge line and each tax line is rounded to 0.01 (half away from zero); the
-//! subtotal and total are exact sums of the rounded lines.
+//! charge line and each tax line is rounded to the currency's minor unit (0.01
+//! for BRL or EUR, 1 for JPY, 0.001 for KWD; half away from zero); the subtotal
+//! and total are exact sums of the rounded lines.
 
 use crate::config::{self, HOLIDAY_BIT, day_mask, parse_local_date};
 use crate::model::TimestampMs;
@@ -15,17 +16,36 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 use std::collections::HashSet;
 
-pub const ROUNDING_RULE: &str = "energy rounded to 0.001 kWh and demand to 0.001 kW before pricing; \
-each charge and tax line rounded to 0.01, half away from zero; totals are exact sums of the rounded lines";
+/// The rounding rule printed on an invoice in a currency with `dp` minor-unit decimals.
+pub fn rounding_rule(dp: u32) -> String {
+    let unit = if dp == 0 {
+        "1".to_owned()
+    } else {
+        format!("0.{}1", "0".repeat(dp as usize - 1))
+    };
+    format!(
+        "energy rounded to 0.001 kWh and demand to 0.001 kW before pricing; \
+         each charge and tax line rounded to {unit}, half away from zero; totals are exact sums of the rounded lines"
+    )
+}
+
+/// Decimal places of a currency's minor unit (ISO 4217): 2 for BRL or EUR,
+/// 0 for JPY, 3 for KWD; 2 for a code ISO 4217 does not list.
+pub fn minor_units(currency: &str) -> u32 {
+    iso_currency::Currency::from_code(currency)
+        .and_then(|c| c.exponent())
+        .map_or(2, u32::from)
+}
 
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
 
-/// To the cent, half away from zero, always shown with two decimals.
-pub fn round_money(amount: Decimal) -> Decimal {
-    let mut cents = amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-    cents.rescale(2);
-    cents
+/// To the currency's minor unit (`dp` decimals), half away from zero, always
+/// shown with `dp` decimals.
+pub fn round_money(amount: Decimal, dp: u32) -> Decimal {
+    let mut minor = amount.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero);
+    minor.rescale(dp);
+    minor
 }
 
 /// A unit price as configured, shown with at least two decimals.
@@ -55,6 +75,8 @@ pub fn quantity_from_f64(q: f64) -> Decimal {
 pub struct PriceBook {
     pub name: String,
     pub currency: String,
+    /// Decimals of the currency's minor unit, which money is rounded to.
+    pub money_dp: u32,
     pub versions: Vec<Version>,
     holidays: HashSet<NaiveDate>,
     tz: Tz,
@@ -136,6 +158,7 @@ impl PriceBook {
         PriceBook {
             name: name.to_owned(),
             currency: tariff.currency.get_ref().clone(),
+            money_dp: minor_units(tariff.currency.get_ref()),
             versions,
             holidays,
             tz,
@@ -378,7 +401,7 @@ impl PriceBook {
                     quantity: kw,
                     unit: "kW".into(),
                     unit_price: price_text(price),
-                    amount: round_money(kw * price * share),
+                    amount: round_money(kw * price * share, self.money_dp),
                 });
             }
             if let Some(fee) = version.monthly_fee {
@@ -388,7 +411,7 @@ impl PriceBook {
                     quantity: Decimal::ONE,
                     unit: "period".into(),
                     unit_price: price_text(fee),
-                    amount: round_money(fee * share),
+                    amount: round_money(fee * share, self.money_dp),
                 });
             }
         }
@@ -397,7 +420,7 @@ impl PriceBook {
         if let Some(minimum) = last.and_then(|v| v.minimum)
             && subtotal < minimum
         {
-            let top_up = round_money(minimum - subtotal);
+            let top_up = round_money(minimum - subtotal, self.money_dp);
             lines.push(ChargeLine {
                 kind: LineKind::Minimum,
                 description: format!("Minimum charge {minimum} (top-up)"),
@@ -408,7 +431,11 @@ impl PriceBook {
             });
             subtotal += top_up;
         }
-        let taxes = apply_taxes(last.map(|v| v.taxes.as_slice()).unwrap_or(&[]), subtotal);
+        let taxes = apply_taxes(
+            last.map(|v| v.taxes.as_slice()).unwrap_or(&[]),
+            subtotal,
+            self.money_dp,
+        );
         let total = subtotal + taxes.iter().map(|t| t.amount).sum::<Decimal>();
         Charges {
             lines,
@@ -454,13 +481,23 @@ impl PriceBook {
                         } else {
                             format!("Energy {}", band.name)
                         };
-                        lines.push(energy_line(format!("{name}{suffix}"), *q, band.price));
+                        lines.push(energy_line(
+                            format!("{name}{suffix}"),
+                            *q,
+                            band.price,
+                            self.money_dp,
+                        ));
                     }
                 }
                 EnergyPricing::Tiers(tiers) => {
                     let used: Decimal = kwh.iter().sum();
                     for (label, q, price) in fill_tiers(tiers, &mut tier_position, used) {
-                        lines.push(energy_line(format!("Energy {label}{suffix}"), q, price));
+                        lines.push(energy_line(
+                            format!("Energy {label}{suffix}"),
+                            q,
+                            price,
+                            self.money_dp,
+                        ));
                     }
                 }
             }
@@ -479,14 +516,14 @@ fn share_text(share: Decimal, split: bool, suffix: &str) -> String {
     }
 }
 
-fn energy_line(description: String, kwh: Decimal, price: Decimal) -> ChargeLine {
+fn energy_line(description: String, kwh: Decimal, price: Decimal, money_dp: u32) -> ChargeLine {
     ChargeLine {
         kind: LineKind::Energy,
         description,
         quantity: kwh,
         unit: "kWh".into(),
         unit_price: price_text(price),
-        amount: round_money(kwh * price),
+        amount: round_money(kwh * price, money_dp),
     }
 }
 
@@ -524,7 +561,7 @@ fn fill_tiers(
     out
 }
 
-fn apply_taxes(rules: &[TaxRule], subtotal: Decimal) -> Vec<TaxLine> {
+fn apply_taxes(rules: &[TaxRule], subtotal: Decimal, money_dp: u32) -> Vec<TaxLine> {
     let mut taxes: Vec<TaxLine> = Vec::new();
     for rule in rules {
         let base = if rule.compound {
@@ -537,8 +574,29 @@ fn apply_taxes(rules: &[TaxRule], subtotal: Decimal) -> Vec<TaxLine> {
             percent: rule.percent,
             compound: rule.compound,
             base,
-            amount: round_money(base * rule.percent / Decimal::ONE_HUNDRED),
+            amount: round_money(base * rule.percent / Decimal::ONE_HUNDRED, money_dp),
         });
     }
     taxes
+}
+
+#[cfg(test)]
+mod money_tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn money_rounds_to_the_currencys_minor_unit() {
+        assert_eq!(minor_units("BRL"), 2);
+        assert_eq!(minor_units("JPY"), 0);
+        assert_eq!(minor_units("KWD"), 3);
+        assert_eq!(minor_units("XYZ"), 2, "an unknown code keeps cents");
+        assert_eq!(round_money(dec!(1234.5), 0).to_string(), "1235");
+        assert_eq!(round_money(dec!(1.0005), 3).to_string(), "1.001");
+        assert_eq!(round_money(dec!(2.005), 2).to_string(), "2.01");
+        assert_eq!(round_money(dec!(7), 2).to_string(), "7.00");
+        assert!(rounding_rule(0).contains("rounded to 1,"));
+        assert!(rounding_rule(3).contains("rounded to 0.001,"));
+        assert!(rounding_rule(2).contains("rounded to 0.01,"));
+    }
 }
