@@ -235,6 +235,7 @@ fn import_one(
                 p.rows as f64 / secs
             ));
         }
+        std::ops::ControlFlow::Continue(())
     };
     let result = super::import::import_file(conn, db, file, options, &mut on_progress);
     if let Some(bar) = bar {

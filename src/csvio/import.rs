@@ -9,6 +9,7 @@ use crate::model::SensorMeta;
 use crate::store::StoreError;
 use crate::store::bulk::{BulkLoader, BulkRow};
 use rusqlite::Connection;
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::{Duration, Instant};
@@ -102,6 +103,9 @@ pub enum ImportError {
     Strict { row: BadRow, rows_read: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The caller asked to stop (a replay closed while loading).
+    #[error("stopped after {rows_read} rows")]
+    Stopped { rows_read: u64 },
 }
 
 impl ImportError {
@@ -109,7 +113,7 @@ impl ImportError {
         match self {
             ImportError::Csv(e) => e.is_bad_input(),
             ImportError::Strict { .. } => true,
-            ImportError::Store(_) => false,
+            ImportError::Store(_) | ImportError::Stopped { .. } => false,
         }
     }
 }
@@ -131,7 +135,7 @@ pub fn import_file(
     db: &Path,
     path: &Path,
     options: &ImportOptions,
-    progress: &mut dyn FnMut(Progress),
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<FileReport, ImportError> {
     let started = Instant::now();
     let reader = CsvReader::open(path, &options.csv)?;
@@ -250,7 +254,7 @@ fn write_chunks(
     loader: &mut BulkLoader,
     rx: &Receiver<Parsed>,
     options: &ImportOptions,
-    progress: &mut dyn FnMut(Progress),
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<Written, ImportError> {
     let mut written = Written {
         stored: 0,
@@ -287,7 +291,13 @@ fn write_chunks(
             loader.begin()?;
             since_commit = 0;
         }
-        progress(chunk.progress);
+        if progress(chunk.progress).is_break() {
+            // What was read so far is kept (all of it or, with strict, nothing).
+            finish_after_error(loader, options.strict)?;
+            return Err(ImportError::Stopped {
+                rows_read: chunk.progress.rows,
+            });
+        }
     }
     loader.commit()?;
     ids.sort_unstable();

@@ -15,6 +15,7 @@ use crate::source::replay::{
 };
 use crate::store::Writer;
 use crate::store::writer::WriterConfig;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -105,6 +106,8 @@ struct Loading<'a> {
     rows_done: u64,
     last_sent: Option<Instant>,
     events: Option<&'a mpsc::Sender<SourceEvent>>,
+    /// Set when the replay is closed: loading stops at the next chunk.
+    stop: Option<&'a CancellationToken>,
 }
 
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -121,13 +124,21 @@ impl<'a> Loading<'a> {
             rows_done: 0,
             last_sent: None,
             events,
+            stop: None,
         }
     }
 
-    fn report(&mut self, file: &Path, p: Progress, force: bool) {
-        let Some(events) = self.events else { return };
+    /// Sends the progress (at most every [`PROGRESS_EVERY`] unless `force`);
+    /// breaks once the replay has been closed.
+    fn report(&mut self, file: &Path, p: Progress, force: bool) -> ControlFlow<()> {
+        if self.stop.is_some_and(CancellationToken::is_cancelled) {
+            return ControlFlow::Break(());
+        }
+        let Some(events) = self.events else {
+            return ControlFlow::Continue(());
+        };
         if !force && self.last_sent.is_some_and(|t| t.elapsed() < PROGRESS_EVERY) {
-            return;
+            return ControlFlow::Continue(());
         }
         self.last_sent = Some(Instant::now());
         let name = file.file_name().map_or_else(
@@ -141,12 +152,13 @@ impl<'a> Loading<'a> {
             total_bytes: self.total_bytes,
             rows: self.rows_done + p.rows,
         }));
+        ControlFlow::Continue(())
     }
 
     fn file_done(&mut self, file: &Path, report: &FileReport) {
         let bytes = std::fs::metadata(file).map_or(0, |m| m.len());
         let rows = report.stats.rows;
-        self.report(file, Progress { bytes, rows }, true);
+        let _ = self.report(file, Progress { bytes, rows }, true);
         self.bytes_done += bytes;
         self.rows_done += rows;
     }
@@ -161,9 +173,13 @@ fn load_reporting(
     let conn = crate::store::bulk::open(db)?;
     let mut reports = Vec::with_capacity(files.len());
     for file in files {
-        loading.report(file, Progress::default(), true);
+        let _ = loading.report(file, Progress::default(), true);
         let report = import_file(&conn, db, file, options, &mut |p| {
             loading.report(file, p, false)
+        })
+        .map_err(|e| match e {
+            ImportError::Stopped { .. } => ReplayLoadError::Interrupted,
+            other => other.into(),
         })?;
         loading.file_done(file, &report);
         reports.push(report);
@@ -176,9 +192,11 @@ fn load_for_replay(
     options: &ReplayOptions,
     db: &Path,
     events: &mpsc::Sender<SourceEvent>,
+    stop: &CancellationToken,
 ) -> Result<Vec<FileReport>, ReplayLoadError> {
     let passes = if options.record.is_some() { 2 } else { 1 };
     let mut loading = Loading::new(&options.files, passes, Some(events));
+    loading.stop = Some(stop);
     if let Some(history) = &options.record {
         load_reporting(&options.files, &options.import, history, &mut loading)?;
     }
@@ -320,8 +338,8 @@ impl ReplaySession {
 
     /// Stops the player and the engine; the temporary store is deleted.
     /// Returns where the replay was (`None` if it never played). A file still
-    /// loading cannot be interrupted: it finishes in the background and is
-    /// then thrown away, so this never waits for it.
+    /// loading stops at its next chunk (tens of milliseconds) in the
+    /// background; this never waits for it.
     pub async fn stop(self) -> Result<Option<ReplayStatus>, ReplayError> {
         self.running.cancel.cancel();
         if self.loading.is_some() && !self.running.task.is_finished() {
@@ -356,7 +374,7 @@ async fn load_and_play(
     cancel: CancellationToken,
 ) -> Result<Option<ReplayStatus>, ReplayError> {
     let db = store.path().join("replay.sqlite");
-    let player = match prepare(&options, &db, &events).await {
+    let player = match prepare(&options, &db, &events, &cancel).await {
         Ok((player, reports)) => {
             let _ = loaded.send(Ok(reports));
             player.seeding(alarms)
@@ -378,11 +396,12 @@ async fn prepare(
     options: &ReplayOptions,
     db: &Path,
     events: &mpsc::Sender<SourceEvent>,
+    stop: &CancellationToken,
 ) -> Result<(Player, Vec<FileReport>), ReplayLoadError> {
-    let (options_for_load, db_for_load, progress) =
-        (options.clone(), db.to_owned(), events.clone());
+    let (options_for_load, db_for_load, progress, stop) =
+        (options.clone(), db.to_owned(), events.clone(), stop.clone());
     let reports = tokio::task::spawn_blocking(move || {
-        load_for_replay(&options_for_load, &db_for_load, &progress)
+        load_for_replay(&options_for_load, &db_for_load, &progress, &stop)
     })
     .await
     .map_err(|_| ReplayLoadError::Interrupted)??;
@@ -431,6 +450,40 @@ mod tests {
     }
 
     #[test]
+    fn closing_the_replay_stops_loading_at_the_next_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.csv");
+        let mut text = String::from("timestamp,sensor,value\n");
+        for i in 0..300_000 {
+            text.push_str(&format!("{},t,{i}\n", 1_759_399_200 + i));
+        }
+        std::fs::write(&path, text).unwrap();
+        let options = ReplayOptions {
+            files: vec![path],
+            import: ImportOptions::default(),
+            from: None,
+            to: None,
+            speed: Speed::Max,
+            paused: true,
+            record: None,
+        };
+        let (events, _rx) = mpsc::channel(1024);
+        let closed = CancellationToken::new();
+        closed.cancel();
+        let db = dir.path().join("replay.sqlite");
+        let outcome = load_for_replay(&options, &db, &events, &closed);
+        assert!(
+            matches!(outcome, Err(ReplayLoadError::Interrupted)),
+            "{outcome:?}"
+        );
+        let stored = crate::store::HistoryReader::open(&db)
+            .unwrap()
+            .total_readings()
+            .unwrap();
+        assert!(stored < 300_000, "stopped early, {stored} readings kept");
+    }
+
+    #[test]
     fn loading_reports_progress_over_every_file_and_pass() {
         let dir = tempfile::tempdir().unwrap();
         let write = |name: &str, rows: i64| {
@@ -457,8 +510,13 @@ mod tests {
             record: Some(dir.path().join("history.sqlite")),
         };
         let (events, mut rx) = mpsc::channel(1024);
-        let reports =
-            load_for_replay(&options, &dir.path().join("replay.sqlite"), &events).unwrap();
+        let reports = load_for_replay(
+            &options,
+            &dir.path().join("replay.sqlite"),
+            &events,
+            &CancellationToken::new(),
+        )
+        .unwrap();
         assert_eq!(reports.iter().map(|r| r.stored).sum::<u64>(), 20_100);
         let seen = progress_of(&mut rx);
         // Each file of each pass starts at its own name and ends complete.
