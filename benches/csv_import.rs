@@ -82,7 +82,10 @@ fn timed(iters: u64, fresh: &mut impl FnMut() -> PathBuf, run: impl Fn(&Path)) -
 
 fn floorwatch_import(db: &Path, file: &Path) {
     let conn = floorwatch::store::bulk::open(db).unwrap();
-    import_file(&conn, db, file, &ImportOptions::default(), &mut |_| {}).unwrap();
+    import_file(&conn, db, file, &ImportOptions::default(), &mut |_| {
+        std::ops::ControlFlow::Continue(())
+    })
+    .unwrap();
 }
 
 fn bench(c: &mut Criterion) {
