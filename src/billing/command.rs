@@ -272,19 +272,10 @@ fn write_summary(
 ) -> Result<Vec<String>> {
     let mut summary =
         csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
-    summary.write_record([
-        "customer",
-        "name",
-        "period",
-        "currency",
-        "consumption_kwh",
-        "subtotal",
-        "taxes",
-        "total",
-        "excessive_consumption",
-        "file",
-        "error",
-    ])?;
+    // The export's totals columns, with the invoice file before the error.
+    let totals = &crate::report::invoices::HEADER;
+    let (before_error, error) = totals.split_at(totals.len() - 1);
+    summary.write_record(before_error.iter().chain(&["file"]).chain(error))?;
     let mut failures = Vec::new();
     for (customer, outcome) in customers.iter().zip(outcomes) {
         match outcome {

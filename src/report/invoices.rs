@@ -10,7 +10,8 @@ use crate::billing::{Billing, CustomerTotal, PeriodChoice};
 use crate::store::HistoryReader;
 use std::io::Write;
 
-const HEADER: [&str; 10] = [
+/// Columns of the invoice totals (also the `invoice --all` summary, which adds `file`).
+pub const HEADER: [&str; 10] = [
     "customer",
     "name",
     "period",
