@@ -118,6 +118,22 @@ fn independent_totals(plant: &Plant) -> BTreeMap<String, Decimal> {
 
 fn summary(dir: &std::path::Path) -> Vec<csv::StringRecord> {
     let mut reader = csv::Reader::from_path(dir.join("summary-2026-10.csv")).unwrap();
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "customer",
+            "name",
+            "period",
+            "currency",
+            "consumption_kwh",
+            "subtotal",
+            "taxes",
+            "total",
+            "excessive_consumption",
+            "file",
+            "error"
+        ]
+    );
     reader.records().map(Result::unwrap).collect()
 }
 
