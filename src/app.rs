@@ -32,7 +32,7 @@ pub struct Running {
 }
 
 /// What was received and stored, reported at shutdown.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Outcome {
     pub engine: EngineSummary,
     pub store: StoreStats,
@@ -117,6 +117,9 @@ impl Running {
     /// and waits for the writer to commit it.
     pub async fn shutdown(mut self) -> Result<Outcome> {
         self.cancel.cancel();
+        // A history that cannot be written must not hold the exit for long:
+        // what it could not store is not acknowledged, so nothing is lost.
+        self.writer.give_up_after_grace();
         while self.sources.join_next().await.is_some() {}
         drop(self.events);
         drop(self.commands);
@@ -143,9 +146,9 @@ pub async fn run_async(config: Config, db: PathBuf, headless: bool) -> Result<u8
     }
     let outcome = running.shutdown().await?;
     tracing::info!(
-        "stopped: received={} stored={}",
+        "stopped: received={} {}",
         outcome.engine.received,
-        outcome.store.rows_committed
+        history_counts(&outcome.store)
     );
     Ok(EXIT_OK)
 }
@@ -186,16 +189,31 @@ async fn headless_loop(running: &Running, every: std::time::Duration) {
     }
 }
 
+/// `stored=.. duplicates=.. superseded=..`: what became of the readings
+/// committed so far (they add up to every reading committed).
+fn history_counts(store: &StoreStats) -> String {
+    format!(
+        "stored={} duplicates={} superseded={}",
+        store.stored, store.duplicates, store.superseded
+    )
+}
+
 fn log_status(state: &LiveState, store: StoreStats) {
     let (up, total) = state.source_health();
     tracing::info!(
-        "received={} stored={} sensors={} sources={}/{} up",
+        "received={} {} sensors={} sources={}/{} up",
         state.received,
-        store.rows_committed,
+        history_counts(&store),
         state.sensors.len(),
         up,
         total
     );
+    if let Some(error) = &store.failing {
+        tracing::error!(
+            "history commits failing ({} failures): {error}; readings are held back and not acknowledged",
+            store.commit_errors
+        );
+    }
     for s in &state.sources {
         let error = s
             .last_error

@@ -46,7 +46,9 @@ pub struct LiveState {
     /// The last operator action the alarm system refused (when, why), for the console to say so.
     pub refused: Option<(TimestampMs, String)>,
     pub received: u64,
-    pub stored: u64,
+    /// What the history writer has committed (stored, duplicates, superseded)
+    /// and whether its commits are failing.
+    pub history: crate::store::StoreStats,
     /// The console's clock: wall time, or the replayed time during a replay.
     pub now_ms: TimestampMs,
     /// Set while history is being replayed: position, speed, progress.
@@ -69,7 +71,7 @@ impl LiveState {
             alarm_bell: 0,
             refused: None,
             received: 0,
-            stored: 0,
+            history: crate::store::StoreStats::default(),
             now_ms: now_ms(),
             replay: None,
             replay_loading: None,

@@ -81,7 +81,11 @@ impl EngineConfig {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EngineSummary {
     pub received: u64,
+    /// Readings handed to the history writer.
     pub forwarded: u64,
+    /// Readings the writer could no longer take (it had stopped): not stored,
+    /// and not acknowledged to their source.
+    pub not_stored: u64,
 }
 
 pub struct Engine {
@@ -246,10 +250,7 @@ impl Engine {
                     self.alarms.on_reading(reading, now, &mut self.alarm_events);
                 }
                 self.dirty |= !readings.is_empty();
-                self.forward(readings).await;
-                if let Some(ack) = ack {
-                    let _ = ack.send(());
-                }
+                self.forward(readings, ack).await;
             }
             SourceEvent::Raw(samples) => {
                 for (sensor, raw) in samples {
@@ -295,17 +296,44 @@ impl Engine {
         self.alarms = Evaluator::new(self.alarms.setup().clone(), position);
     }
 
-    async fn forward(&mut self, readings: Vec<crate::model::Reading>) {
-        let Some(store) = self.history() else { return };
-        let n = readings.len() as u64;
-        if n == 0 {
+    /// Hands readings to the writer. `ack` fires once the transaction holding
+    /// them has committed (at once when nothing is to be stored); it is dropped
+    /// unanswered when the writer is gone, so the source does not acknowledge.
+    async fn forward(
+        &mut self,
+        readings: Vec<crate::model::Reading>,
+        ack: Option<tokio::sync::oneshot::Sender<()>>,
+    ) {
+        let Some(store) = self.history() else {
+            if let Some(ack) = ack {
+                let _ = ack.send(());
+            }
             return;
-        }
+        };
+        let n = readings.len() as u64;
         // Awaiting here is the backpressure: a slow writer slows the sources.
-        match store.send(WriteMsg::Readings(readings)).await {
+        let sent = if n == 0 {
+            Ok(())
+        } else {
+            store.send(WriteMsg::Readings(readings)).await
+        };
+        let sent = match (sent, ack) {
+            (Ok(()), Some(ack)) => store.send(WriteMsg::AfterCommit(ack)).await,
+            (sent, _) => sent,
+        };
+        match sent {
             Ok(()) => self.summary.forwarded += n,
-            Err(_) => tracing::error!(lost = n, "history writer stopped; readings not stored"),
+            Err(_) => self.writer_gone(n),
         }
+    }
+
+    fn writer_gone(&mut self, lost: u64) {
+        if self.summary.not_stored == 0 {
+            tracing::error!(
+                "history writer stopped; readings from now on are not stored (and not acknowledged)"
+            );
+        }
+        self.summary.not_stored += lost;
     }
 
     fn on_command(&mut self, command: AlarmCommand) {
@@ -358,9 +386,9 @@ impl Engine {
             self.dirty = true;
         }
         if let Some(store) = &self.store {
-            let stored = store.stats().rows_committed;
-            if stored != self.state.stored {
-                self.state.stored = stored;
+            let history = store.stats();
+            if history != self.state.history {
+                self.state.history = history;
                 self.dirty = true;
             }
         }

@@ -36,7 +36,13 @@ async fn readings_reach_the_snapshot_and_the_history_file() {
         .unwrap();
     ack_rx
         .await
-        .expect("engine acknowledges after handing to the writer");
+        .expect("the ack fires once the readings are committed");
+    // Acknowledged means committed: another connection sees both rows now.
+    let committed: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT count(*) FROM readings", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(committed, 2);
     let snap = snapshots
         .wait_for(|s| s.received == 2)
         .await
@@ -54,7 +60,8 @@ async fn readings_reach_the_snapshot_and_the_history_file() {
         summary,
         EngineSummary {
             received: 2,
-            forwarded: 2
+            forwarded: 2,
+            not_stored: 0
         }
     );
     store.flush().await.unwrap();

@@ -1,6 +1,7 @@
 //! Data sources (MQTT, Modbus, simulated, replay) and the typed messages they
 //! send to the engine over a bounded channel.
 
+pub mod arrival;
 pub mod modbus;
 pub mod mqtt;
 pub mod payload;
@@ -14,8 +15,9 @@ use tokio::sync::oneshot;
 /// What a source tells the engine.
 #[derive(Debug)]
 pub enum SourceEvent {
-    /// New readings. `ack` fires once the engine has handed them to the history
-    /// writer (MQTT uses it to send PUBACK only then).
+    /// New readings. `ack` fires once the history transaction holding them has
+    /// committed (MQTT sends its PUBACKs only then); it is dropped unanswered
+    /// when they could not be stored.
     Readings {
         readings: Vec<Reading>,
         ack: Option<oneshot::Sender<()>>,

@@ -62,6 +62,9 @@ pub struct Decoded {
     pub key: Option<String>,
     pub value: f64,
     pub ts: TimestampMs,
+    /// `ts` is the arrival time (the message carried none): the router keeps
+    /// such times of one sensor distinct and increasing.
+    pub arrival_stamped: bool,
     pub unit: Option<String>,
     pub name: Option<String>,
     pub quality: Quality,
@@ -105,6 +108,8 @@ pub enum DecodeError {
         need: Range<usize>,
         got: usize,
     },
+    #[error("payload of {size} bytes is larger than max_packet_size = {limit} bytes; not decoded")]
+    TooLarge { size: usize, limit: usize },
     #[error("reading {index}: {source}")]
     Item {
         index: usize,
@@ -348,6 +353,7 @@ fn decode_number(payload: &[u8], arrival_ms: TimestampMs) -> Result<Decoded, Dec
         key: None,
         value,
         ts: arrival_ms,
+        arrival_stamped: true,
         unit,
         name: None,
         quality: Quality::Good,
@@ -401,9 +407,9 @@ fn json_reading(
         .pointer(&paths.value)
         .ok_or_else(|| DecodeError::Missing(paths.value.clone()))?;
     let (value, unit_in_value) = json_number(&paths.value, found)?;
-    let ts = match paths.time.as_deref().map(|p| (p, doc.pointer(p))) {
-        Some((p, Some(v))) if !v.is_null() => parse_time(p, v, time_format)?,
-        _ => arrival_ms,
+    let (ts, arrival_stamped) = match paths.time.as_deref().map(|p| (p, doc.pointer(p))) {
+        Some((p, Some(v))) if !v.is_null() => (parse_time(p, v, time_format)?, false),
+        _ => (arrival_ms, true),
     };
     let text_at = |p: &Option<String>| -> Option<String> {
         match doc.pointer(p.as_deref()?)? {
@@ -416,6 +422,7 @@ fn json_reading(
         key: text_at(&paths.id),
         value,
         ts,
+        arrival_stamped,
         unit: text_at(&paths.unit).or(unit_in_value),
         name: text_at(&paths.name),
         quality: paths
@@ -541,6 +548,7 @@ fn decode_frame(
                         key: Some(field.name.clone()),
                         value,
                         ts: arrival_ms,
+                        arrival_stamped: true,
                         unit: field.unit.clone(),
                         name: None,
                         quality: Quality::Good,

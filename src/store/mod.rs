@@ -30,6 +30,14 @@ pub enum StoreError {
     },
     #[error("history writer has stopped")]
     WriterGone,
+    #[error(
+        "history file {path} could not be written ({reason}); {readings} readings received were neither stored nor acknowledged: the broker keeps them for the next start"
+    )]
+    Unwritable {
+        path: PathBuf,
+        readings: usize,
+        reason: String,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

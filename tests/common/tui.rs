@@ -231,7 +231,7 @@ pub fn plant_state(config: &Config) -> LiveState {
         ),
     ]);
     state.received = 6123;
-    state.stored = 6100;
+    state.history.stored = 6100;
     state.now_ms = NOW;
     state
 }

@@ -135,7 +135,11 @@ impl Connection {
             .set_keep_alive(self.keep_alive)
             .set_clean_session(self.clean_session)
             .set_manual_acks(true)
-            .set_max_packet_size(self.max_packet_size, self.max_packet_size)
+            // Read any packet the protocol allows: a payload above
+            // `max_packet_size` is then received, counted and acknowledged
+            // (see `Connection::max_payload`) instead of failing the
+            // connection on every re-delivery, forever.
+            .set_max_packet_size(MQTT_MAX_PACKET, self.max_packet_size)
             .set_request_channel_capacity(REQUEST_CAPACITY);
         if let Some((user, password)) = &self.credentials {
             options.set_credentials(user.clone(), password.clone());
@@ -150,10 +154,19 @@ impl Connection {
         options
     }
 
+    /// Largest payload decoded; larger ones are bad payloads.
+    pub fn max_payload(&self) -> usize {
+        self.max_packet_size
+    }
+
     pub fn url(&self, index: usize) -> &BrokerUrl {
         &self.urls[index % self.urls.len()]
     }
 }
+
+/// MQTT's largest packet: a remaining length of 268,435,455 bytes plus the
+/// fixed header.
+const MQTT_MAX_PACKET: usize = 268_435_455 + 5;
 
 /// Requests (PUBACKs, SUBSCRIBEs) queued for the event loop.
 pub const REQUEST_CAPACITY: usize = 1024;

@@ -45,7 +45,17 @@ struct Inner {
     bad: HashMap<String, BadTopic>,
     last_log: Option<Instant>,
     unlogged: u64,
+    /// When established connections were dropped lately (for [`TAKEOVER_DROPS`]).
+    drops: std::collections::VecDeque<Instant>,
+    /// Set once connections keep being dropped right after they were accepted.
+    takeover: Option<String>,
 }
+
+/// This many drops of an accepted connection within [`TAKEOVER_WINDOW`] is
+/// what another client with the same client id looks like: each connection
+/// takes the session over from the other.
+const TAKEOVER_DROPS: usize = 3;
+const TAKEOVER_WINDOW: Duration = Duration::from_secs(30);
 
 impl Health {
     pub fn new(connection: &Connection) -> Health {
@@ -59,6 +69,8 @@ impl Health {
                 bad: HashMap::new(),
                 last_log: None,
                 unlogged: 0,
+                drops: std::collections::VecDeque::new(),
+                takeover: None,
             })),
             changed: Arc::new(Notify::new()),
         }
@@ -120,6 +132,37 @@ impl Health {
             tracing::warn!("mqtt {}: {message}", inner.status.name);
             inner.status.last_error = Some(message);
         }
+        self.changed.notify_one();
+    }
+
+    /// An accepted connection was dropped (by the broker or the network).
+    pub fn dropped(&self) {
+        let mut inner = self.lock();
+        let now = Instant::now();
+        inner.drops.push_back(now);
+        while inner
+            .drops
+            .front()
+            .is_some_and(|at| now.duration_since(*at) > TAKEOVER_WINDOW)
+        {
+            inner.drops.pop_front();
+        }
+        if inner.drops.len() < TAKEOVER_DROPS {
+            return;
+        }
+        let warning = format!(
+            "the broker dropped the connection {} times in {} s right after accepting it: \
+             another client probably uses client id {:?} (each takes the session over from the other); \
+             give every console its own client_id",
+            inner.drops.len(),
+            TAKEOVER_WINDOW.as_secs(),
+            inner.client_id
+        );
+        if inner.takeover.is_none() {
+            tracing::warn!("mqtt {}: {warning}", inner.status.name);
+        }
+        inner.takeover = Some(warning);
+        drop(inner);
         self.changed.notify_one();
     }
 
@@ -197,13 +240,26 @@ impl Health {
 
     fn snapshot(&self, rate: f64) -> SourceStatus {
         let bad = self.bad_topics();
-        let inner = self.lock();
+        let mut inner = self.lock();
+        // Quiet for a whole window: whoever shared the client id has gone.
+        if inner
+            .drops
+            .back()
+            .is_none_or(|at| at.elapsed() > TAKEOVER_WINDOW)
+        {
+            inner.takeover = None;
+        }
         let mut status = inner.status.clone();
         status.rate = rate;
         status.detail = vec![
             ("url".into(), inner.url.clone()),
             ("client id".into(), inner.client_id.clone()),
         ];
+        if let Some(takeover) = &inner.takeover {
+            status
+                .detail
+                .push(("another client uses client id".into(), takeover.clone()));
+        }
         if let Some(resumed) = inner.session_present {
             status.detail.push((
                 "session".into(),

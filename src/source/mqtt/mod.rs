@@ -4,8 +4,8 @@
 //! hands the readings to the engine.
 //!
 //! No loss: subscriptions are QoS 1 in a persistent session, and a PUBACK
-//! is sent only after the engine has handed the message's readings to the
-//! history writer (manual acks). The pipeline per broker:
+//! is sent only after the history transaction holding the message's readings
+//! has committed (manual acks). The pipeline per broker:
 //!
 //! ```text
 //! poll task ──(bounded)──▶ forwarder ──(bounded)──▶ engine ──▶ writer
@@ -23,6 +23,7 @@ mod health;
 pub mod routes;
 
 use crate::model::now_ms;
+use crate::source::payload::DecodeError;
 use crate::source::raw::{RawBatch, RawSample};
 use crate::source::{SourceError, SourceEvent};
 use connect::Connection;
@@ -71,7 +72,7 @@ pub fn spawn_all(
     Ok(())
 }
 
-/// Fires when the engine has handed the batch to the writer; then these publishes
+/// Fires when the batch's readings are committed to the history; then these publishes
 /// (with the connection generation they came on) are acknowledged.
 type AckBatch = (oneshot::Receiver<()>, Vec<(u64, Publish)>);
 
@@ -130,7 +131,13 @@ pub async fn run_broker(
                 subscribe(&client, &subscriptions, qos);
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
-                let incoming = receive(&mut router, &health, &generation, publish);
+                let incoming = receive(
+                    &mut router,
+                    &health,
+                    &generation,
+                    connection.max_payload(),
+                    publish,
+                );
                 tokio::select! {
                     _ = cancel.cancelled() => break,
                     sent = to_forwarder.send(incoming) => if sent.is_err() { break },
@@ -154,6 +161,9 @@ pub async fn run_broker(
             Err(error) => {
                 let was_connected = health.is_connected();
                 health.error(connection_error(&connection, url_index, &error));
+                if was_connected {
+                    health.dropped();
+                }
                 if !was_connected && connection.urls.len() > 1 {
                     url_index = (url_index + 1) % connection.urls.len();
                     eventloop.mqtt_options = connection.options(url_index);
@@ -217,10 +227,21 @@ fn receive(
     router: &mut Router,
     health: &Health,
     generation: &AtomicU64,
+    max_payload: usize,
     publish: Publish,
 ) -> Incoming {
     let arrival = now_ms();
-    let routed = router.route(&publish.topic, &publish.payload, arrival);
+    let routed = if publish.payload.len() > max_payload {
+        routes::Routed {
+            error: Some(DecodeError::TooLarge {
+                size: publish.payload.len(),
+                limit: max_payload,
+            }),
+            ..Default::default()
+        }
+    } else {
+        router.route(&publish.topic, &publish.payload, arrival)
+    };
     health.message(arrival);
     if let Some(error) = &routed.error {
         health.bad_payload(&publish.topic, error, &publish.payload);
@@ -296,7 +317,7 @@ async fn forward(
     }
 }
 
-/// Sends PUBACKs in arrival order once the engine has handed the batch to the writer.
+/// Sends PUBACKs in arrival order once the batch's readings are committed.
 async fn acknowledge(
     mut batches: mpsc::UnboundedReceiver<AckBatch>,
     client: AsyncClient,
@@ -304,7 +325,7 @@ async fn acknowledge(
 ) {
     while let Some((stored, publishes)) = batches.recv().await {
         if stored.await.is_err() {
-            // The engine dropped the batch: leave it un-acked so the broker re-delivers.
+            // Not stored (the writer gave up): leave it un-acked so the broker re-delivers.
             return;
         }
         for (connection, publish) in publishes {

@@ -195,6 +195,7 @@ pub struct Router {
     routes: Vec<Route>,
     known: HashSet<SensorId>,
     by_topic: HashMap<String, Vec<usize>>,
+    arrivals: crate::source::arrival::ArrivalClock,
 }
 
 /// Topics remembered for the route lookup before the cache starts over.
@@ -231,6 +232,7 @@ impl Router {
                 .map(|s| SensorId::new(s.id.get_ref()))
                 .collect(),
             by_topic: HashMap::new(),
+            arrivals: Default::default(),
         }
     }
 
@@ -273,9 +275,14 @@ impl Router {
                             out.discovered
                                 .push(discovered_meta(&route.target, &id, &decoded));
                         }
+                        let ts = if decoded.arrival_stamped {
+                            self.arrivals.stamp(&id, decoded.ts)
+                        } else {
+                            decoded.ts
+                        };
                         out.readings.push(Reading {
                             sensor: id,
-                            ts: decoded.ts,
+                            ts,
                             value: decoded.value,
                             quality: decoded.quality,
                         });

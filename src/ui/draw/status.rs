@@ -58,12 +58,21 @@ pub fn draw(frame: &mut Frame, area: Rect, ui: &UiState) {
     .block(pane(format!(" Sources {up}/{total} up "), true, theme));
     frame.render_widget(table, table_area);
 
+    let history = &live.history;
     let mut lines = vec![Line::raw(format!(
-        "{} readings received, {} stored, {} sensors",
+        "{} readings received: {} stored, {} duplicates, {} superseded · {} sensors",
         live.received,
-        live.stored,
+        history.stored,
+        history.duplicates,
+        history.superseded,
         live.sensors.len()
     ))];
+    if let Some(error) = &history.failing {
+        lines.push(Line::styled(
+            format!("history: commits failing, readings held back: {error}"),
+            theme.alarm,
+        ));
+    }
     for s in live.sources.iter().filter(|s| s.last_error.is_some()) {
         lines.push(Line::styled(
             format!(

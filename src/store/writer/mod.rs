@@ -1,0 +1,442 @@
+//! The single history writer. It owns the only write connection, runs on its
+//! own thread, and commits what arrives on a bounded channel in transactions:
+//! when a batch reaches `batch_rows`, when `max_latency` has passed since the
+//! first pending message, on a [`WriteMsg::Flush`] barrier, as soon as the
+//! channel is empty while someone waits for a commit
+//! ([`WriteMsg::AfterCommit`]), and when the channel closes. A full channel
+//! makes senders wait: backpressure instead of unbounded memory.
+//!
+//! Acknowledgements flow back from here only: a source that must not
+//! acknowledge a message before its readings are durable (an MQTT PUBACK)
+//! sends the readings, then [`WriteMsg::AfterCommit`]; the writer answers it
+//! after the transaction holding them has committed, and drops it unanswered
+//! when it gives up.
+
+mod commit;
+#[cfg(test)]
+mod tests;
+
+pub use commit::delete_older_than;
+
+use super::{Result, StoreError};
+use crate::model::{Reading, SensorMeta, TimestampMs, now_ms};
+use rusqlite::Connection;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// One row of the alarm journal.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlarmEventRow {
+    pub ts: TimestampMs,
+    pub sensor: String,
+    pub condition: String,
+    pub event: String,
+    pub state: String,
+    pub value: Option<f64>,
+    pub priority: String,
+    pub operator: String,
+    pub comment: String,
+}
+
+#[derive(Debug)]
+pub enum WriteMsg {
+    Readings(Vec<Reading>),
+    Sensor(SensorMeta),
+    Alarm(AlarmEventRow),
+    /// Commit everything sent before this message, then answer.
+    Flush(oneshot::Sender<StoreStats>),
+    /// Answer once everything sent before this message is committed (without
+    /// forcing a commit of its own; the writer commits as soon as its channel
+    /// runs dry). Dropped unanswered when the writer gives up.
+    AfterCommit(oneshot::Sender<()>),
+}
+
+/// What the writer has done. Every reading handed to it ends in exactly one of
+/// `stored`, `duplicates` or `superseded` once committed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Readings committed, whatever their outcome (the sum of the next three).
+    pub rows_committed: u64,
+    /// New rows inserted into the history.
+    pub stored: u64,
+    /// Readings already in the history with the same sensor, time, value and
+    /// quality (a re-delivery): nothing changed.
+    pub duplicates: u64,
+    /// Readings for a sensor and time already stored with another value or
+    /// quality: the later one replaced it.
+    pub superseded: u64,
+    pub batches: u64,
+    pub alarm_events: u64,
+    pub retention_deleted: u64,
+    pub commit_errors: u64,
+    /// Why the last commit failed, while commits keep failing (cleared by
+    /// the next successful commit).
+    pub failing: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct WriterConfig {
+    pub batch_rows: usize,
+    pub max_latency: Duration,
+    /// Messages (not rows) the channel holds before senders wait.
+    pub channel_capacity: usize,
+    /// Delete raw readings older than this.
+    pub retention: Option<Duration>,
+    /// After [`Writer::give_up_after`] is called, how long commits may keep
+    /// failing before the writer gives up (and drops what it holds, unacknowledged).
+    pub shutdown_grace: Duration,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig {
+            batch_rows: 50_000,
+            max_latency: Duration::from_millis(100),
+            channel_capacity: 256,
+            retention: None,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Cheap to clone; sends to the writer thread.
+#[derive(Clone, Debug)]
+pub struct WriterHandle {
+    tx: mpsc::Sender<WriteMsg>,
+    stats: watch::Receiver<StoreStats>,
+}
+
+impl WriterHandle {
+    pub async fn send(&self, msg: WriteMsg) -> Result<()> {
+        self.tx.send(msg).await.map_err(|_| StoreError::WriterGone)
+    }
+
+    pub fn blocking_send(&self, msg: WriteMsg) -> Result<()> {
+        self.tx
+            .blocking_send(msg)
+            .map_err(|_| StoreError::WriterGone)
+    }
+
+    /// Waits until everything sent before is committed.
+    pub async fn flush(&self) -> Result<StoreStats> {
+        let (tx, rx) = oneshot::channel();
+        self.send(WriteMsg::Flush(tx)).await?;
+        rx.await.map_err(|_| StoreError::WriterGone)
+    }
+
+    pub fn blocking_flush(&self) -> Result<StoreStats> {
+        let (tx, rx) = oneshot::channel();
+        self.blocking_send(WriteMsg::Flush(tx))?;
+        rx.blocking_recv().map_err(|_| StoreError::WriterGone)
+    }
+
+    pub fn stats(&self) -> StoreStats {
+        self.stats.borrow().clone()
+    }
+
+    /// Changes after every commit: lets callers wait for progress without polling.
+    pub fn watch_stats(&self) -> watch::Receiver<StoreStats> {
+        self.stats.clone()
+    }
+}
+
+/// The running writer thread. Drop every [`WriterHandle`] then call [`Writer::join`]
+/// to commit the rest and stop.
+pub struct Writer {
+    thread: std::thread::JoinHandle<Result<StoreStats>>,
+    give_up: Arc<tokio::sync::Notify>,
+}
+
+impl Writer {
+    pub fn spawn(path: &Path, config: WriterConfig) -> Result<(Writer, WriterHandle)> {
+        let conn = super::open(path)?;
+        let (tx, rx) = mpsc::channel(config.channel_capacity.max(1));
+        let (stats_tx, stats) = watch::channel(StoreStats::default());
+        let give_up = Arc::new(tokio::sync::Notify::new());
+        let mut state = WriterState::new(conn, path.to_owned(), config, stats_tx)?;
+        let signal = give_up.clone();
+        let thread = std::thread::Builder::new()
+            .name("history-writer".into())
+            .spawn(move || state.run(rx, signal))
+            .map_err(|e| StoreError::Sqlite {
+                path: path.to_owned(),
+                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+            })?;
+        Ok((Writer { thread, give_up }, WriterHandle { tx, stats }))
+    }
+
+    /// Shutdown has begun: from now on, commits that keep failing for longer
+    /// than `shutdown_grace` make the writer give up instead of retrying
+    /// forever. What it held is then neither stored nor acknowledged.
+    pub fn give_up_after_grace(&self) {
+        self.give_up.notify_one();
+    }
+
+    /// Waits for the thread to commit everything and stop. Call after every
+    /// handle is dropped.
+    pub fn join(self) -> Result<StoreStats> {
+        self.thread.join().unwrap_or(Err(StoreError::WriterGone))
+    }
+}
+
+struct WriterState {
+    conn: Connection,
+    path: PathBuf,
+    config: WriterConfig,
+    stats: watch::Sender<StoreStats>,
+    ids: HashMap<String, i64>,
+    pending: Pending,
+    waiting_flush: Vec<oneshot::Sender<StoreStats>>,
+    waiting_commit: Vec<oneshot::Sender<()>>,
+    last_retention: Instant,
+    /// Set once shutdown has begun (see [`Writer::give_up_after_grace`]).
+    shutting_down_since: Option<Instant>,
+}
+
+/// What the next transaction writes.
+#[derive(Default)]
+struct Pending {
+    readings: Vec<Reading>,
+    sensors: Vec<SensorMeta>,
+    alarms: Vec<AlarmEventRow>,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.readings.is_empty() && self.sensors.is_empty() && self.alarms.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.readings.clear();
+        self.sensors.clear();
+        self.alarms.clear();
+    }
+}
+
+/// How a failed commit ends.
+enum Retry {
+    Again(Duration),
+    GiveUp,
+}
+
+impl WriterState {
+    fn new(
+        conn: Connection,
+        path: PathBuf,
+        config: WriterConfig,
+        stats: watch::Sender<StoreStats>,
+    ) -> Result<Self> {
+        let mut state = WriterState {
+            conn,
+            path,
+            config,
+            stats,
+            ids: HashMap::new(),
+            pending: Pending::default(),
+            waiting_flush: Vec::new(),
+            waiting_commit: Vec::new(),
+            last_retention: Instant::now(),
+            shutting_down_since: None,
+        };
+        state.ids = commit::load_ids(&state.conn, &state.path)?;
+        Ok(state)
+    }
+
+    fn run(
+        &mut self,
+        rx: mpsc::Receiver<WriteMsg>,
+        give_up: Arc<tokio::sync::Notify>,
+    ) -> Result<StoreStats> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|e| StoreError::Sqlite {
+                path: self.path.clone(),
+                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+            })?;
+        runtime.block_on(self.serve(rx, give_up))
+    }
+
+    async fn serve(
+        &mut self,
+        mut rx: mpsc::Receiver<WriteMsg>,
+        give_up: Arc<tokio::sync::Notify>,
+    ) -> Result<StoreStats> {
+        let mut deadline: Option<tokio::time::Instant> = None;
+        loop {
+            let msg = tokio::select! {
+                msg = rx.recv() => msg,
+                _ = sleep_until(deadline) => {
+                    self.commit_with_retry(&give_up).await?;
+                    deadline = None;
+                    continue;
+                }
+                _ = give_up.notified(), if self.shutting_down_since.is_none() => {
+                    self.shutting_down_since = Some(Instant::now());
+                    continue;
+                }
+            };
+            let Some(msg) = msg else { break };
+            let must_commit = self.accept(msg);
+            let someone_waits = !self.waiting_commit.is_empty() && rx.is_empty();
+            if must_commit || someone_waits || self.pending.readings.len() >= self.config.batch_rows
+            {
+                self.commit_with_retry(&give_up).await?;
+                deadline = None;
+            } else if deadline.is_none() && !self.pending.is_empty() {
+                deadline = Some(tokio::time::Instant::now() + self.config.max_latency);
+            }
+        }
+        self.commit_with_retry(&give_up).await?;
+        Ok(self.stats.borrow().clone())
+    }
+
+    /// Buffers a message; returns true when it asks for an immediate commit.
+    fn accept(&mut self, msg: WriteMsg) -> bool {
+        match msg {
+            WriteMsg::Readings(mut readings) => {
+                if self.pending.readings.is_empty() {
+                    std::mem::swap(&mut self.pending.readings, &mut readings);
+                } else {
+                    self.pending.readings.append(&mut readings);
+                }
+                false
+            }
+            WriteMsg::Sensor(meta) => {
+                self.pending.sensors.push(meta);
+                false
+            }
+            WriteMsg::Alarm(row) => {
+                self.pending.alarms.push(row);
+                false
+            }
+            WriteMsg::Flush(reply) => {
+                self.waiting_flush.push(reply);
+                true
+            }
+            WriteMsg::AfterCommit(reply) => {
+                self.waiting_commit.push(reply);
+                false
+            }
+        }
+    }
+
+    /// Commits; on failure (disk full, locked file) keeps everything pending,
+    /// stops reading the channel so senders wait (and sources hold back their
+    /// acknowledgements), and tries again: forever while running, for
+    /// `shutdown_grace` once shutdown has begun.
+    async fn commit_with_retry(&mut self, give_up: &tokio::sync::Notify) -> Result<()> {
+        let mut delay = Duration::from_millis(100);
+        let mut attempts = 0u32;
+        loop {
+            let error = match self.commit() {
+                Ok(()) => break,
+                Err(e) => e,
+            };
+            attempts += 1;
+            let message = error.to_string();
+            self.stats.send_modify(|s| {
+                s.commit_errors += 1;
+                s.failing = Some(message.clone());
+            });
+            match self.after_failure(delay) {
+                Retry::GiveUp => return Err(self.abandon(error)),
+                Retry::Again(wait) => {
+                    tracing::error!(
+                        "history commit failed (attempt {attempts}, next in {} ms): {message}",
+                        wait.as_millis()
+                    );
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = give_up.notified(), if self.shutting_down_since.is_none() => {
+                            self.shutting_down_since = Some(Instant::now());
+                        }
+                    }
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        self.stats.send_modify(|s| s.failing = None);
+        self.maybe_apply_retention();
+        let stats = self.stats.borrow().clone();
+        for reply in self.waiting_flush.drain(..) {
+            let _ = reply.send(stats.clone());
+        }
+        for reply in self.waiting_commit.drain(..) {
+            let _ = reply.send(());
+        }
+        Ok(())
+    }
+
+    fn after_failure(&self, delay: Duration) -> Retry {
+        match self.shutting_down_since {
+            None => Retry::Again(delay),
+            Some(since) => {
+                let left = self.config.shutdown_grace.saturating_sub(since.elapsed());
+                if left.is_zero() {
+                    Retry::GiveUp
+                } else {
+                    Retry::Again(delay.min(left))
+                }
+            }
+        }
+    }
+
+    /// Drops what could not be written. Nothing of it was acknowledged: the
+    /// waiting senders learn it from their dropped reply channels.
+    fn abandon(&mut self, error: StoreError) -> StoreError {
+        let readings = self.pending.readings.len();
+        self.pending.clear();
+        self.waiting_commit.clear();
+        self.waiting_flush.clear();
+        StoreError::Unwritable {
+            path: self.path.clone(),
+            readings,
+            reason: error.to_string(),
+        }
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let outcome = commit::write(&mut self.conn, &self.path, &mut self.ids, &self.pending)?;
+        let alarms = self.pending.alarms.len() as u64;
+        self.stats.send_modify(|s| {
+            s.rows_committed += outcome.total();
+            s.stored += outcome.stored;
+            s.duplicates += outcome.duplicates;
+            s.superseded += outcome.superseded;
+            s.batches += 1;
+            s.alarm_events += alarms;
+        });
+        self.pending.clear();
+        Ok(())
+    }
+
+    fn maybe_apply_retention(&mut self) {
+        let Some(keep) = self.config.retention else {
+            return;
+        };
+        if self.last_retention.elapsed() < Duration::from_secs(60) {
+            return;
+        }
+        self.last_retention = Instant::now();
+        let cutoff = now_ms() - i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
+        match delete_older_than(&self.conn, cutoff, 5_000) {
+            Ok(n) => self.stats.send_modify(|s| s.retention_deleted += n),
+            Err(e) => tracing::warn!(error = %e, "retention delete failed"),
+        }
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
