@@ -117,11 +117,16 @@ pub struct Publisher {
 
 impl Publisher {
     pub fn connect(port: u16, client_id: &str) -> Publisher {
+        Publisher::connect_with_limit(port, client_id, 1 << 20)
+    }
+
+    /// A publisher whose packets may be up to `max_packet` bytes.
+    pub fn connect_with_limit(port: u16, client_id: &str, max_packet: usize) -> Publisher {
         let mut options = MqttOptions::new(client_id, "127.0.0.1", port);
         options
             .set_clean_session(false)
             .set_keep_alive(Duration::from_secs(5))
-            .set_max_packet_size(1 << 20, 1 << 20);
+            .set_max_packet_size(max_packet, max_packet);
         let (client, mut eventloop) = AsyncClient::new(options, 1024);
         let (acks, acked) = watch::channel(0u64);
         let stop = tokio_util::sync::CancellationToken::new();
@@ -159,6 +164,11 @@ impl Publisher {
             .publish(topic, QoS::AtMostOnce, false, payload.into())
             .await
             .unwrap();
+    }
+
+    /// The client, to publish from another task.
+    pub fn client(&self) -> AsyncClient {
+        self.client.clone()
     }
 
     /// Waits until the broker has acknowledged `n` QoS 1 publishes in total.
@@ -286,9 +296,21 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn start(bin: &Path, dir: &Path, config: &str) -> Recorder {
+        Recorder::start_with(bin, dir, config, |_| {})
+    }
+
+    /// As [`Recorder::start`], with `adjust` applied to the command first
+    /// (resource limits, environment).
+    pub fn start_with(
+        bin: &Path,
+        dir: &Path,
+        config: &str,
+        adjust: impl FnOnce(&mut Command),
+    ) -> Recorder {
         let path = dir.join("plant.toml");
         std::fs::write(&path, config).unwrap();
-        let mut child = Command::new(bin)
+        let mut command = Command::new(bin);
+        command
             .args(["run", "--headless", "--config"])
             .arg(&path)
             .arg("--db")
@@ -297,9 +319,9 @@ impl Recorder {
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::piped());
+        adjust(&mut command);
+        let mut child = command.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let (tx, lines) = std_mpsc::channel();
         std::thread::spawn(move || {
@@ -314,6 +336,29 @@ impl Recorder {
             lines,
             seen: Vec::new(),
         }
+    }
+
+    /// The exit status; panics (and kills the process) when it is still
+    /// running after [`TIMEOUT`].
+    fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still running {TIMEOUT:?} after SIGTERM; log:\n{}",
+                self.seen.join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: no chance to flush or acknowledge anything more.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 
     /// Waits (at most [`TIMEOUT`] in all) for a log line that satisfies `matches`.
@@ -333,6 +378,19 @@ impl Recorder {
         }
     }
 
+    /// As [`Recorder::wait_count`], but `None` instead of a panic after [`TIMEOUT`].
+    pub fn try_wait_count(&mut self, key: &str, at_least: u64) -> Option<u64> {
+        let deadline = std::time::Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = self.lines.recv_timeout(left).ok()?;
+            self.seen.push(line.clone());
+            if let Some(n) = field(&line, key).filter(|n| *n >= at_least) {
+                return Some(n);
+            }
+        }
+    }
+
     /// Waits for a status line whose `key=` value reaches `at_least`.
     pub fn wait_count(&mut self, key: &str, at_least: u64) -> u64 {
         let line = self.wait_line(&format!("{key} >= {at_least}"), |l| {
@@ -348,7 +406,7 @@ impl Recorder {
             .status()
             .unwrap();
         assert!(sent.success());
-        let status = self.child.wait().unwrap();
+        let status = self.wait_exit();
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
             self.seen.push(line);
         }
