@@ -232,6 +232,9 @@ pub fn plant_state(config: &Config) -> LiveState {
     ]);
     state.received = 6123;
     state.history.stored = 6100;
+    state.history.duplicates = 20;
+    state.history.superseded = 3;
+    state.history.failing = Some("history file h.sqlite: database or disk is full".into());
     state.now_ms = NOW;
     state
 }

@@ -13,8 +13,12 @@ pub fn draw(frame: &mut Frame, area: Rect, ui: &UiState) {
     let theme = ui.theme();
     let live = &ui.live;
     let (up, total) = live.source_health();
-    let [table_area, summary_area] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(4)]).areas(area);
+    let lines = summary_lines(ui);
+    let [table_area, summary_area] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(summary_height(&lines, area)),
+    ])
+    .areas(area);
     let rows: Vec<Row> = live
         .sources
         .iter()
@@ -58,6 +62,18 @@ pub fn draw(frame: &mut Frame, area: Rect, ui: &UiState) {
     .block(pane(format!(" Sources {up}/{total} up "), true, theme));
     frame.render_widget(table, table_area);
 
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(pane(" Engine ", false, theme)),
+        summary_area,
+    );
+}
+
+/// The engine summary: counters, a failing history, sources' last errors.
+fn summary_lines(ui: &UiState) -> Vec<Line<'static>> {
+    let theme = ui.theme();
+    let live = &ui.live;
     let history = &live.history;
     let mut lines = vec![Line::raw(format!(
         "{} readings received: {} stored, {} duplicates, {} superseded · {} sensors",
@@ -86,12 +102,16 @@ pub fn draw(frame: &mut Frame, area: Rect, ui: &UiState) {
     if live.sources.is_empty() {
         lines.push(Line::styled("no sources configured or started", theme.dim));
     }
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: true })
-            .block(pane(" Engine ", false, theme)),
-        summary_area,
-    );
+    lines
+}
+
+/// Rows the summary needs with its borders, wrapped to `area`'s width; at
+/// least 4, at most half of `area`.
+fn summary_height(lines: &[Line<'_>], area: Rect) -> u16 {
+    let inner = usize::from(area.width.saturating_sub(2)).max(1);
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+    let rows = u16::try_from(rows + 2).unwrap_or(u16::MAX);
+    rows.clamp(4, (area.height / 2).max(4))
 }
 
 fn detail_text(s: &SourceStatus) -> String {
