@@ -7,7 +7,7 @@ mod diagnostics;
 mod duration;
 mod export;
 mod import;
-pub(crate) mod locate;
+mod locate;
 mod modbus;
 mod mqtt;
 mod preflight;

@@ -5,20 +5,15 @@ use std::borrow::Cow;
 /// `url` with the password of a `scheme://user:password@host` part shown as
 /// `***`, for every message, log line and status that shows a url.
 pub fn redact_url(url: &str) -> Cow<'_, str> {
-    match split_user_info(url) {
-        Some(UrlParts {
-            scheme,
-            user_info,
-            host,
-            tail,
-        }) if user_info.contains(':') => {
-            let user = user_info
-                .split_once(':')
-                .map_or(user_info, |(user, _)| user);
-            Cow::Owned(format!("{scheme}://{user}:***@{host}{tail}"))
-        }
-        _ => Cow::Borrowed(url),
+    if let Some(parts) = split_user_info(url)
+        && let Some((user, _password)) = parts.user_info.split_once(':')
+    {
+        let UrlParts {
+            scheme, host, tail, ..
+        } = parts;
+        return Cow::Owned(format!("{scheme}://{user}:***@{host}{tail}"));
     }
+    Cow::Borrowed(url)
 }
 
 /// The `user[:password]` part of `scheme://user[:password]@host...`, if any.
