@@ -1,9 +1,11 @@
 //! Command-line interface (clap derive) and dispatch.
 
-use crate::error::{BadInput, EXIT_OK};
-use crate::{app, config, logging, paths};
+use crate::config::{Config, ConfigErrors, Purpose};
+use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_OK};
+use crate::{app, logging, paths};
 use anyhow::{Context, Result};
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
@@ -30,8 +32,7 @@ Examples:
     long_about = "Terminal operator console for plant-floor telemetry: live values from MQTT \
                   brokers and Modbus devices, alarms, history in SQLite, CSV replay, \
                   invoices and reports, from one binary and one TOML file.",
-    after_help = EXAMPLES,
-    args_conflicts_with_subcommands = true
+    after_help = EXAMPLES
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -115,15 +116,51 @@ pub struct DemoArgs {
 
 /// Parses arguments, runs, and returns the process exit code.
 pub fn main() -> u8 {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args(std::env::args_os()).unwrap_or_else(|e| e.exit());
     let result = dispatch(cli);
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("floorwatch: {err:#}");
+            eprintln!("floorwatch: {}", crate::error::describe(&err));
             crate::error::exit_code(&err)
         }
     }
+}
+
+impl Cli {
+    /// Parses a command line. Global flags (`-v`) go before or after the
+    /// subcommand; the console's own options (`--config`, `--headless`, ...)
+    /// before a subcommand are refused rather than silently ignored.
+    pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let mut command = Cli::command();
+        let matches = command.try_get_matches_from_mut(args)?;
+        if let Some((subcommand, _)) = matches.subcommand()
+            && let Some(option) = console_option_given(&matches)
+        {
+            return Err(command.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "'--{option}' cannot be used before the '{subcommand}' subcommand; \
+                     write it after: floorwatch {subcommand} --{option} ..."
+                ),
+            ));
+        }
+        Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
+    }
+}
+
+/// A top-level console option (not a global flag) written on the command line.
+fn console_option_given(matches: &ArgMatches) -> Option<String> {
+    matches
+        .ids()
+        .map(|id| id.as_str())
+        .filter(|id| *id != "verbose")
+        .find(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
+        .map(str::to_owned)
 }
 
 fn dispatch(cli: Cli) -> Result<u8> {
@@ -175,51 +212,30 @@ fn config_path(given: Option<PathBuf>) -> Result<PathBuf> {
 
 fn check(args: CheckArgs) -> Result<u8> {
     let path = config_path(args.config)?;
-    match config::Config::load(&path) {
+    match Config::load_for(&path, Purpose::Check) {
         Ok(config) => {
-            let problems = file_problems(&config);
-            if !problems.is_empty() {
-                for line in &problems {
-                    eprintln!("{line}");
-                }
-                eprintln!(
-                    "{}: {} problem{} found",
-                    path.display(),
-                    problems.len(),
-                    if problems.len() == 1 { "" } else { "s" }
-                );
-                return Ok(crate::error::EXIT_BAD_INPUT);
-            }
             println!("{}", summary(&config, &path));
             Ok(EXIT_OK)
         }
-        Err(errors) => {
-            for line in errors.lines() {
-                eprintln!("{line}");
-            }
-            eprintln!(
-                "{}: {} problem{} found",
-                path.display(),
-                errors.diags.len(),
-                if errors.diags.len() == 1 { "" } else { "s" }
-            );
-            Ok(crate::error::EXIT_BAD_INPUT)
-        }
+        Err(errors) => Ok(report(&errors)),
     }
 }
 
-/// Files the config names that cannot be used (TLS certificates and keys,
-/// password files), as `file:line:col: message` of the key that names them.
-fn file_problems(config: &config::Config) -> Vec<String> {
-    config
-        .mqtt
-        .iter()
-        .flat_map(crate::source::mqtt::connect::preflight)
-        .map(|(span, message)| format!("{}: {message}", config.position(span)))
-        .collect()
+/// Prints each problem as `file:line:col: message` and a count: exit code 2.
+fn report(errors: &ConfigErrors) -> u8 {
+    for line in errors.lines() {
+        eprintln!("{line}");
+    }
+    let count = errors.diags.len();
+    eprintln!(
+        "{}: {count} problem{} found",
+        errors.path.display(),
+        if count == 1 { "" } else { "s" }
+    );
+    EXIT_BAD_INPUT
 }
 
-fn summary(config: &config::Config, path: &std::path::Path) -> String {
+fn summary(config: &Config, path: &std::path::Path) -> String {
     let patterns = config.mqtt_pattern.len();
     // Template fields no [[sensor]] binds become sensors of their own.
     let from_templates: usize = crate::source::modbus::device_maps(config)
@@ -246,7 +262,10 @@ fn summary(config: &config::Config, path: &std::path::Path) -> String {
 
 fn run(args: RunArgs, verbose: u8) -> Result<u8> {
     let path = config_path(args.config.clone())?;
-    let mut config = config::Config::load(&path)?;
+    let mut config = match Config::load_for(&path, Purpose::Console) {
+        Ok(config) => config,
+        Err(errors) => return Ok(report(&errors)),
+    };
     if args.ascii {
         config.ui.ascii = Some(true);
     }
@@ -262,4 +281,55 @@ fn run(args: RunArgs, verbose: u8) -> Result<u8> {
     };
     let _guard = logging::init(mode, verbose);
     app::run(config, db, args.headless)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verbose_of(args: &[&str]) -> u8 {
+        let cli = Cli::parse_args(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        cli.verbose
+    }
+
+    #[test]
+    fn verbose_goes_before_or_after_a_subcommand() {
+        let cli = Cli::try_parse_from(["floorwatch", "-vv", "run", "--config", "x.toml"]).unwrap();
+        assert_eq!(cli.verbose, 2);
+        let Some(Command::Run(run)) = cli.command else {
+            panic!("not run: {:?}", cli.command);
+        };
+        assert_eq!(run.config, Some(PathBuf::from("x.toml")));
+        for args in [
+            &["floorwatch", "-vv", "run", "--headless"][..],
+            &["floorwatch", "run", "-vv", "--headless"],
+            &["floorwatch", "run", "--headless", "-v", "-v"],
+            &["floorwatch", "-vv", "check", "--config", "x.toml"],
+        ] {
+            assert_eq!(verbose_of(args), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn the_console_needs_no_subcommand() {
+        let cli =
+            Cli::parse_args(["floorwatch", "-v", "--config", "x.toml", "--headless"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.verbose, 1);
+        assert_eq!(cli.run.config, Some(PathBuf::from("x.toml")));
+        assert!(cli.run.headless);
+    }
+
+    #[test]
+    fn console_options_before_a_subcommand_are_refused() {
+        let err = Cli::parse_args(["floorwatch", "--headless", "demo"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        assert!(
+            err.to_string()
+                .contains("'--headless' cannot be used before the 'demo' subcommand"),
+            "{err}"
+        );
+        let err = Cli::parse_args(["floorwatch", "--config", "x.toml", "check"]).unwrap_err();
+        assert!(err.to_string().contains("'--config'"), "{err}");
+    }
 }

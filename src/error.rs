@@ -23,3 +23,88 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         EXIT_FAILURE
     }
 }
+
+/// An error and its causes as one line, `context: cause: root cause`, each
+/// cause once. Many errors write their source into their own message
+/// (`"history file {path}: {source}"`) and still return it from `source()`,
+/// so a cause whose text the line already holds is left out.
+pub fn describe(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || restates_sqlite_message(cause) || contains_ignoring_case(&line, &text)
+        {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+/// rusqlite's `SqliteFailure` shows SQLite's message and returns the bare
+/// result code as its source (`Error code 11: The database disk image is
+/// malformed`): the same fault in other words.
+fn restates_sqlite_message(cause: &(dyn std::error::Error + 'static)) -> bool {
+    cause.is::<rusqlite::ffi::Error>()
+}
+
+fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
+    haystack.to_lowercase().contains(&needle.to_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    /// A history file whose first page (the schema's b-tree) is overwritten.
+    fn open_malformed_history(dir: &std::path::Path) -> anyhow::Error {
+        let path = dir.join("history.sqlite");
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .unwrap();
+        drop(conn);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[100..4096].fill(0xAB);
+        std::fs::write(&path, bytes).unwrap();
+        let err = crate::store::open(&path).expect_err("a malformed file does not open");
+        anyhow::Error::new(err).context("starting the recorder")
+    }
+
+    #[test]
+    fn a_store_error_prints_its_sqlite_cause_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = open_malformed_history(dir.path());
+        let path = dir.path().join("history.sqlite");
+        assert_eq!(
+            describe(&err),
+            format!(
+                "starting the recorder: history file {}: database disk image is malformed",
+                path.display()
+            )
+        );
+        // What the chain printer used to print: the cause three times over.
+        assert_eq!(
+            format!("{err:#}")
+                .matches("disk image is malformed")
+                .count(),
+            3
+        );
+    }
+
+    #[test]
+    fn distinct_causes_are_all_kept_in_order() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let err = Err::<(), _>(io)
+            .context("reading tariffs.csv")
+            .context("loading the billing config")
+            .unwrap_err();
+        assert_eq!(
+            describe(&err),
+            "loading the billing config: reading tariffs.csv: no such file"
+        );
+    }
+}

@@ -22,9 +22,22 @@ fn configs(kind: &str) -> Vec<PathBuf> {
 }
 
 fn check(path: &Path) -> (i32, String, String) {
+    floorwatch(&["check", "--config", &path.display().to_string()])
+}
+
+/// Runs the binary with a config dir without user themes and a data dir of
+/// its own; returns the exit code, stdout and stderr.
+fn floorwatch(args: &[&str]) -> (i32, String, String) {
+    let data = tempfile::tempdir().unwrap();
     let out = Command::new(common::floorwatch_bin())
-        .args(["check", "--config"])
-        .arg(path)
+        .args(args)
+        .env(
+            "FLOORWATCH_CONFIG_DIR",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs"),
+        )
+        .env("FLOORWATCH_DATA_DIR", data.path())
+        .env_remove("FLOORWATCH_CONFIG")
+        .env_remove("FLOORWATCH_DB")
         .output()
         .unwrap();
     (
@@ -202,4 +215,142 @@ fn check_reads_the_tls_and_password_files_a_broker_names() {
     at(7, "no PEM certificate");
     at(8, "client_key");
     assert!(stderr.contains("4 problems found"), "{stderr}");
+}
+
+/// Writes `text` as `name` in a new temporary directory.
+fn config_file(name: &str, text: impl AsRef<[u8]>) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn a_binary_config_is_reported_at_its_first_invalid_byte() {
+    let (_dir, path) = config_file(
+        "plant.toml",
+        b"[plant]\nname = \"Line 1\"\nunit = \"\xC2\xB0\xFF\x00\x01\"\n",
+    );
+    let (code, _, stderr) = check(&path);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "{0}:3:10: not UTF-8 text: byte 0xFF cannot start a character here \
+             (a config is a UTF-8 TOML file; is this a binary file?)\n{0}: 1 problem found\n",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn a_password_in_a_broker_url_is_refused_and_never_shown() {
+    let text = "[[mqtt]]\nname = \"b\"\nurl = \"mqtt://ops:S3cret@broker.plant:1883\"\n\
+                fallback_urls = [\"mqtt://ops:S3cret@backup.plant\"]\n\n\
+                [[sensor]]\nid = \"t\"\nmqtt = { broker = \"b\", topic = \"t\" }\n";
+    let (_dir, path) = config_file("plant.toml", text);
+    let config = path.display().to_string();
+    let (code, stdout, stderr) = floorwatch(&["check", "--config", &config]);
+    assert_eq!(code, 2, "{stderr}");
+    let hint = "credentials do not belong in the url: set username = \"ops\" \
+                and the password with password_env or password_file";
+    assert_eq!(
+        stderr,
+        format!(
+            "{config}:3:7: MQTT url \"mqtt://ops:***@broker.plant:1883\": {hint}\n\
+             {config}:4:18: MQTT url \"mqtt://ops:***@backup.plant\": {hint}\n\
+             {config}: 2 problems found\n"
+        )
+    );
+    let (code, run_stdout, run_stderr) = floorwatch(&["run", "--headless", "--config", &config]);
+    assert_eq!((code, &run_stderr), (2, &stderr));
+    for output in [stdout, run_stdout] {
+        assert!(!output.contains("S3cret"), "{output}");
+    }
+}
+
+#[test]
+fn run_and_check_refuse_a_missing_password_file_alike() {
+    let text = "[[mqtt]]\nname = \"b\"\nurl = \"mqtt://127.0.0.1:1\"\nusername = \"ops\"\n\
+                password_file = \"/nonexistent/mqtt.pass\"\n\n\
+                [[sensor]]\nid = \"t\"\nmqtt = { broker = \"b\", topic = \"t\" }\n";
+    let (_dir, path) = config_file("plant.toml", text);
+    let config = path.display().to_string();
+    let (check_code, _, check_stderr) = floorwatch(&["check", "--config", &config]);
+    let (run_code, _, run_stderr) = floorwatch(&["run", "--headless", "--config", &config]);
+    assert_eq!(
+        (check_code, run_code),
+        (2, 2),
+        "{check_stderr}\n{run_stderr}"
+    );
+    assert!(
+        check_stderr.starts_with(&format!(
+            "{config}:5:17: password_file /nonexistent/mqtt.pass: cannot read it: "
+        )),
+        "{check_stderr}"
+    );
+    assert_eq!(run_stderr, check_stderr);
+}
+
+#[test]
+fn an_empty_config_says_what_to_add_in_check_and_run() {
+    let (_dir, path) = config_file("plant.toml", "");
+    let config = path.display().to_string();
+    let expected = format!(
+        "{config}:1:1: no sources, no sensors: add an [[mqtt]] broker or a [[modbus]] device \
+         and [[sensor]] entries that read from it (or try `floorwatch demo`)\n\
+         {config}: 1 problem found\n"
+    );
+    for args in [
+        &["check", "--config", &config][..],
+        &["run", "--headless", "--config", &config],
+        &["--headless", "--config", &config],
+    ] {
+        let (code, _, stderr) = floorwatch(args);
+        assert_eq!((code, &stderr), (2, &expected), "{args:?}");
+    }
+    // A config for `floorwatch import` alone passes `check`; the console still needs sources.
+    let (_dir, path) = config_file(
+        "import.toml",
+        "[[import]]\nname = \"uci\"\ndelimiter = \";\"\n",
+    );
+    let config = path.display().to_string();
+    let (code, stdout, stderr) = floorwatch(&["check", "--config", &config]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(": ok"), "{stdout}");
+    let (code, _, stderr) = floorwatch(&["run", "--headless", "--config", &config]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("{config}:1:1: no sources, no sensors")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn verbose_flags_go_before_or_after_the_subcommand() {
+    let minimal = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/valid/minimal.toml");
+    let minimal = minimal.display().to_string();
+    for args in [
+        &["-vv", "check", "--config", &minimal][..],
+        &["check", "-vv", "--config", &minimal],
+        &["-v", "check", "--config", &minimal, "-v"],
+    ] {
+        let (code, stdout, stderr) = floorwatch(args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        assert!(stdout.contains(": ok"), "{args:?}: {stdout}");
+    }
+    // Parsed, then refused for its config (not for the flag): the console did not start.
+    let (_dir, empty) = config_file("empty.toml", "");
+    let empty = empty.display().to_string();
+    for args in [
+        &["-vv", "run", "--headless", "--config", &empty][..],
+        &["-vv", "--headless", "--config", &empty],
+    ] {
+        let (code, _, stderr) = floorwatch(args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("no sources, no sensors"),
+            "{args:?}: {stderr}"
+        );
+    }
 }

@@ -259,7 +259,7 @@ fn default_shelve_max() -> Dur {
 /// Checks of one sensor's `alarm = {...}` that serde cannot express.
 pub(super) fn check_limits(limits: &Spanned<AlarmLimits>, diags: &mut Vec<Diagnostic>) {
     for db in limits.get_ref().deadbands() {
-        if db.is_nan() || db < 0.0 {
+        if db < 0.0 {
             diags.push(Diagnostic::at(
                 limits.span(),
                 format!("deadband = {db} must not be negative"),

@@ -81,6 +81,23 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
+/// The bytes of a config file as text. A file that is not UTF-8 is reported
+/// at the line and column of its first invalid byte.
+pub fn utf8_text(path: &Path, bytes: Vec<u8>) -> Result<String, ConfigErrors> {
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let message = format!(
+            "not UTF-8 text: byte 0x{:02X} cannot start a character here \
+             (a config is a UTF-8 TOML file; is this a binary file?)",
+            bytes[valid]
+        );
+        // The valid prefix converts losslessly and ends where the bad byte starts.
+        let text = String::from_utf8_lossy(&bytes[..valid]).into_owned();
+        ConfigErrors::single(path, text, Some(valid..valid), message)
+    })
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
@@ -101,6 +118,21 @@ fn floor_char_boundary(text: &str, mut i: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_binary_file_is_reported_at_its_first_invalid_byte() {
+        let bytes = b"[plant]\nname = \"\xC2\xB0C \xFF\"\n".to_vec();
+        let err = utf8_text(Path::new("bin.toml"), bytes).unwrap_err();
+        assert_eq!(
+            err.lines(),
+            [
+                "bin.toml:2:12: not UTF-8 text: byte 0xFF cannot start a character here \
+              (a config is a UTF-8 TOML file; is this a binary file?)"
+            ]
+        );
+        let ok = utf8_text(Path::new("ok.toml"), "a = \"°\"".into()).unwrap();
+        assert_eq!(ok, "a = \"°\"");
+    }
 
     #[test]
     fn line_col_counts_from_one_and_in_characters() {

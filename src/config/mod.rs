@@ -7,8 +7,11 @@ mod diagnostics;
 mod duration;
 mod export;
 mod import;
+mod locate;
 mod modbus;
 mod mqtt;
+mod preflight;
+mod secret;
 mod validate;
 
 pub use alarm::{
@@ -31,6 +34,8 @@ pub use mqtt::{
     DEFAULT_MAX_PACKET_SIZE, DecodeKeys, Endian, FieldSpec, FieldType, MqttBinding, MqttBroker,
     MqttPattern, PayloadKind, TimeFormat,
 };
+pub use preflight::Purpose;
+pub use secret::{redact_url, url_user_info};
 
 use crate::model::{SensorId, SensorMeta};
 use serde::Deserialize;
@@ -241,34 +246,38 @@ pub enum SimSignal {
 impl Config {
     /// Reads, parses and validates a config file; every problem found is returned.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors::single(
-                path,
-                String::new(),
-                None,
-                format!("cannot read config: {e}"),
-            )
-        })?;
+        let text = read_text(path)?;
         Self::parse(path, &text)
     }
 
     /// Parses and validates config text; `path` names it in messages.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
+        let config = Self::deserialize(path, text)?;
+        let diags = validate::validate(&config);
+        config.unless(diags)
+    }
+
+    /// The config's shape, without the cross-checks.
+    fn deserialize(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
         let mut config: Config = toml::from_str(text).map_err(|e| {
             ConfigErrors::single(path, text.to_owned(), e.span(), e.message().to_owned())
         })?;
         config.origin = path.to_owned();
         config.source = text.to_owned();
-        let diags = validate::validate(&config);
+        Ok(config)
+    }
+
+    /// The config, or every problem in `diags` (in file order).
+    fn unless(self, mut diags: Vec<Diagnostic>) -> Result<Config, ConfigErrors> {
         if diags.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigErrors {
-                path: path.to_owned(),
-                text: text.to_owned(),
-                diags,
-            })
+            return Ok(self);
         }
+        diags.sort_by_key(|d| d.span.as_ref().map(|s| s.start));
+        Err(ConfigErrors {
+            path: self.origin,
+            text: self.source,
+            diags,
+        })
     }
 
     pub fn timezone(&self) -> chrono_tz::Tz {
@@ -299,4 +308,17 @@ impl Config {
     pub fn sensor_metas(&self) -> Vec<SensorMeta> {
         self.sensor.iter().map(Sensor::meta).collect()
     }
+}
+
+/// A config file's text; unreadable or non-UTF-8 files are problems too.
+fn read_text(path: &Path) -> Result<String, ConfigErrors> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        ConfigErrors::single(
+            path,
+            String::new(),
+            None,
+            format!("cannot read config: {e}"),
+        )
+    })?;
+    diagnostics::utf8_text(path, bytes)
 }

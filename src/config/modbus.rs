@@ -250,6 +250,12 @@ pub struct SerialSettings {
 
 impl ModbusUrl {
     pub fn parse(url: &str) -> Result<ModbusUrl, String> {
+        if super::url_user_info(url).is_some() {
+            return Err(format!(
+                "Modbus url {:?}: Modbus has no user or password: remove the user@ part",
+                super::redact_url(url)
+            ));
+        }
         if let Some(rest) = url.strip_prefix("tcp://") {
             let (host, port) = host_port(rest, url)?;
             Ok(ModbusUrl::Tcp { host, port })
@@ -366,6 +372,15 @@ mod tests {
                 host: "meter.local".into(),
                 port: 502
             }
+        );
+    }
+
+    #[test]
+    fn a_password_in_the_url_is_refused_and_not_shown() {
+        let err = ModbusUrl::parse("tcp://admin:S3cret@10.0.0.5:502").unwrap_err();
+        assert_eq!(
+            err,
+            "Modbus url \"tcp://admin:***@10.0.0.5:502\": Modbus has no user or password: remove the user@ part"
         );
     }
 

@@ -20,6 +20,14 @@ pub struct BrokerUrl {
 
 impl BrokerUrl {
     pub fn parse(url: &str) -> Result<BrokerUrl, String> {
+        if let Some(user_info) = crate::config::url_user_info(url) {
+            let user = user_info.split(':').next().unwrap_or_default();
+            return Err(format!(
+                "MQTT url {:?}: credentials do not belong in the url: set username = {user:?} \
+                 and the password with password_env or password_file",
+                crate::config::redact_url(url)
+            ));
+        }
         let (tls, rest) = if let Some(rest) = url.strip_prefix("mqtts://") {
             (true, rest)
         } else if let Some(rest) = url.strip_prefix("mqtt://") {
