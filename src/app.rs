@@ -65,6 +65,7 @@ impl Running {
     pub async fn start(config: &Config, db: &Path) -> Result<Running> {
         let writer_config = WriterConfig {
             retention: config.history.retention.map(|d| d.0),
+            sync_full: config.history.sync == crate::config::HistorySync::Full,
             ..Default::default()
         };
         let (writer, store) = Writer::spawn(db, writer_config)

@@ -116,6 +116,21 @@ pub struct History {
     /// Maximum age of the in-memory sparkline window.
     #[serde(default = "default_live_window")]
     pub live_window: Dur,
+    /// How hard a commit is made durable before its messages are acknowledged.
+    #[serde(default)]
+    pub sync: HistorySync,
+}
+
+/// `[history] sync`: what a commit (and so an acknowledgement) survives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HistorySync {
+    /// fsync on every commit: survives a power cut or OS crash.
+    #[default]
+    Full,
+    /// No fsync per commit: survives the process being killed, but a power
+    /// cut may lose the last commits (faster on slow disks).
+    Normal,
 }
 
 impl Default for History {
@@ -125,6 +140,7 @@ impl Default for History {
             retention: None,
             live_points: default_live_points(),
             live_window: default_live_window(),
+            sync: HistorySync::default(),
         }
     }
 }

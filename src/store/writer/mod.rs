@@ -85,7 +85,11 @@ pub struct WriterConfig {
     pub channel_capacity: usize,
     /// Delete raw readings older than this.
     pub retention: Option<Duration>,
-    /// After [`Writer::give_up_after`] is called, how long commits may keep
+    /// fsync every commit (`PRAGMA synchronous = FULL` on the writer's
+    /// connection): an acknowledged reading then survives a power cut, not
+    /// only a killed process.
+    pub sync_full: bool,
+    /// After [`Writer::give_up_after_grace`] is called, how long commits may keep
     /// failing before the writer gives up (and drops what it holds, unacknowledged).
     pub shutdown_grace: Duration,
 }
@@ -97,6 +101,7 @@ impl Default for WriterConfig {
             max_latency: Duration::from_millis(100),
             channel_capacity: 256,
             retention: None,
+            sync_full: true,
             shutdown_grace: Duration::from_secs(5),
         }
     }
@@ -152,7 +157,7 @@ pub struct Writer {
 
 impl Writer {
     pub fn spawn(path: &Path, config: WriterConfig) -> Result<(Writer, WriterHandle)> {
-        let conn = super::open(path)?;
+        let conn = open_for_writing(path, config.sync_full)?;
         let (tx, rx) = mpsc::channel(config.channel_capacity.max(1));
         let (stats_tx, stats) = watch::channel(StoreStats::default());
         let give_up = Arc::new(tokio::sync::Notify::new());
@@ -180,6 +185,18 @@ impl Writer {
     pub fn join(self) -> Result<StoreStats> {
         self.thread.join().unwrap_or(Err(StoreError::WriterGone))
     }
+}
+
+/// The writer's connection; with `sync_full` every commit is fsynced.
+fn open_for_writing(path: &Path, sync_full: bool) -> Result<Connection> {
+    let conn = super::open(path)?;
+    let synchronous = if sync_full { "FULL" } else { "NORMAL" };
+    conn.pragma_update(None, "synchronous", synchronous)
+        .map_err(|source| StoreError::Sqlite {
+            path: path.to_owned(),
+            source,
+        })?;
+    Ok(conn)
 }
 
 struct WriterState {

@@ -224,3 +224,16 @@ async fn an_unwritable_history_gives_up_at_shutdown_without_answering() {
         other => panic!("expected Unwritable, got {other:?}"),
     }
 }
+
+#[test]
+fn commits_are_fsynced_unless_asked_not_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.sqlite");
+    for (sync_full, expected) in [(true, 2), (false, 1)] {
+        let conn = open_for_writing(&path, sync_full).unwrap();
+        let synchronous: i64 = conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap();
+        assert_eq!(synchronous, expected, "sync_full = {sync_full}");
+    }
+}
