@@ -1,0 +1,110 @@
+//! The bad-row messages: where (file:line:col) and what was found, with
+//! the input's control bytes escaped.
+
+use super::super::CsvError;
+use super::super::timestamp::TimeError;
+use super::super::value::DecimalMark;
+use super::{BadRow, CsvReader, Reason};
+
+impl CsvReader {
+    pub(super) fn not_a_number(&self, col: usize, field: &[u8]) -> BadRow {
+        let expected = match self.mark {
+            DecimalMark::Point => "a number",
+            DecimalMark::Comma => "a number with a decimal comma",
+        };
+        self.bad(
+            col,
+            Reason::NotANumber,
+            format!(
+                "expected {expected} in column {:?}, found {:?}",
+                self.columns.headers[col],
+                shown(field)
+            ),
+        )
+    }
+
+    pub(super) fn bad_time(&self, col: usize, error: TimeError) -> BadRow {
+        let field = self.record.get(col).unwrap_or(b"");
+        self.time_error(col, &shown(field), None, error)
+    }
+
+    pub(super) fn time_error(
+        &self,
+        col: usize,
+        date: &str,
+        time: Option<&str>,
+        error: TimeError,
+    ) -> BadRow {
+        let found = match time {
+            Some(t) => format!("{} {}", date.trim(), t.trim()),
+            None => date.trim().to_owned(),
+        };
+        let (reason, message) = match error {
+            TimeError::Unreadable => (
+                Reason::BadTimestamp,
+                format!(
+                    "expected a timestamp in column \"{}\" (RFC 3339, YYYY-MM-DD HH:MM[:SS], DD/MM/YYYY or MM/DD/YYYY with --date-format, epoch s/ms), found {found:?}",
+                    self.time_label
+                ),
+            ),
+            TimeError::AmbiguousOrder => (
+                Reason::AmbiguousDate,
+                format!(
+                    "date {found:?} could be day/month or month/day: pass --date-format dmy or mdy"
+                ),
+            ),
+            TimeError::Nonexistent => (
+                Reason::DstGap,
+                format!(
+                    "local time {found:?} does not exist in {} (skipped by the DST change); pass --tz if the file is in another zone",
+                    self.time_zone_name()
+                ),
+            ),
+        };
+        self.bad(col, reason, message)
+    }
+
+    fn time_zone_name(&self) -> &'static str {
+        self.tz.name()
+    }
+
+    pub(super) fn bad(&self, col: usize, reason: Reason, message: String) -> BadRow {
+        BadRow {
+            file: self.name.clone(),
+            line: self.record.position().map_or(0, |p| p.line()),
+            col: self.column_of(col),
+            reason,
+            message,
+        }
+    }
+
+    /// 1-based character column where field `index` starts (exact for unquoted rows).
+    fn column_of(&self, index: usize) -> usize {
+        1 + self
+            .record
+            .iter()
+            .take(index)
+            .map(|f| String::from_utf8_lossy(f).chars().count() + 1)
+            .sum::<usize>()
+    }
+}
+
+pub(super) fn shown(field: &[u8]) -> String {
+    let text = String::from_utf8_lossy(field.trim_ascii());
+    if text.chars().count() > 40 {
+        format!("{}…", text.chars().take(40).collect::<String>())
+    } else {
+        text.into_owned()
+    }
+}
+
+pub(super) fn csv_error(file: &str, e: csv::Error) -> CsvError {
+    let source = match e.into_kind() {
+        csv::ErrorKind::Io(io) => io,
+        other => std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{other:?}")),
+    };
+    CsvError::Io {
+        file: file.to_owned(),
+        source,
+    }
+}
