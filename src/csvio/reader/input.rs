@@ -1,7 +1,9 @@
 //! The bytes under the CSV parser: the file, counted for progress, and
 //! gzip decompressed on the fly.
 
-use std::io::{BufRead, Read};
+use super::super::GzipFault;
+use flate2::bufread::MultiGzDecoder;
+use std::io::{BufRead, BufReader, ErrorKind, Read};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,6 +30,7 @@ pub(super) struct Opened {
     pub reader: BoxRead,
     /// Bytes taken from the file so far (compressed bytes for gzip).
     pub bytes: Arc<AtomicU64>,
+    pub compressed: bool,
 }
 
 /// Opens `path`; gzip (by its magic bytes) is decompressed on the fly.
@@ -38,12 +41,68 @@ pub(super) fn open(path: &Path) -> std::io::Result<Opened> {
         inner: file,
         count: bytes.clone(),
     };
-    let mut buffered = std::io::BufReader::with_capacity(256 * 1024, counted);
+    let mut buffered = BufReader::with_capacity(256 * 1024, counted);
     let is_gzip = buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     let reader: BoxRead = if is_gzip {
-        Box::new(flate2::bufread::MultiGzDecoder::new(buffered))
+        Box::new(GzipInput {
+            decoder: MultiGzDecoder::new(buffered),
+            bytes: bytes.clone(),
+        })
     } else {
         Box::new(buffered)
     };
-    Ok(Opened { reader, bytes })
+    Ok(Opened {
+        reader,
+        bytes,
+        compressed: is_gzip,
+    })
+}
+
+/// A gzip stream's fault and where in the compressed file it was found,
+/// carried through the CSV parser inside an [`std::io::Error`].
+#[derive(Debug, thiserror::Error)]
+#[error("{fault} at byte {offset} of the compressed file")]
+pub(super) struct GzipError {
+    pub fault: GzipFault,
+    pub offset: u64,
+}
+
+impl GzipError {
+    /// The gzip fault inside `e`, if it is one.
+    pub fn inside(e: &std::io::Error) -> Option<&GzipError> {
+        e.get_ref()?.downcast_ref::<GzipError>()
+    }
+}
+
+type FileInput = BufReader<CountingReader<std::fs::File>>;
+
+/// The decompressed text of a `.gz` file; a decoding error says where in
+/// the compressed file it was found.
+struct GzipInput {
+    decoder: MultiGzDecoder<FileInput>,
+    bytes: Arc<AtomicU64>,
+}
+
+impl Read for GzipInput {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.decoder.read(buf).map_err(|e| self.locate(e))
+    }
+}
+
+impl GzipInput {
+    /// flate2 reports a damaged stream as `InvalidInput`/`InvalidData` and a
+    /// cut-off one as `UnexpectedEof`; any other error is the file's own.
+    fn locate(&self, e: std::io::Error) -> std::io::Error {
+        let (fault, kind) = match e.kind() {
+            ErrorKind::UnexpectedEof => (GzipFault::CutOff, ErrorKind::UnexpectedEof),
+            ErrorKind::InvalidInput | ErrorKind::InvalidData => {
+                (GzipFault::Corrupt(e.to_string()), ErrorKind::InvalidData)
+            }
+            _ => return e,
+        };
+        // Bytes taken from the file minus those still waiting in the buffer.
+        let unread = self.decoder.get_ref().buffer().len() as u64;
+        let offset = self.bytes.load(Ordering::Relaxed).saturating_sub(unread);
+        std::io::Error::new(kind, GzipError { fault, offset })
+    }
 }

@@ -4,6 +4,7 @@
 use super::super::CsvError;
 use super::super::timestamp::TimeError;
 use super::super::value::DecimalMark;
+use super::input::GzipError;
 use super::{BadRow, CsvReader, Reason};
 
 impl CsvReader {
@@ -43,7 +44,7 @@ impl CsvReader {
             TimeError::Unreadable => (
                 Reason::BadTimestamp,
                 format!(
-                    "expected a timestamp in column \"{}\" (RFC 3339, YYYY-MM-DD HH:MM[:SS], DD/MM/YYYY or MM/DD/YYYY with --date-format, epoch s/ms), found {found:?}",
+                    "expected a timestamp in column {} (RFC 3339, YYYY-MM-DD HH:MM[:SS], DD/MM/YYYY or MM/DD/YYYY with --date-format, epoch s/ms), found {found:?}",
                     self.time_label
                 ),
             ),
@@ -80,13 +81,18 @@ impl CsvReader {
 
     /// 1-based character column where field `index` starts (exact for unquoted rows).
     fn column_of(&self, index: usize) -> usize {
-        1 + self
-            .record
-            .iter()
-            .take(index)
-            .map(|f| String::from_utf8_lossy(f).chars().count() + 1)
-            .sum::<usize>()
+        field_column(&self.record, index)
     }
+}
+
+/// 1-based character column where field `index` of `record` starts (exact
+/// when the fields before it are not quoted).
+pub(super) fn field_column(record: &csv::ByteRecord, index: usize) -> usize {
+    1 + record
+        .iter()
+        .take(index)
+        .map(|f| String::from_utf8_lossy(f).chars().count() + 1)
+        .sum::<usize>()
 }
 
 pub(super) fn shown(field: &[u8]) -> String {
@@ -98,13 +104,28 @@ pub(super) fn shown(field: &[u8]) -> String {
     }
 }
 
-pub(super) fn csv_error(file: &str, e: csv::Error) -> CsvError {
+/// A read error of the CSV parser; `line` is where it was (`None` while
+/// the first sample is read).
+pub(super) fn csv_error(file: &str, e: csv::Error, line: Option<u64>) -> CsvError {
     let source = match e.into_kind() {
         csv::ErrorKind::Io(io) => io,
         other => std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{other:?}")),
     };
-    CsvError::Io {
-        file: file.to_owned(),
-        source,
+    io_error(file, source, line)
+}
+
+/// An I/O error of the input: a gzip fault says so, with its position.
+pub(super) fn io_error(file: &str, source: std::io::Error, line: Option<u64>) -> CsvError {
+    match GzipError::inside(&source) {
+        Some(gzip) => CsvError::Gzip {
+            file: file.to_owned(),
+            offset: gzip.offset,
+            line,
+            fault: gzip.fault.clone(),
+        },
+        None => CsvError::Io {
+            file: file.to_owned(),
+            source,
+        },
     }
 }

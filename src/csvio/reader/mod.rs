@@ -5,6 +5,7 @@ mod input;
 mod messages;
 mod outcome;
 mod peek;
+mod quotes;
 
 pub use input::BoxRead;
 pub use outcome::{BadRow, RawReading, ReadStats, Reason, RowOutcome};
@@ -12,10 +13,10 @@ pub use outcome::{BadRow, RawReading, ReadStats, Reason, RowOutcome};
 use super::layout::{self, Columns, Shape, TimeColumns};
 use super::timestamp::{DateOrder, TimeError, TimeParser};
 use super::value::{self, DecimalMark, Value};
-use super::{CsvError, CsvOptions, sniff};
+use super::{CsvError, CsvOptions, escape, sniff};
 use crate::model::{Quality, Reading, SensorId, SensorMeta};
 use csv::ByteRecord;
-use messages::{csv_error, shown};
+use messages::{csv_error, io_error, shown};
 use peek::{Peek, csv_builder};
 use std::collections::HashMap;
 use std::io::{Cursor, Read};
@@ -53,6 +54,7 @@ pub struct CsvReader {
     columns: Columns,
     mark: DecimalMark,
     time: TimeParser,
+    /// The time column's header(s), quoted and escaped for messages.
     time_label: String,
     record: ByteRecord,
     /// Long files: sensor id as written → index in `sensors`.
@@ -66,18 +68,17 @@ pub struct CsvReader {
     stats: ReadStats,
     delimiter: u8,
     bytes: Arc<AtomicU64>,
+    compressed: bool,
 }
 
 impl CsvReader {
     /// Opens a file; gzip (by its magic bytes) is decompressed on the fly.
     pub fn open(path: &Path, options: &CsvOptions) -> Result<Self, CsvError> {
         let name = super::display_name(path);
-        let opened = input::open(path).map_err(|source| CsvError::Io {
-            file: name.clone(),
-            source,
-        })?;
+        let opened = input::open(path).map_err(|source| io_error(&name, source, None))?;
         let mut csv = Self::from_reader(name, opened.reader, options)?;
         csv.bytes = opened.bytes;
+        csv.compressed = opened.compressed;
         Ok(csv)
     }
 
@@ -91,10 +92,10 @@ impl CsvReader {
         (&mut input)
             .take(sniff::SAMPLE_BYTES)
             .read_to_end(&mut sample)
-            .map_err(|source| CsvError::Io {
-                file: name.clone(),
-                source,
-            })?;
+            .map_err(|source| io_error(&name, source, None))?;
+        if let Some(what) = sniff::not_text(&sample) {
+            return Err(CsvError::NotText { file: name, what });
+        }
         let delimiter = options
             .delimiter
             .unwrap_or_else(|| sniff::delimiter(&sample));
@@ -111,9 +112,9 @@ impl CsvReader {
             time.set_order(order);
         }
         let time_label = match peek.columns.time {
-            TimeColumns::Single(i) => peek.columns.headers[i].clone(),
+            TimeColumns::Single(i) => format!("{:?}", peek.columns.headers[i]),
             TimeColumns::Split { date, time } => format!(
-                "{}\" + \"{}",
+                "{:?} + {:?}",
                 peek.columns.headers[date], peek.columns.headers[time]
             ),
         };
@@ -150,6 +151,7 @@ impl CsvReader {
             stats: ReadStats::default(),
             delimiter,
             bytes: Arc::new(AtomicU64::new(0)),
+            compressed: false,
         };
         reader.check_known_columns()?;
         Ok(reader)
@@ -179,6 +181,11 @@ impl CsvReader {
 
     pub fn layout(&self) -> layout::Layout {
         self.columns.layout()
+    }
+
+    /// Whether the file is gzip-compressed.
+    pub fn is_compressed(&self) -> bool {
+        self.compressed
     }
 
     /// Bytes consumed from the file so far (compressed bytes for gzip).
@@ -250,9 +257,17 @@ impl CsvReader {
         let more = self
             .csv
             .read_byte_record(&mut self.record)
-            .map_err(|e| csv_error(&self.name, e))?;
+            .map_err(|e| csv_error(&self.name, e, Some(self.csv.position().line())))?;
         if !more {
             return Ok(None);
+        }
+        if self
+            .record
+            .as_slice()
+            .iter()
+            .any(|&b| b == b'\n' || b == b'\r')
+        {
+            self.check_line_breaks()?;
         }
         self.stats.rows += 1;
         let start = out.len();
@@ -390,6 +405,17 @@ impl CsvReader {
         let raw = self.record.get(col).unwrap_or(b"").trim_ascii();
         if let Some(&index) = self.long_ids.get(raw) {
             return Ok(index);
+        }
+        if let Some(problem) = escape::not_an_id(raw) {
+            return Err(self.bad(
+                col,
+                Reason::BadSensorId,
+                format!(
+                    "expected a sensor id of printable text in column {:?}, found {} ({problem})",
+                    self.columns.headers[col],
+                    escape::quoted(raw)
+                ),
+            ));
         }
         let text = String::from_utf8_lossy(raw).into_owned();
         if text.is_empty() {

@@ -12,6 +12,7 @@ pub enum Reason {
     DstGap,
     FieldCount,
     EmptySensor,
+    BadSensorId,
     UnknownSensor,
     BadQuality,
 }
@@ -25,6 +26,7 @@ impl Reason {
             Reason::DstGap => "time in a DST gap",
             Reason::FieldCount => "wrong number of fields",
             Reason::EmptySensor => "empty sensor id",
+            Reason::BadSensorId => "sensor id not printable text",
             Reason::UnknownSensor => "unknown sensor",
             Reason::BadQuality => "bad quality label",
         }

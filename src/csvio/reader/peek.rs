@@ -4,7 +4,8 @@
 use super::super::layout::{self, Columns, Shape, TimeColumns};
 use super::super::timestamp::{self, DateFormat, DateOrder};
 use super::super::value::{self, DecimalMark};
-use super::super::{CsvError, CsvOptions};
+use super::super::{CsvError, CsvOptions, escape};
+use super::messages::field_column;
 use csv::ByteRecord;
 
 pub(super) fn csv_builder(delimiter: u8) -> csv::ReaderBuilder {
@@ -44,6 +45,7 @@ impl Peek {
                 "expected a header row (e.g. timestamp,sensor,value), found an empty file".into(),
             ));
         }
+        super::quotes::check_header(name, &header)?;
         let headers: Vec<String> = header
             .iter()
             .map(|f| String::from_utf8_lossy(f).trim().to_owned())
@@ -56,6 +58,10 @@ impl Peek {
             },
             None => format_error(1, e.message),
         })?;
+        // Mapped columns are named by the mapping, not by their header.
+        if options.map.is_empty() {
+            check_header_ids(name, &header, &columns)?;
+        }
         let mut rows = Vec::new();
         let mut record = ByteRecord::new();
         // A read error here is a row cut off by the sample size.
@@ -79,6 +85,30 @@ impl Peek {
             order,
         })
     }
+}
+
+/// Wide files name their sensors by the headers: each must be printable
+/// text (not binary, no NUL), or the file is not understood.
+fn check_header_ids(name: &str, header: &ByteRecord, columns: &Columns) -> Result<(), CsvError> {
+    let Shape::Wide(cols) = &columns.shape else {
+        return Ok(());
+    };
+    for col in cols {
+        let raw = header.get(col.index).unwrap_or(b"").trim_ascii();
+        if let Some(problem) = escape::not_an_id(raw) {
+            return Err(CsvError::FormatAt {
+                file: name.to_owned(),
+                line: 1,
+                col: field_column(header, col.index),
+                message: format!(
+                    "header {} of column {} cannot name a sensor: {problem}; fix the header, or read the other columns with --map COL=SENSOR",
+                    escape::quoted(raw),
+                    col.index + 1
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Decimal comma only when the delimiter is not a comma and values look like `21,5`.

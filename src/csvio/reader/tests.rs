@@ -337,3 +337,190 @@ proptest::proptest! {
         proptest::prop_assert_eq!(got, values);
     }
 }
+
+#[test]
+fn sensor_ids_with_control_characters_or_bad_utf8_are_bad_rows_naming_no_sensor() {
+    let text = b"timestamp,sensor,value\n\
+        2025-10-02T12:00:00Z,a,1\n\
+        2025-10-02T12:00:01Z,a\0b,2\n\
+        2025-10-02T12:00:02Z,\xFFx,3\n\
+        2025-10-02T12:00:03Z,c,4\n";
+    let mut reader = CsvReader::from_reader(
+        "t.csv".into(),
+        Cursor::new(text.to_vec()),
+        &CsvOptions::default(),
+    )
+    .unwrap();
+    let (mut readings, mut bad) = (Vec::new(), Vec::new());
+    while let Some(outcome) = reader.next_row(&mut readings).unwrap() {
+        if let RowOutcome::Skipped(row) = outcome {
+            bad.push(row.to_string());
+        }
+    }
+    assert_eq!(
+        bad,
+        [
+            "t.csv:3:22: expected a sensor id of printable text in column \"sensor\", found \"a\\0b\" (control character U+0000 at character 2)",
+            "t.csv:4:22: expected a sensor id of printable text in column \"sensor\", found \"\\xFFx\" (byte 0xFF at character 1 is not UTF-8 text)",
+        ]
+    );
+    let ids: Vec<String> = reader
+        .take_new_sensors()
+        .iter()
+        .map(|m| m.id.to_string())
+        .collect();
+    assert_eq!(ids, ["a", "c"]);
+    assert_eq!(readings.len(), 2);
+    assert_eq!(reader.stats().bad.get(&Reason::BadSensorId), Some(&2));
+}
+
+/// The readings before the error, and the error.
+fn read_until_error(text: &str) -> (Vec<Reading>, CsvError) {
+    let mut reader = CsvReader::from_reader(
+        "t.csv".into(),
+        Cursor::new(text.as_bytes().to_vec()),
+        &CsvOptions::default(),
+    )
+    .unwrap();
+    let mut readings = Vec::new();
+    loop {
+        match reader.next_row(&mut readings) {
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("no error in {text:?}"),
+            Err(e) => return (readings, e),
+        }
+    }
+}
+
+#[test]
+fn an_unterminated_quote_stops_reading_where_it_opened() {
+    let to_the_end = "timestamp,sensor,value\n\
+        2025-10-02T12:00:00Z,a,1\n\
+        2025-10-02T12:00:01Z,\"b,2\n\
+        2025-10-02T12:00:02Z,a,3\n";
+    let (readings, e) = read_until_error(to_the_end);
+    assert_eq!(readings.len(), 1);
+    assert_eq!(
+        e.to_string(),
+        "t.csv:3:22: unterminated quote: the quoted field that starts here runs on over line breaks to line 4, the end of the file, taking the rows in between with it; close the quote (a quote inside a quoted field is written \"\")"
+    );
+    assert!(e.is_bad_input());
+    // A later quote closes it: the field count comes out right, but the
+    // sensor id holds the swallowed rows.
+    let closed_later = "timestamp,sensor,value\n\
+        2025-10-02T12:00:00Z,a,1\n\
+        \"2025-10-02T12:00:01Z\",\"b,2\n\
+        2025-10-02T12:00:02Z,a,3\n\
+        2025-10-02T12:00:03Z,\"c\",4\n\
+        2025-10-02T12:00:04Z,a,5\n";
+    let (readings, e) = read_until_error(closed_later);
+    assert_eq!(readings.len(), 1);
+    // Column 24 on the text: the quotes of the field before are not counted (22).
+    assert!(
+        e.to_string()
+            .starts_with("t.csv:3:22: unterminated quote: the quoted field that starts here runs on over line breaks to line 5, taking"),
+        "{e}"
+    );
+    let header = "timestamp,\"sensor,value\n2025-10-02T12:00:00Z,a,1\n";
+    let (_, e) = CsvReader::from_reader(
+        "t.csv".into(),
+        Cursor::new(header.as_bytes().to_vec()),
+        &CsvOptions::default(),
+    )
+    .err()
+    .map(|e| ((), e))
+    .unwrap();
+    assert!(
+        e.to_string().starts_with("t.csv:1:11: unterminated quote"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_quoted_note_over_two_lines_in_a_column_not_read_is_fine() {
+    let text = "timestamp,sensor,value,note\n\
+        2025-10-02T12:00:00Z,a,1,\"pump restarted,\nsee log\"\n\
+        2025-10-02T12:00:01Z,a,2,\n";
+    let r = read(text.as_bytes(), &CsvOptions::default()).unwrap();
+    assert_eq!(r.readings.len(), 2);
+    assert!(r.bad.is_empty());
+}
+
+#[test]
+fn wide_headers_name_sensors_only_when_they_are_printable_text() {
+    let err = read(
+        b"timestamp,temp,\xFFpress\n2025-10-02T12:00:00Z,1,2\n",
+        &CsvOptions::default(),
+    )
+    .err()
+    .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "t.csv:1:16: header \"\\xFFpress\" of column 3 cannot name a sensor: byte 0xFF at character 1 is not UTF-8 text; fix the header, or read the other columns with --map COL=SENSOR"
+    );
+}
+
+/// `csv` gzipped, with `damage` applied to the compressed bytes, read to an error.
+fn read_damaged_gzip(csv: &str, damage: impl Fn(&mut Vec<u8>)) -> CsvError {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(csv.as_bytes()).unwrap();
+    let mut bytes = gz.finish().unwrap();
+    damage(&mut bytes);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.csv.gz");
+    std::fs::write(&path, &bytes).unwrap();
+    let mut reader = match CsvReader::open(&path, &CsvOptions::default()) {
+        Ok(reader) => reader,
+        Err(e) => return e,
+    };
+    let mut out = Vec::new();
+    loop {
+        if let Err(e) = reader.next_row(&mut out) {
+            return e;
+        }
+    }
+}
+
+#[test]
+fn gzip_faults_say_corrupt_or_cut_off_and_where() {
+    let mut csv = String::from("timestamp,sensor,value\n");
+    for i in 0..200_000i64 {
+        csv.push_str(&format!("{},s,{i}\n", 1_700_000_000_000 + i * 1000));
+    }
+    let len = std::cell::Cell::new(0);
+    let cut = read_damaged_gzip(&csv, |b| {
+        b.truncate(b.len() - 100);
+        len.set(b.len() as u64);
+    });
+    let CsvError::Gzip {
+        offset,
+        line,
+        fault,
+        ..
+    } = &cut
+    else {
+        panic!("{cut}")
+    };
+    assert_eq!(*fault, crate::csvio::GzipFault::CutOff);
+    assert_eq!(*offset, len.get());
+    assert!(line.is_some_and(|l| l > 190_000), "{cut}");
+    assert!(cut.is_bad_input() && !cut.taints_what_was_read());
+
+    // Past what the first sample decompresses from.
+    let at = std::cell::Cell::new(0);
+    let corrupt = read_damaged_gzip(&csv, |b| {
+        at.set(b.len() / 2);
+        b[at.get()..at.get() + 100].fill(0xAA);
+        len.set(b.len() as u64);
+    });
+    let CsvError::Gzip { offset, fault, .. } = &corrupt else {
+        panic!("{corrupt}")
+    };
+    assert!(
+        matches!(fault, crate::csvio::GzipFault::Corrupt(_)),
+        "{corrupt}"
+    );
+    assert!((at.get() as u64..=len.get()).contains(offset), "{corrupt}");
+    assert!(corrupt.is_bad_input() && corrupt.taints_what_was_read());
+}
