@@ -36,6 +36,8 @@ pub struct CsvOptions {
     pub time_columns: Option<TimeColumnNames>,
     /// When set, readings of any other sensor are rejected (`--known-only`).
     pub known: Option<HashSet<String>>,
+    /// A record (row) longer than this stops reading: a quote left open.
+    pub max_record_bytes: u64,
 }
 
 impl Default for CsvOptions {
@@ -49,6 +51,7 @@ impl Default for CsvOptions {
             layout: None,
             time_columns: None,
             known: None,
+            max_record_bytes: reader::MAX_RECORD_BYTES,
         }
     }
 }

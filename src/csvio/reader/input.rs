@@ -106,3 +106,61 @@ impl GzipInput {
         std::io::Error::new(kind, GzipError { fault, offset })
     }
 }
+
+/// The longest record read: a quote left open in a big file would otherwise
+/// take the rest of the file into memory as one field.
+pub const MAX_RECORD_BYTES: u64 = 4 << 20;
+
+/// A record ran past [`MAX_RECORD_BYTES`], carried through the CSV parser
+/// inside an [`std::io::Error`].
+#[derive(Debug, thiserror::Error)]
+#[error("a record longer than {limit} bytes")]
+pub(super) struct RecordTooLong {
+    pub limit: u64,
+}
+
+impl RecordTooLong {
+    pub fn inside(e: &std::io::Error) -> Option<&RecordTooLong> {
+        e.get_ref()?.downcast_ref::<RecordTooLong>()
+    }
+}
+
+/// The stream under the CSV parser, refusing to feed one record more than
+/// `limit` bytes. The reader says where each record starts (its byte
+/// offset, counted from the same first byte): one store per record, one
+/// comparison per buffer refill.
+pub(super) struct RecordLimit {
+    inner: BoxRead,
+    delivered: u64,
+    record_start: Arc<AtomicU64>,
+    limit: u64,
+}
+
+impl RecordLimit {
+    pub fn new(inner: BoxRead, limit: u64) -> (RecordLimit, Arc<AtomicU64>) {
+        let record_start = Arc::new(AtomicU64::new(0));
+        let limited = RecordLimit {
+            inner,
+            delivered: 0,
+            record_start: record_start.clone(),
+            limit,
+        };
+        (limited, record_start)
+    }
+}
+
+impl Read for RecordLimit {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let start = self.record_start.load(Ordering::Relaxed);
+        if self.delivered.saturating_sub(start) > self.limit {
+            let limit = self.limit;
+            return Err(std::io::Error::new(
+                ErrorKind::InvalidData,
+                RecordTooLong { limit },
+            ));
+        }
+        let n = self.inner.read(buf)?;
+        self.delivered += n as u64;
+        Ok(n)
+    }
+}

@@ -4,7 +4,7 @@
 use super::super::CsvError;
 use super::super::timestamp::TimeError;
 use super::super::value::DecimalMark;
-use super::input::GzipError;
+use super::input::{GzipError, RecordTooLong};
 use super::{BadRow, CsvReader, Reason};
 
 impl CsvReader {
@@ -104,26 +104,53 @@ pub(super) fn shown(field: &[u8]) -> String {
     }
 }
 
-/// A read error of the CSV parser; `line` is where it was (`None` while
-/// the first sample is read).
-pub(super) fn csv_error(file: &str, e: csv::Error, line: Option<u64>) -> CsvError {
-    let source = match e.into_kind() {
-        csv::ErrorKind::Io(io) => io,
-        other => std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{other:?}")),
-    };
-    io_error(file, source, line)
+/// Where the parser was when reading failed.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ReadAt {
+    /// The line the record being read starts on.
+    pub record_line: u64,
+    /// The line the parser had got to.
+    pub line: u64,
 }
 
-/// An I/O error of the input: a gzip fault says so, with its position.
-pub(super) fn io_error(file: &str, source: std::io::Error, line: Option<u64>) -> CsvError {
-    match GzipError::inside(&source) {
-        Some(gzip) => CsvError::Gzip {
+impl CsvReader {
+    /// A read error of the CSV parser while reading the record that starts
+    /// on `record_line`.
+    pub(super) fn read_error(&self, e: csv::Error, record_line: u64) -> CsvError {
+        let source = match e.into_kind() {
+            csv::ErrorKind::Io(io) => io,
+            other => std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{other:?}")),
+        };
+        let at = ReadAt {
+            record_line,
+            line: self.csv.position().line(),
+        };
+        io_error(&self.name, source, Some(at))
+    }
+}
+
+/// An I/O error of the input: a gzip fault or a record without end says
+/// so, with its position (`at` is `None` while the first sample is read).
+pub(super) fn io_error(file: &str, source: std::io::Error, at: Option<ReadAt>) -> CsvError {
+    if let Some(gzip) = GzipError::inside(&source) {
+        return CsvError::Gzip {
             file: file.to_owned(),
             offset: gzip.offset,
-            line,
+            line: at.map(|at| at.line),
             fault: gzip.fault.clone(),
+        };
+    }
+    match (RecordTooLong::inside(&source), at) {
+        (Some(too_long), Some(at)) => CsvError::Format {
+            file: file.to_owned(),
+            line: at.record_line,
+            message: format!(
+                "unterminated quote? the record that starts on this line runs on for more than {} MiB, to line {}: close the quote (a quote inside a quoted field is written \"\")",
+                too_long.limit >> 20,
+                at.line
+            ),
         },
-        None => CsvError::Io {
+        _ => CsvError::Io {
             file: file.to_owned(),
             source,
         },

@@ -7,7 +7,7 @@ mod outcome;
 mod peek;
 mod quotes;
 
-pub use input::BoxRead;
+pub use input::{BoxRead, MAX_RECORD_BYTES};
 pub use outcome::{BadRow, RawReading, ReadStats, Reason, RowOutcome};
 
 use super::layout::{self, Columns, Shape, TimeColumns};
@@ -16,7 +16,7 @@ use super::value::{self, DecimalMark, Value};
 use super::{CsvError, CsvOptions, escape, sniff};
 use crate::model::{Quality, Reading, SensorId, SensorMeta};
 use csv::ByteRecord;
-use messages::{csv_error, io_error, shown};
+use messages::{io_error, shown};
 use peek::{Peek, csv_builder};
 use std::collections::HashMap;
 use std::io::{Cursor, Read};
@@ -69,6 +69,8 @@ pub struct CsvReader {
     delimiter: u8,
     bytes: Arc<AtomicU64>,
     compressed: bool,
+    /// Byte offset of the record being read, for [`input::RecordLimit`].
+    record_start: Arc<AtomicU64>,
 }
 
 impl CsvReader {
@@ -103,7 +105,8 @@ impl CsvReader {
         let whole_file = (sample.len() as u64) < sniff::SAMPLE_BYTES;
         let peek = Peek::read(&name, builder.from_reader(&sample[..]), whole_file, options)?;
         let stream: BoxRead = Box::new(Cursor::new(sample).chain(input));
-        let mut csv = builder.from_reader(stream);
+        let (limited, record_start) = input::RecordLimit::new(stream, options.max_record_bytes);
+        let mut csv = builder.from_reader(Box::new(limited) as BoxRead);
         let mut header = ByteRecord::new();
         // Cannot fail differently from the peek, which read the same bytes.
         let _ = csv.read_byte_record(&mut header);
@@ -152,6 +155,7 @@ impl CsvReader {
             delimiter,
             bytes: Arc::new(AtomicU64::new(0)),
             compressed: false,
+            record_start,
         };
         reader.check_known_columns()?;
         Ok(reader)
@@ -254,10 +258,13 @@ impl CsvReader {
         &mut self,
         out: &mut Vec<RawReading>,
     ) -> Result<Option<RowOutcome>, CsvError> {
+        let start = self.csv.position();
+        let record_line = start.line();
+        self.record_start.store(start.byte(), Ordering::Relaxed);
         let more = self
             .csv
             .read_byte_record(&mut self.record)
-            .map_err(|e| csv_error(&self.name, e, Some(self.csv.position().line())))?;
+            .map_err(|e| self.read_error(e, record_line))?;
         if !more {
             return Ok(None);
         }

@@ -524,3 +524,55 @@ fn gzip_faults_say_corrupt_or_cut_off_and_where() {
     assert!((at.get() as u64..=len.get()).contains(offset), "{corrupt}");
     assert!(corrupt.is_bad_input() && corrupt.taints_what_was_read());
 }
+
+/// `head`, then `row` again and again, without end.
+struct Endless {
+    head: Cursor<Vec<u8>>,
+    row: &'static [u8],
+    at: usize,
+}
+
+impl std::io::Read for Endless {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.head.read(buf)?;
+        if n > 0 {
+            return Ok(n);
+        }
+        for b in buf.iter_mut() {
+            *b = self.row[self.at];
+            self.at = (self.at + 1) % self.row.len();
+        }
+        Ok(buf.len())
+    }
+}
+
+#[test]
+fn a_quote_left_open_stops_at_the_record_limit_not_at_the_end_of_the_file() {
+    let head = "timestamp,sensor,value\n\
+        2025-10-02T12:00:00Z,a,1\n\
+        2025-10-02T12:00:01Z,\"b,2\n";
+    let endless = Endless {
+        head: Cursor::new(head.as_bytes().to_vec()),
+        row: b"2025-10-02T12:00:02Z,a,3\n",
+        at: 0,
+    };
+    let options = CsvOptions {
+        max_record_bytes: 1 << 20,
+        ..Default::default()
+    };
+    let mut reader = CsvReader::from_reader("t.csv".into(), endless, &options).unwrap();
+    let mut readings = Vec::new();
+    let e = loop {
+        if let Err(e) = reader.next_row(&mut readings) {
+            break e;
+        }
+    };
+    assert!(
+        e.to_string().starts_with(
+            "t.csv:3: unterminated quote? the record that starts on this line runs on for more than 1 MiB, to line "
+        ),
+        "{e}"
+    );
+    assert!(e.is_bad_input());
+    assert_eq!(readings.len(), 1);
+}
