@@ -9,8 +9,42 @@ mod csv_support;
 
 use csv_support::{count, import, position_of, text};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
+
+/// A file written into a new temp dir beside a fresh history file.
+struct Case {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+    file: PathBuf,
+}
+
+impl Case {
+    fn new(name: &str, contents: impl AsRef<[u8]>) -> Case {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("h.sqlite");
+        let file = dir.path().join(name);
+        std::fs::write(&file, contents).unwrap();
+        Case { dir, db, file }
+    }
+
+    /// `floorwatch import [FLAGS...] FILE`.
+    fn import(&self, flags: &[&str]) -> Output {
+        let mut args = flags.to_vec();
+        args.push(self.file.to_str().unwrap());
+        import(&self.db, &args)
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        count(&self.db, sql)
+    }
+}
+
+/// Exit 2 with exactly `stderr`.
+fn assert_bad_input(out: &Output, stderr: &str) {
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), stderr);
+}
 
 /// A long CSV: sensor "s", one reading a second, value = row number.
 fn long_csv(rows: i64) -> String {
@@ -63,23 +97,19 @@ fn good_file(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn a_damaged_gzip_exits_2_naming_the_file_and_byte_and_stores_nothing_of_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("h.sqlite");
     let rows = 20_000;
-    let whole = gzip(long_csv(rows).as_bytes());
-    let mut damaged = whole.clone();
-    let at = whole.len() / 2;
+    let mut damaged = gzip(long_csv(rows).as_bytes());
+    let at = damaged.len() / 2;
     for b in &mut damaged[at..at + 16] {
         *b ^= 0x55;
     }
-    let file = dir.path().join("damaged.csv.gz");
-    std::fs::write(&file, &damaged).unwrap();
-    let good = good_file(dir.path());
+    let case = Case::new("damaged.csv.gz", &damaged);
+    let good = good_file(case.dir.path());
 
-    let out = import(&db, &[good.to_str().unwrap(), file.to_str().unwrap()]);
+    let out = case.import(&[good.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
-    let prefix = format!("floorwatch: {}: corrupt gzip data (", file.display());
+    let prefix = format!("floorwatch: {}: corrupt gzip data (", case.file.display());
     assert!(stderr.starts_with(&prefix), "{stderr}");
     assert!(
         stderr.ends_with(
@@ -98,29 +128,26 @@ fn a_damaged_gzip_exits_2_naming_the_file_and_byte_and_stores_nothing_of_it() {
     assert!((1..=rows as u64 + 2).contains(&line), "{line}");
     assert_nothing_raw_echoed(&out);
     // The good file stays; nothing of the damaged one, not even its sensor.
-    assert_eq!(count(&db, "SELECT count(*) FROM readings"), 1);
-    assert_eq!(count(&db, "SELECT count(*) FROM sensors"), 1);
+    assert_eq!(case.count("SELECT count(*) FROM readings"), 1);
+    assert_eq!(case.count("SELECT count(*) FROM sensors"), 1);
 }
 
 #[test]
 fn a_gzip_with_a_damaged_header_exits_2_before_reading_a_row() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("h.sqlite");
     let mut damaged = gzip(long_csv(10).as_bytes());
     // Compression method 8 (deflate) is the only one gzip defines.
     damaged[2] = 7;
-    let file = dir.path().join("header.csv.gz");
-    std::fs::write(&file, &damaged).unwrap();
-    let out = import(&db, &[file.to_str().unwrap()]);
+    let case = Case::new("header.csv.gz", &damaged);
+    let out = case.import(&[]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     let prefix = format!(
         "floorwatch: {}: corrupt gzip data (invalid gzip header) at byte ",
-        file.display()
+        case.file.display()
     );
     assert!(stderr.starts_with(&prefix), "{stderr}");
     assert!(stderr.ends_with(" of the compressed file\n"), "{stderr}");
-    assert_eq!(count(&db, "SELECT count(*) FROM readings"), 0);
+    assert_eq!(case.count("SELECT count(*) FROM readings"), 0);
 }
 
 /// The control bytes a text file has no use for, counted independently.
@@ -133,56 +160,52 @@ fn control_bytes(window: &[u8]) -> (usize, usize) {
 
 #[test]
 fn a_binary_file_is_not_a_csv_file_exit_2_with_no_byte_of_it_echoed() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("h.sqlite");
-    // The floorwatch executable itself; then pseudo-random bytes, gzipped.
-    let exe = csv_support::floorwatch_bin();
+    // Pseudo-random bytes, gzipped; then the floorwatch executable itself.
     let mut random = Vec::with_capacity(8192);
     let mut x: u32 = 0x1234_5678;
     for _ in 0..8192 {
         x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
         random.push((x >> 24) as u8);
     }
-    let gz = dir.path().join("noise.csv.gz");
-    std::fs::write(&gz, gzip(&random)).unwrap();
+    let case = Case::new("noise.csv.gz", gzip(&random));
+    let (db, gz) = (&case.db, &case.file);
+    let exe = csv_support::floorwatch_bin();
     let exe_bytes = std::fs::read(&exe).unwrap();
     for (file, text_start) in [
         (exe.as_path(), &exe_bytes[..4096]),
         (gz.as_path(), &random[..4096]),
     ] {
-        let out = import(&db, &[file.to_str().unwrap()]);
-        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        let out = import(db, &[file.to_str().unwrap()]);
         let (n, first) = control_bytes(text_start);
-        assert_eq!(
-            text(&out.stderr),
-            format!(
+        assert_bad_input(
+            &out,
+            &format!(
                 "floorwatch: {}: not a CSV file: binary data ({n} of its first 4096 bytes are control characters, the first 0x{:02X} at byte {first}); expected text with a header row like timestamp,sensor,value\n",
                 file.display(),
                 text_start[first]
-            )
+            ),
         );
         assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
         assert_nothing_raw_echoed(&out);
     }
-    assert_eq!(count(&db, "SELECT count(*) FROM readings"), 0);
-    assert_eq!(count(&db, "SELECT count(*) FROM sensors"), 0);
+    assert_eq!(case.count("SELECT count(*) FROM readings"), 0);
+    assert_eq!(case.count("SELECT count(*) FROM sensors"), 0);
 }
 
 #[test]
 fn nul_control_or_invalid_utf8_sensor_ids_are_bad_rows_and_create_no_sensor() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("h.sqlite");
-    let file = dir.path().join("ids.csv");
-    let csv: &[u8] = b"timestamp,sensor,value\n\
+    let case = Case::new(
+        "ids.csv",
+        b"timestamp,sensor,value\n\
         2025-10-02T12:00:00Z,temp-001,1\n\
         2025-10-02T12:00:01Z,te\0mp,2\n\
         2025-10-02T12:00:02Z,\xC3(x,3\n\
         2025-10-02T12:00:03Z,\x1b[2Jwipe,4\n\
-        2025-10-02T12:00:04Z,temp-002,5\n";
-    std::fs::write(&file, csv).unwrap();
-    let out = import(&db, &[file.to_str().unwrap()]);
+        2025-10-02T12:00:04Z,temp-002,5\n",
+    );
+    let out = case.import(&[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let name = file.display();
+    let name = case.file.display();
     let expected = [
         format!(
             "{name}:3:22: expected a sensor id of printable text in column \"sensor\", found \"te\\0mp\" (control character U+0000 at character 3)"
@@ -204,8 +227,8 @@ fn nul_control_or_invalid_utf8_sensor_ids_are_bad_rows_and_create_no_sensor() {
         text(&out.stdout)
     );
     assert_nothing_raw_echoed(&out);
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let tags: String = conn
+    let tags: String = rusqlite::Connection::open(&case.db)
+        .unwrap()
         .query_row(
             "SELECT group_concat(tag, ',') FROM (SELECT tag FROM sensors ORDER BY tag)",
             [],
@@ -213,63 +236,53 @@ fn nul_control_or_invalid_utf8_sensor_ids_are_bad_rows_and_create_no_sensor() {
         )
         .unwrap();
     assert_eq!(tags, "temp-001,temp-002");
-    assert_eq!(count(&db, "SELECT count(*) FROM readings"), 2);
+    assert_eq!(case.count("SELECT count(*) FROM readings"), 2);
 }
 
 #[test]
 fn a_wide_header_that_cannot_name_a_sensor_is_bad_input_at_its_column() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("h.sqlite");
-    let file = dir.path().join("wide.csv");
     let csv = "timestamp,temp,pre\0ss\n2025-10-02T12:00:00Z,1,2\n";
-    std::fs::write(&file, csv).unwrap();
-    let out = import(&db, &[file.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert_eq!(
-        text(&out.stderr),
-        format!(
+    let case = Case::new("wide.csv", csv);
+    assert_bad_input(
+        &case.import(&[]),
+        &format!(
             "floorwatch: {}: header \"pre\\0ss\" of column 3 cannot name a sensor: control character U+0000 at character 4; fix the header, or read the other columns with --map COL=SENSOR\n",
-            position_of(&file, csv, "pre")
-        )
+            position_of(&case.file, csv, "pre")
+        ),
     );
-    assert_eq!(count(&db, "SELECT count(*) FROM sensors"), 0);
+    assert_eq!(case.count("SELECT count(*) FROM sensors"), 0);
     // Mapping the good column reads it.
-    let out = import(&db, &["--map", "temp=line.temp", file.to_str().unwrap()]);
+    let out = case.import(&["--map", "temp=line.temp"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(count(&db, "SELECT count(*) FROM readings"), 1);
-    assert_eq!(count(&db, "SELECT count(*) FROM sensors"), 1);
+    assert_eq!(case.count("SELECT count(*) FROM readings"), 1);
+    assert_eq!(case.count("SELECT count(*) FROM sensors"), 1);
 }
 
 #[test]
 fn an_unterminated_quote_is_named_where_it_opened_and_the_rows_before_it_are_kept() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("h.sqlite");
-    let file = dir.path().join("quote.csv");
     let csv = "timestamp,sensor,value\n\
         2025-10-02T12:00:00Z,a,1\n\
         2025-10-02T12:00:01Z,a,2\n\
         2025-10-02T12:00:02Z,\"b,3\n\
         2025-10-02T12:00:03Z,a,4\n\
         2025-10-02T12:00:04Z,a,5\n";
-    std::fs::write(&file, csv).unwrap();
-    let out = import(&db, &[file.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert_eq!(
-        text(&out.stderr),
-        format!(
+    let case = Case::new("quote.csv", csv);
+    assert_bad_input(
+        &case.import(&[]),
+        &format!(
             "floorwatch: {}: unterminated quote: the quoted field that starts here runs on over line breaks to line 6, the end of the file, taking the rows in between with it; close the quote (a quote inside a quoted field is written \"\") (the 2 rows before it were imported: 2 new, 0 already stored, 0 updated)\n",
-            position_of(&file, csv, "\"b,3")
-        )
+            position_of(&case.file, csv, "\"b,3")
+        ),
     );
-    assert_eq!(count(&db, "SELECT count(*) FROM readings"), 2);
+    assert_eq!(case.count("SELECT count(*) FROM readings"), 2);
     assert_eq!(
-        count(&db, "SELECT count(*) FROM readings WHERE value > 2"),
+        case.count("SELECT count(*) FROM readings WHERE value > 2"),
         0
     );
 
     // --strict: nothing from the file.
-    let strict_db = dir.path().join("strict.sqlite");
-    let out = import(&strict_db, &["--strict", file.to_str().unwrap()]);
+    let strict_db = case.dir.path().join("strict.sqlite");
+    let out = import(&strict_db, &["--strict", case.file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).ends_with(" (--strict: nothing from this file was stored)\n"),
@@ -281,17 +294,14 @@ fn an_unterminated_quote_is_named_where_it_opened_and_the_rows_before_it_are_kep
 
 #[test]
 fn control_bytes_of_a_header_are_escaped_in_bad_row_messages() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("h.sqlite");
-    let file = dir.path().join("esc.csv");
-    std::fs::write(&file, "\x1b]0;pwned\x07when,v\nyesterday,1\n").unwrap();
-    let out = import(&db, &[file.to_str().unwrap()]);
+    let case = Case::new("esc.csv", "\x1b]0;pwned\x07when,v\nyesterday,1\n");
+    let out = case.import(&[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stderr),
         format!(
             "{}:2:1: expected a timestamp in column \"\\u{{1b}}]0;pwned\\u{{7}}when\" (RFC 3339, YYYY-MM-DD HH:MM[:SS], DD/MM/YYYY or MM/DD/YYYY with --date-format, epoch s/ms), found \"yesterday\"\n",
-            file.display()
+            case.file.display()
         )
     );
     assert_nothing_raw_echoed(&out);

@@ -2,15 +2,15 @@
 //! showing what the README says they show (checked on the raw text and after
 //! a real import).
 
-mod common;
+mod csv_support;
 
 #[path = "../examples/gen_fixtures.rs"]
 #[allow(dead_code)]
 mod gen_fixtures;
 
+use csv_support::{ms, text};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -18,28 +18,11 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn ms(s: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .unwrap()
-        .timestamp_millis()
-}
-
+/// Imports, asserting success; the summary on stdout.
 fn import(db: &Path, args: &[&str]) -> String {
-    let out = Command::new(common::floorwatch_bin())
-        .arg("import")
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("FLOORWATCH_CONFIG")
-        .env("FLOORWATCH_CONFIG_DIR", db.parent().unwrap())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let out = csv_support::import(db, args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
 }
 
 /// (ts, value) of one sensor, in time order.
