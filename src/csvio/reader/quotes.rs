@@ -63,10 +63,19 @@ pub(super) fn check_header(file: &str, header: &ByteRecord) -> Result<(), CsvErr
     }
 }
 
+/// Whether a field's text after a line break holds whole rows: a line
+/// with as many fields as a row has.
+fn holds_rows(field: &[u8], delimiter: u8, fields_per_row: usize) -> bool {
+    field
+        .split(is_line_break)
+        .skip(1)
+        .any(|line| line.iter().filter(|&&b| b == delimiter).count() + 1 >= fields_per_row)
+}
+
 impl CsvReader {
     /// A record with a line break in a field: fine when it is only in a
-    /// column not read (a note) and the field count is right, otherwise an
-    /// unterminated quote.
+    /// column not read (a note), the field count is right and the note's
+    /// lines do not look like rows; otherwise an unterminated quote.
     pub(super) fn check_line_breaks(&mut self) -> Result<(), CsvError> {
         let Some(index) = first_multiline_field(&self.record) else {
             return Ok(());
@@ -76,7 +85,12 @@ impl CsvReader {
                 .get(i)
                 .is_some_and(|f| f.iter().any(is_line_break))
         });
-        if !used_has_break && self.check_field_count().is_ok() {
+        let row_fields = self.columns.headers.len();
+        let swallowed_rows = self
+            .record
+            .iter()
+            .any(|f| holds_rows(f, self.delimiter, row_fields));
+        if !used_has_break && !swallowed_rows && self.check_field_count().is_ok() {
             return Ok(());
         }
         // Reading on only tells whether the quote ran to the end of the file.

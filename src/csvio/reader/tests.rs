@@ -437,6 +437,25 @@ fn an_unterminated_quote_stops_reading_where_it_opened() {
 }
 
 #[test]
+fn a_quote_left_open_in_a_note_column_does_not_hide_the_rows_it_swallows() {
+    // The note's quote closes at the next row's note: the field count and
+    // the columns read come out right, but the note holds two whole rows.
+    let text = "timestamp,sensor,value,note\n\
+        2025-10-02T12:00:00Z,a,1,\"oops\n\
+        2025-10-02T12:00:01Z,a,2,fine\n\
+        2025-10-02T12:00:02Z,a,3,\"x\"\n\
+        2025-10-02T12:00:03Z,a,4,\n";
+    let (readings, e) = read_until_error(text);
+    assert_eq!(readings.len(), 0);
+    assert!(
+        e.to_string().starts_with(
+            "t.csv:2:26: unterminated quote: the quoted field that starts here runs on over line breaks to line 4, taking"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
 fn a_quoted_note_over_two_lines_in_a_column_not_read_is_fine() {
     let text = "timestamp,sensor,value,note\n\
         2025-10-02T12:00:00Z,a,1,\"pump restarted,\nsee log\"\n\
