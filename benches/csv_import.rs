@@ -1,5 +1,5 @@
 //! CSV import throughput: `floorwatch::csvio::import` (reader + sorted bulk
-//! upsert) against the `sqlite3` CLI's `.import` of the same file into an
+//! insert) against the `sqlite3` CLI's `.import` of the same file into an
 //! equivalent table with the same primary-key index, in the same run.
 //!
 //!     cargo bench --bench csv_import -- --warm-up-time 1 --measurement-time 3

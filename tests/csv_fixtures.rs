@@ -2,15 +2,15 @@
 //! showing what the README says they show (checked on the raw text and after
 //! a real import).
 
-mod common;
+mod csv_support;
 
 #[path = "../examples/gen_fixtures.rs"]
 #[allow(dead_code)]
 mod gen_fixtures;
 
+use csv_support::{ms, text};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -18,28 +18,11 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn ms(s: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .unwrap()
-        .timestamp_millis()
-}
-
+/// Imports, asserting success; the summary on stdout.
 fn import(db: &Path, args: &[&str]) -> String {
-    let out = Command::new(common::floorwatch_bin())
-        .arg("import")
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("FLOORWATCH_CONFIG")
-        .env("FLOORWATCH_CONFIG_DIR", db.parent().unwrap())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let out = csv_support::import(db, args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
 }
 
 /// (ts, value) of one sensor, in time order.
@@ -110,7 +93,7 @@ fn factory_day_has_its_excursions_and_imports_whole() {
     let summary = import(&db, &[path.to_str().unwrap()]);
     assert!(
         summary.contains(
-            "8640 rows, 8640 readings stored for 3 sensors, 0 missing values skipped, 0 bad rows"
+            "8640 rows read, 8640 readings for 3 sensors: 8640 new, 0 already stored, 0 updated; 0 missing values skipped, 0 bad rows"
         ),
         "{summary}"
     );
@@ -126,7 +109,7 @@ fn tenant_month_has_rollover_reset_gap_and_spike() {
     let db = dir.path().join("h.sqlite");
     let summary = import(&db, &[fixture("tenant_meters_month.csv").to_str().unwrap()]);
     assert!(
-        summary.contains("29616 rows, 29616 readings stored for 10 sensors"),
+        summary.contains("29616 rows read, 29616 readings for 10 sensors: 29616 new"),
         "{summary}"
     );
     let step = 15 * 60 * 1000;
@@ -181,7 +164,7 @@ fn semicolon_decimal_comma_file_reads_exactly() {
     let db = dir.path().join("h.sqlite");
     let summary = import(&db, &["--tz", "Europe/Lisbon", path.to_str().unwrap()]);
     assert!(
-        summary.contains("48 rows, 142 readings stored for 3 sensors, 2 missing values skipped"),
+        summary.contains("48 rows read, 142 readings for 3 sensors: 142 new, 0 already stored, 0 updated; 2 missing values skipped"),
         "{summary}"
     );
     let temp = series(&db, "Temperatura");
@@ -201,7 +184,7 @@ fn bad_rows_fixture_shows_each_reason() {
     let db = dir.path().join("h.sqlite");
     let summary = import(&db, &[fixture("bad_rows.csv").to_str().unwrap()]);
     assert!(
-        summary.contains("16 rows, 8 readings stored for 1 sensor, 2 missing values skipped (2 rows without any value), 6 bad rows skipped (1 not a number, 2 bad timestamp, 2 wrong number of fields, 1 empty sensor id)"),
+        summary.contains("16 rows read, 8 readings for 1 sensor: 8 new, 0 already stored, 0 updated; 2 missing values skipped (2 rows without any value), 6 bad rows skipped (1 not a number, 2 bad timestamp, 2 wrong number of fields, 1 empty sensor id)"),
         "{summary}"
     );
 }

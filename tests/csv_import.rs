@@ -2,11 +2,13 @@
 //! history; expected values are computed from the raw text independently.
 
 mod common;
+mod csv_support;
 
 use chrono::NaiveDateTime;
+use csv_support::{count, import, ms, position_of, text, value_at};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 const UCI: &str = "household_power_consumption_2006-12.txt";
 const UCI_COLUMNS: [(&str, &str, &str); 7] = [
@@ -21,40 +23,6 @@ const UCI_COLUMNS: [(&str, &str, &str); 7] = [
 
 fn uci_path() -> Option<PathBuf> {
     common::shared_data(UCI)
-}
-
-fn import(db: &Path, args: &[&str]) -> Output {
-    Command::new(common::floorwatch_bin())
-        .arg("import")
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("FLOORWATCH_CONFIG")
-        .env("FLOORWATCH_CONFIG_DIR", db.parent().unwrap())
-        .output()
-        .expect("running floorwatch import")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn count(db: &Path, sql: &str) -> i64 {
-    Connection::open(db)
-        .unwrap()
-        .query_row(sql, [], |r| r.get(0))
-        .unwrap()
-}
-
-fn value_at(db: &Path, sensor: &str, ts: i64) -> Option<f64> {
-    Connection::open(db)
-        .unwrap()
-        .query_row(
-            "SELECT value FROM readings JOIN sensors USING(sensor_id) WHERE tag = ?1 AND ts = ?2",
-            rusqlite::params![sensor, ts],
-            |r| r.get(0),
-        )
-        .ok()
 }
 
 fn uci_map_args() -> Vec<String> {
@@ -136,14 +104,6 @@ fn imports_the_uci_file_with_only_a_config_import_profile() {
     assert_eq!(name, "Mains voltage");
 }
 
-/// `file:LINE:COL` of the first occurrence of `needle` in `text`.
-fn position_of(file: &Path, text: &str, needle: &str) -> String {
-    let offset = text.find(needle).expect("needle in text");
-    let line = text[..offset].matches('\n').count() + 1;
-    let col = offset - text[..offset].rfind('\n').map_or(0, |i| i + 1) + 1;
-    format!("{}:{line}:{col}", file.display())
-}
-
 #[test]
 fn a_bad_import_mapping_is_named_by_config_line_and_column_and_exits_2() {
     let Some(path) = uci_path() else { return };
@@ -202,12 +162,6 @@ time_column = "Uhrzeit"
 [import.columns]
 Leistung = { sensor = "p", unit = "kW" }
 "#;
-
-fn ms(rfc3339: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .unwrap()
-        .timestamp_millis()
-}
 
 #[test]
 fn a_profile_chosen_by_name_sets_every_reading_option_and_flags_override_it() {
@@ -322,7 +276,7 @@ fn assert_uci_imported(db: &Path, path: &Path, out: &Output) {
     let summary = text(&out.stdout);
     assert!(
         summary.contains(&format!(
-            "{} rows, {numeric} readings stored for 7 sensors, {missing} missing values skipped ({question_rows} rows without any value), 0 bad rows",
+            "{} rows read, {numeric} readings for 7 sensors: {numeric} new, 0 already stored, 0 updated; {missing} missing values skipped ({question_rows} rows without any value), 0 bad rows",
             rows.len()
         )),
         "{summary}"
@@ -389,29 +343,60 @@ fn uci_times_are_local_to_the_given_zone() {
     assert_eq!(count(&db, "SELECT count(*) FROM sensors"), 1);
 }
 
+/// The summary's new / already stored / updated, each checked against
+/// the history's row count and values.
 #[test]
-fn importing_twice_stores_each_reading_once() {
+fn importing_again_says_how_many_readings_were_new_already_stored_or_updated() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.sqlite");
     let file = dir.path().join("long.csv");
-    std::fs::write(
-        &file,
-        "timestamp,sensor,value,unit\n\
+    let rows = "timestamp,sensor,value,unit\n\
          2025-10-02T12:00:00Z,temp-001,36.2,°C\n\
          2025-10-02T12:00:00Z,vib-001,5.5,mm/s\n\
-         2025-10-02T12:01:00Z,temp-001,36.4,°C\n",
-    )
-    .unwrap();
-    for _ in 0..2 {
-        let out = import(&db, &[file.to_str().unwrap()]);
-        assert!(out.status.success(), "{}", text(&out.stderr));
-    }
-    assert_eq!(count(&db, "SELECT count(*) FROM readings"), 3);
+         2025-10-02T12:01:00Z,temp-001,36.4,°C\n";
+    std::fs::write(&file, rows).unwrap();
+    let readings = "SELECT count(*) FROM readings";
+    let summaries: Vec<String> = (0..2)
+        .map(|_| {
+            let out = import(&db, &[file.to_str().unwrap()]);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            text(&out.stdout)
+        })
+        .collect();
+    assert!(
+        summaries[0]
+            .contains("3 rows read, 3 readings for 2 sensors: 3 new, 0 already stored, 0 updated;"),
+        "{}",
+        summaries[0]
+    );
+    assert!(
+        summaries[1]
+            .contains("3 rows read, 3 readings for 2 sensors: 0 new, 3 already stored, 0 updated;"),
+        "{}",
+        summaries[1]
+    );
+    assert_eq!(count(&db, readings), 3);
     assert_eq!(count(&db, "SELECT count(*) FROM sensors"), 2);
-    let ts = chrono::DateTime::parse_from_rfc3339("2025-10-02T12:01:00Z")
-        .unwrap()
-        .timestamp_millis();
-    assert_eq!(value_at(&db, "temp-001", ts), Some(36.4));
+
+    // One value changed, one reading added: the file's value replaces the stored one.
+    let changed = rows.replace("36.4", "36.9") + "2025-10-02T12:02:00Z,temp-001,36.5,°C\n";
+    std::fs::write(&file, changed).unwrap();
+    let out = import(&db, &[file.to_str().unwrap()]);
+    assert!(
+        text(&out.stdout)
+            .contains("4 rows read, 4 readings for 2 sensors: 1 new, 2 already stored, 1 updated;"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(count(&db, readings), 4);
+    assert_eq!(
+        value_at(&db, "temp-001", ms("2025-10-02T12:01:00Z")),
+        Some(36.9)
+    );
+    assert_eq!(
+        value_at(&db, "temp-001", ms("2025-10-02T12:00:00Z")),
+        Some(36.2)
+    );
 }
 
 #[test]
@@ -471,7 +456,7 @@ fn bad_rows_are_skipped_counted_and_named_by_file_line_column() {
     );
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("5 rows, 4 readings stored for 2 sensors, 0 missing values skipped, 3 bad rows skipped (2 not a number, 1 bad timestamp)"),
+        stdout.contains("5 rows read, 4 readings for 2 sensors: 4 new, 0 already stored, 0 updated; 0 missing values skipped, 3 bad rows skipped (2 not a number, 1 bad timestamp)"),
         "{stdout}"
     );
     assert_eq!(count(&db, "SELECT count(*) FROM readings"), 4);

@@ -1,13 +1,15 @@
 //! `floorwatch import`: CSV files into the history, streaming (constant
-//! memory), idempotent (readings upsert on sensor + time). Bad rows are
-//! skipped and counted by reason; with `strict` the first bad row stops the
-//! file and nothing from it is stored.
+//! memory), idempotent (one reading per sensor and time: a reading already
+//! stored is counted, not stored again; another value at that sensor and
+//! time replaces the stored one, counted as updated). Bad rows are skipped
+//! and counted by reason; with `strict` the first bad row stops the file and
+//! nothing from it is stored.
 
 use super::reader::RawReading;
 use super::{BadRow, CsvError, CsvOptions, CsvReader, ReadStats, RowOutcome};
 use crate::model::SensorMeta;
 use crate::store::StoreError;
-use crate::store::bulk::{BulkLoader, BulkRow};
+use crate::store::bulk::{BulkLoader, BulkRow, WriteCounts};
 use rusqlite::Connection;
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -43,8 +45,9 @@ impl Default for ImportOptions {
 pub struct FileReport {
     pub file: String,
     pub stats: ReadStats,
-    /// Readings written (re-imported readings count again; they are stored once).
-    pub stored: u64,
+    /// What the file's readings did to the history: `written.total()` is
+    /// `stats.readings`, `written.new` the rows the history gained.
+    pub written: WriteCounts,
     pub sensors: usize,
     /// The first bad rows, in file order.
     pub examples: Vec<BadRow>,
@@ -56,35 +59,27 @@ impl FileReport {
         self.stats.rows as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
-    /// One line for the terminal or a log: what was stored and what was skipped.
+    /// One line for the terminal or a log (and for scripts, when piped):
+    /// rows read, what their readings did to the history, what was skipped.
     pub fn summary(&self) -> String {
         let s = &self.stats;
+        let w = &self.written;
         let mut line = format!(
-            "{}: {} rows, {} readings stored for {} sensor{}, {} missing values skipped",
+            "{}: {} rows read, {} readings for {} sensor{}: {} new, {} already stored, {} updated; {} missing values skipped",
             self.file,
             s.rows,
-            self.stored,
+            w.total(),
             self.sensors,
             if self.sensors == 1 { "" } else { "s" },
+            w.new,
+            w.duplicate,
+            w.updated,
             s.missing
         );
         if s.empty_rows > 0 {
             line.push_str(&format!(" ({} rows without any value)", s.empty_rows));
         }
-        let bad = s.bad_rows();
-        if bad == 0 {
-            line.push_str(", 0 bad rows");
-        } else {
-            let reasons: Vec<String> = s
-                .bad
-                .iter()
-                .map(|(reason, n)| format!("{n} {}", reason.label()))
-                .collect();
-            line.push_str(&format!(
-                ", {bad} bad rows skipped ({})",
-                reasons.join(", ")
-            ));
-        }
+        line.push_str(&format!(", {}", bad_rows_summary(s)));
         line.push_str(&format!(
             " in {:.2} s ({:.0} rows/s)",
             self.elapsed.as_secs_f64(),
@@ -94,10 +89,55 @@ impl FileReport {
     }
 }
 
+/// `0 bad rows`, or how many were skipped for which reasons.
+fn bad_rows_summary(stats: &ReadStats) -> String {
+    let bad = stats.bad_rows();
+    if bad == 0 {
+        return "0 bad rows".into();
+    }
+    let reasons: Vec<String> = stats
+        .bad
+        .iter()
+        .map(|(reason, n)| format!("{n} {}", reason.label()))
+        .collect();
+    format!("{bad} bad rows skipped ({})", reasons.join(", "))
+}
+
+/// What an import stopped by an unreadable file kept of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kept {
+    /// Rolled back: `--strict`, or a damaged gzip whose text cannot be trusted.
+    Nothing { strict: bool },
+    /// The rows read before the error were good and are stored.
+    RowsBefore { rows: u64, written: WriteCounts },
+}
+
+impl std::fmt::Display for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Kept::Nothing { strict: true } => {
+                f.write_str("--strict: nothing from this file was stored")
+            }
+            Kept::Nothing { strict: false } => f.write_str(
+                "nothing from this file was stored: text decompressed from damaged data cannot be trusted",
+            ),
+            Kept::RowsBefore { rows, written } => write!(
+                f,
+                "the {rows} rows before it were imported: {} new, {} already stored, {} updated",
+                written.new, written.duplicate, written.updated
+            ),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error(transparent)]
     Csv(#[from] CsvError),
+    /// The file cannot be read on (a cut-off or damaged gzip, an
+    /// unterminated quote...); what of it was stored is said.
+    #[error("{source} ({kept})")]
+    Unreadable { source: CsvError, kept: Kept },
     /// `--strict`: the first bad row; nothing from the file was stored.
     #[error("{row} (--strict: nothing from this file was stored)")]
     Strict { row: BadRow, rows_read: u64 },
@@ -112,6 +152,7 @@ impl ImportError {
     pub fn is_bad_input(&self) -> bool {
         match self {
             ImportError::Csv(e) => e.is_bad_input(),
+            ImportError::Unreadable { source, .. } => source.is_bad_input(),
             ImportError::Strict { .. } => true,
             ImportError::Store(_) | ImportError::Stopped { .. } => false,
         }
@@ -140,12 +181,16 @@ pub fn import_file(
     let started = Instant::now();
     let reader = CsvReader::open(path, &options.csv)?;
     let file = reader.name().to_owned();
+    // A damaged gzip stream may decompress to wrong text before the damage
+    // is detected (at worst by the checksum at its end): one transaction,
+    // so none of it is kept.
+    let one_transaction = options.strict || reader.is_compressed();
     let mut loader = BulkLoader::new(conn, db)?;
     let (tx, rx) = std::sync::mpsc::sync_channel(2);
     let (strict, keep) = (options.strict, options.keep_examples);
     let (written, stats) = std::thread::scope(|scope| {
         let parser = scope.spawn(move || parse_chunks(reader, strict, keep, &tx));
-        let written = write_chunks(&mut loader, &rx, options, progress);
+        let written = write_chunks(&mut loader, &rx, options, one_transaction, progress);
         // Stops the parser at its next chunk when writing failed.
         drop(rx);
         let stats = parser
@@ -157,7 +202,7 @@ pub fn import_file(
     Ok(FileReport {
         file,
         stats,
-        stored: written.stored,
+        written: written.counts,
         sensors: written.sensors,
         examples: written.examples,
         elapsed: started.elapsed(),
@@ -169,8 +214,8 @@ enum Parsed {
     Chunk(Chunk),
     /// `strict`: the first bad row, after this many rows.
     Strict(BadRow, u64),
-    /// The file cannot be read on; what came before was good.
-    Failed(CsvError),
+    /// The file cannot be read on after this many rows.
+    Failed(CsvError, u64),
 }
 
 struct Chunk {
@@ -196,7 +241,7 @@ fn parse_chunks(
             Ok(None) => break,
             Err(e) => {
                 let _ = send_chunk(&mut reader, &mut chunk, tx);
-                let _ = tx.send(Parsed::Failed(e));
+                let _ = tx.send(Parsed::Failed(e, reader.stats().rows));
                 return reader.stats().clone();
             }
         };
@@ -245,7 +290,7 @@ fn send_chunk(
 
 /// What the writer did with the chunks of one file.
 struct Written {
-    stored: u64,
+    counts: WriteCounts,
     sensors: usize,
     examples: Vec<BadRow>,
 }
@@ -254,10 +299,11 @@ fn write_chunks(
     loader: &mut BulkLoader,
     rx: &Receiver<Parsed>,
     options: &ImportOptions,
+    one_transaction: bool,
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<Written, ImportError> {
     let mut written = Written {
-        stored: 0,
+        counts: WriteCounts::default(),
         sensors: 0,
         examples: Vec::new(),
     };
@@ -273,9 +319,9 @@ fn write_chunks(
                 loader.rollback()?;
                 return Err(ImportError::Strict { row, rows_read });
             }
-            Parsed::Failed(e) => {
-                finish_after_error(loader, options.strict)?;
-                return Err(e.into());
+            Parsed::Failed(source, rows) => {
+                let kept = keep_after_error(loader, &source, options.strict, rows, written.counts)?;
+                return Err(ImportError::Unreadable { source, kept });
             }
         };
         for meta in &chunk.sensors {
@@ -283,10 +329,9 @@ fn write_chunks(
         }
         written.examples.extend(chunk.examples);
         sort_chunk(&chunk.readings, &ids, &mut rows);
-        loader.write_rows(&rows)?;
-        written.stored += rows.len() as u64;
+        written.counts += loader.write_rows(&rows)?;
         since_commit += rows.len() as u64;
-        if !options.strict && since_commit >= options.commit_every {
+        if !one_transaction && since_commit >= options.commit_every {
             loader.commit()?;
             loader.begin()?;
             since_commit = 0;
@@ -351,8 +396,27 @@ fn sort_chunk(readings: &[RawReading], ids: &[i64], out: &mut Vec<BulkRow>) {
     }
 }
 
-/// A file that cannot be read to its end: strict stores nothing, otherwise
-/// what was read so far is kept (it was good).
+/// A file that cannot be read to its end: strict stores nothing, nor does a
+/// damaged gzip (what it decompressed to may be wrong); otherwise the rows
+/// read before the error are good and kept.
+fn keep_after_error(
+    loader: &mut BulkLoader,
+    error: &CsvError,
+    strict: bool,
+    rows: u64,
+    written: WriteCounts,
+) -> Result<Kept, StoreError> {
+    if strict || error.taints_what_was_read() {
+        loader.rollback()?;
+        Ok(Kept::Nothing { strict })
+    } else {
+        loader.commit()?;
+        Ok(Kept::RowsBefore { rows, written })
+    }
+}
+
+/// Stopped by the caller: strict stores nothing, otherwise what was read so
+/// far is kept (it was good).
 fn finish_after_error(loader: &mut BulkLoader, strict: bool) -> Result<(), StoreError> {
     if strict {
         loader.rollback()

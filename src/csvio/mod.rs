@@ -3,6 +3,7 @@
 //! back through the engine as if live ([`replay`]).
 
 pub mod command;
+mod escape;
 pub mod import;
 pub mod layout;
 pub mod profile;
@@ -35,6 +36,8 @@ pub struct CsvOptions {
     pub time_columns: Option<TimeColumnNames>,
     /// When set, readings of any other sensor are rejected (`--known-only`).
     pub known: Option<HashSet<String>>,
+    /// A record (row) longer than this stops reading: a quote left open.
+    pub max_record_bytes: u64,
 }
 
 impl Default for CsvOptions {
@@ -48,6 +51,7 @@ impl Default for CsvOptions {
             layout: None,
             time_columns: None,
             known: None,
+            max_record_bytes: reader::MAX_RECORD_BYTES,
         }
     }
 }
@@ -68,6 +72,26 @@ pub enum CsvError {
         line: u64,
         message: String,
     },
+    /// The text cannot be read on from `line:col` (an unterminated quote...).
+    #[error("{file}:{line}:{col}: {message}")]
+    FormatAt {
+        file: String,
+        line: u64,
+        col: usize,
+        message: String,
+    },
+    /// Not text (a binary file, UTF-16...): nothing was read from it.
+    #[error("{file}: not a CSV file: {what}")]
+    NotText { file: String, what: String },
+    /// The gzip stream is damaged or cut off at `offset` (of the compressed
+    /// file), while the CSV was at `line` (unknown in the first sample).
+    #[error("{file}: {fault} at byte {offset} of the compressed file{}", reading_line(*line))]
+    Gzip {
+        file: String,
+        offset: u64,
+        line: Option<u64>,
+        fault: GzipFault,
+    },
     /// A config `[[import]]` entry asks for what the file does not have; the
     /// position is the entry's in the config.
     #[error("{origin}: {message} (in {file})")]
@@ -78,16 +102,51 @@ pub enum CsvError {
     },
 }
 
+/// What is wrong with a gzip stream.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GzipFault {
+    /// A deflate error, a checksum mismatch, a bad header: what it
+    /// decompresses to cannot be trusted.
+    #[error("corrupt gzip data ({0})")]
+    Corrupt(String),
+    /// The stream stops before its end: what came before is intact.
+    #[error("the gzip data is cut off")]
+    CutOff,
+}
+
+fn reading_line(line: Option<u64>) -> String {
+    line.map(|l| format!(", reading line {l}"))
+        .unwrap_or_default()
+}
+
 impl CsvError {
+    /// Whether what was read from the file before this error may be wrong
+    /// too (a damaged gzip stream), so none of it should be kept.
+    pub fn taints_what_was_read(&self) -> bool {
+        matches!(
+            self,
+            CsvError::Gzip {
+                fault: GzipFault::Corrupt(_),
+                ..
+            }
+        )
+    }
+
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, CsvError::Format { .. } | CsvError::Config { .. })
-            || matches!(self, CsvError::Io { source, .. } if matches!(
-                source.kind(),
-                std::io::ErrorKind::InvalidData
-                    | std::io::ErrorKind::NotFound
-                    // A cut-off file, e.g. a truncated `.csv.gz`.
-                    | std::io::ErrorKind::UnexpectedEof
-            ))
+        matches!(
+            self,
+            CsvError::Format { .. }
+                | CsvError::FormatAt { .. }
+                | CsvError::NotText { .. }
+                | CsvError::Gzip { .. }
+                | CsvError::Config { .. }
+        ) || matches!(self, CsvError::Io { source, .. } if matches!(
+            source.kind(),
+            std::io::ErrorKind::InvalidData
+                | std::io::ErrorKind::NotFound
+                // A cut-off file, e.g. a truncated `.csv.gz`.
+                | std::io::ErrorKind::UnexpectedEof
+        ))
     }
 }
 

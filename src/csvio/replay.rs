@@ -201,7 +201,7 @@ fn load_for_replay(
         load_reporting(&options.files, &options.import, history, &mut loading)?;
     }
     let reports = load_reporting(&options.files, &options.import, db, &mut loading)?;
-    if reports.iter().all(|r| r.stored == 0) {
+    if reports.iter().all(|r| r.written.total() == 0) {
         let first_bad = reports.iter().find_map(|r| r.examples.first().cloned());
         return Err(ReplayLoadError::Empty {
             files: label(&options.files),
@@ -517,7 +517,10 @@ mod tests {
             &CancellationToken::new(),
         )
         .unwrap();
-        assert_eq!(reports.iter().map(|r| r.stored).sum::<u64>(), 20_100);
+        assert_eq!(
+            reports.iter().map(|r| r.written.total()).sum::<u64>(),
+            20_100
+        );
         let seen = progress_of(&mut rx);
         // Each file of each pass starts at its own name and ends complete.
         let marks: Vec<(&str, u64, u64)> = seen

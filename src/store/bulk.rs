@@ -1,6 +1,8 @@
 //! Bulk loading for imports: one connection, explicit transactions, prepared
-//! statements held across rows. Readings upsert on (sensor, ts), so loading
-//! the same data twice stores it once.
+//! statements held across rows. Readings are keyed on (sensor, ts), so loading
+//! the same data twice stores it once; each row written is counted as new,
+//! already stored, or updated (another value or quality at that key: the
+//! later one wins).
 
 use super::{Result, StoreError};
 use crate::model::{SensorMeta, TimestampMs, now_ms};
@@ -39,7 +41,7 @@ pub fn open(path: &Path) -> Result<Connection> {
 /// `PRAGMA cache_size` of a bulk load: negative = KiB.
 const BULK_CACHE_KIB: i64 = -8192;
 
-/// Readings per multi-row upsert: one statement step for 64 rows instead of
+/// Readings per multi-row insert: one statement step for 64 rows instead of
 /// 64 (fewer VDBE starts, resets and halts: −25 % instructions per row).
 const ROWS_PER_STATEMENT: usize = 64;
 
@@ -65,13 +67,40 @@ pub struct BulkRow {
     pub quality: i64,
 }
 
+/// What writing rows did, row by row: the three add up to the rows written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteCounts {
+    /// Inserted: the history had no reading at that sensor and time.
+    pub new: u64,
+    /// The history already had this value and quality there: nothing changed.
+    pub duplicate: u64,
+    /// The history had another value or quality there: this row replaced it.
+    pub updated: u64,
+}
+
+impl WriteCounts {
+    /// Rows written: new, duplicate or updated.
+    pub fn total(&self) -> u64 {
+        self.new + self.duplicate + self.updated
+    }
+}
+
+impl std::ops::AddAssign for WriteCounts {
+    fn add_assign(&mut self, other: Self) {
+        self.new += other.new;
+        self.duplicate += other.duplicate;
+        self.updated += other.updated;
+    }
+}
+
 pub struct BulkLoader<'c> {
     conn: &'c Connection,
     path: PathBuf,
     upsert_sensor: Statement<'c>,
-    upsert_reading: Statement<'c>,
+    insert_one: Statement<'c>,
     /// The same for [`ROWS_PER_STATEMENT`] rows at once.
-    upsert_many: Statement<'c>,
+    insert_many: Statement<'c>,
+    update_changed: Statement<'c>,
     in_transaction: bool,
 }
 
@@ -85,10 +114,11 @@ impl<'c> BulkLoader<'c> {
             conn,
             path: path.to_owned(),
             upsert_sensor: conn.prepare(UPSERT_SENSOR).map_err(ctx)?,
-            upsert_reading: conn.prepare(&upsert_readings_sql(1)).map_err(ctx)?,
-            upsert_many: conn
-                .prepare(&upsert_readings_sql(ROWS_PER_STATEMENT))
+            insert_one: conn.prepare(&insert_new_sql(1)).map_err(ctx)?,
+            insert_many: conn
+                .prepare(&insert_new_sql(ROWS_PER_STATEMENT))
                 .map_err(ctx)?,
+            update_changed: conn.prepare(UPDATE_CHANGED).map_err(ctx)?,
             in_transaction: false,
         })
     }
@@ -140,26 +170,53 @@ impl<'c> BulkLoader<'c> {
         Ok(id)
     }
 
-    /// Upserts `rows` in the order given. Callers sort them by (sensor, ts) so
-    /// the B-tree fills page by page; of two rows with the same key the later
-    /// one is stored.
-    pub fn write_rows(&mut self, rows: &[BulkRow]) -> Result<()> {
+    /// Writes `rows` in the order given and counts what each did. Callers
+    /// sort them by (sensor, ts) so the B-tree fills page by page; of two
+    /// rows with the same key the later one is stored.
+    pub fn write_rows(&mut self, rows: &[BulkRow]) -> Result<WriteCounts> {
+        let mut counts = WriteCounts::default();
         let mut groups = rows.chunks_exact(ROWS_PER_STATEMENT);
         for group in &mut groups {
-            execute_rows(&mut self.upsert_many, group, &self.path)?;
+            counts += self.write_group(group, true)?;
         }
         for row in groups.remainder() {
-            execute_rows(
-                &mut self.upsert_reading,
-                std::slice::from_ref(row),
-                &self.path,
-            )?;
+            counts += self.write_group(std::slice::from_ref(row), false)?;
         }
-        Ok(())
+        Ok(counts)
+    }
+
+    /// Inserts the rows whose key is new; only when some key was already
+    /// there, updates each row whose value or quality differs (in order, so
+    /// the later of equal keys wins). A fresh load never pays for the update.
+    fn write_group(&mut self, group: &[BulkRow], many: bool) -> Result<WriteCounts> {
+        let insert = if many {
+            &mut self.insert_many
+        } else {
+            &mut self.insert_one
+        };
+        execute_rows(insert, group, &self.path)?;
+        let new = self.conn.changes();
+        let mut updated = 0;
+        if new < group.len() as u64 {
+            for row in group {
+                execute_rows(
+                    &mut self.update_changed,
+                    std::slice::from_ref(row),
+                    &self.path,
+                )?;
+                updated += self.conn.changes();
+            }
+        }
+        Ok(WriteCounts {
+            new,
+            duplicate: group.len() as u64 - new - updated,
+            updated,
+        })
     }
 }
 
-/// Binds `rows` to a statement of `rows.len()` value tuples and runs it.
+/// Binds `rows` to a statement of `rows.len()` (sensor_id, ts, value,
+/// quality) tuples and runs it.
 fn execute_rows(stmt: &mut Statement<'_>, rows: &[BulkRow], path: &Path) -> Result<()> {
     let ctx = |source| StoreError::Sqlite {
         path: path.to_owned(),
@@ -177,14 +234,19 @@ fn execute_rows(stmt: &mut Statement<'_>, rows: &[BulkRow], path: &Path) -> Resu
     Ok(())
 }
 
-/// The readings upsert for `n` rows: the later of two equal (sensor, ts) wins.
-fn upsert_readings_sql(n: usize) -> String {
+/// Inserts `n` rows, leaving any (sensor, ts) already stored as it is.
+fn insert_new_sql(n: usize) -> String {
     let values = vec!["(?, ?, ?, ?)"; n].join(", ");
     format!(
         "INSERT INTO readings(sensor_id, ts, value, quality) VALUES {values}
-         ON CONFLICT(sensor_id, ts) DO UPDATE SET value = excluded.value, quality = excluded.quality"
+         ON CONFLICT(sensor_id, ts) DO NOTHING"
     )
 }
+
+/// Replaces a stored reading whose value or quality differs (a no-op, with
+/// no page written, when they are equal).
+const UPDATE_CHANGED: &str = "UPDATE readings SET value = ?3, quality = ?4
+     WHERE sensor_id = ?1 AND ts = ?2 AND (value <> ?3 OR quality <> ?4)";
 
 impl Drop for BulkLoader<'_> {
     fn drop(&mut self) {
@@ -208,12 +270,17 @@ mod tests {
         }
     }
 
-    #[test]
-    fn multi_row_statements_keep_the_later_of_equal_keys_and_valid_sensor_ids() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("h.sqlite");
-        let conn = open(&path).unwrap();
-        let mut loader = BulkLoader::new(&conn, &path).unwrap();
+    fn counts(new: u64, duplicate: u64, updated: u64) -> WriteCounts {
+        WriteCounts {
+            new,
+            duplicate,
+            updated,
+        }
+    }
+
+    /// A loader in a transaction on a fresh history, with sensor "a".
+    fn loader_with_sensor<'c>(conn: &'c Connection, path: &Path) -> (BulkLoader<'c>, i64) {
+        let mut loader = BulkLoader::new(conn, path).unwrap();
         loader.begin().unwrap();
         let a = loader
             .sensor(&SensorMeta {
@@ -221,14 +288,31 @@ mod tests {
                 ..Default::default()
             })
             .unwrap();
+        (loader, a)
+    }
+
+    fn stored(conn: &Connection, sql: &str) -> i64 {
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn multi_row_statements_keep_the_later_of_equal_keys_and_valid_sensor_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let conn = open(&path).unwrap();
+        let (mut loader, a) = loader_with_sensor(&conn, &path);
         // 150 rows: two full 64-row statements and 22 single ones; ts 10 of
         // the first group repeats inside the same statement, ts 140 in the tail.
         let mut rows: Vec<BulkRow> = (0..148).map(|t| row(a, t, t as f64)).collect();
         rows.insert(20, row(a, 10, -10.0));
         rows.push(row(a, 140, -140.0));
-        loader.write_rows(&rows).unwrap();
-        // Again, with other values: an upsert, not a second row.
-        loader.write_rows(&[row(a, 5, 55.0)]).unwrap();
+        // The repeats replace the value just inserted: updated, not new.
+        assert_eq!(loader.write_rows(&rows).unwrap(), counts(148, 0, 2));
+        // Again, with another value: an update, not a second row.
+        assert_eq!(
+            loader.write_rows(&[row(a, 5, 55.0)]).unwrap(),
+            counts(0, 0, 1)
+        );
         loader.commit().unwrap();
         let value = |ts: i64| -> f64 {
             conn.query_row(
@@ -238,20 +322,53 @@ mod tests {
             )
             .unwrap()
         };
-        let count: i64 = conn
-            .query_row("SELECT count(*) FROM readings", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(count, 148);
+        assert_eq!(stored(&conn, "SELECT count(*) FROM readings"), 148);
         assert_eq!(value(10), -10.0);
         assert_eq!(value(140), -140.0);
         assert_eq!(value(5), 55.0);
         assert_eq!(value(147), 147.0);
         // Foreign keys are not checked per row during the load; they still hold.
-        let orphans: i64 = conn
-            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        assert_eq!(orphans, 0);
+        assert_eq!(
+            stored(&conn, "SELECT count(*) FROM pragma_foreign_key_check"),
+            0
+        );
+    }
+
+    #[test]
+    fn rows_written_again_are_counted_as_duplicates_or_updates_never_as_new() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let conn = open(&path).unwrap();
+        let (mut loader, a) = loader_with_sensor(&conn, &path);
+        let first: Vec<BulkRow> = (0..100).map(|t| row(a, t, t as f64)).collect();
+        assert_eq!(loader.write_rows(&first).unwrap(), counts(100, 0, 0));
+        assert_eq!(loader.write_rows(&first).unwrap(), counts(0, 100, 0));
+        // ts 50..150: 50 new; of the 50 already stored, two values and one
+        // quality differ.
+        let mut second: Vec<BulkRow> = (50..150).map(|t| row(a, t, t as f64)).collect();
+        second[10].value = -60.0;
+        second[20].value = -70.0;
+        second[30].quality = 2;
+        assert_eq!(loader.write_rows(&second).unwrap(), counts(50, 47, 3));
+        loader.commit().unwrap();
+        assert_eq!(stored(&conn, "SELECT count(*) FROM readings"), 150);
+        assert_eq!(
+            stored(
+                &conn,
+                "SELECT count(*) FROM readings WHERE value <> ts OR quality <> 0"
+            ),
+            3
+        );
+        assert_eq!(
+            stored(
+                &conn,
+                "SELECT CAST(value AS INTEGER) FROM readings WHERE ts = 70"
+            ),
+            -70
+        );
+        assert_eq!(
+            stored(&conn, "SELECT quality FROM readings WHERE ts = 80"),
+            2
+        );
     }
 }

@@ -225,7 +225,7 @@ async fn replay_loaded(view: &mut Option<ReplayView>) -> Result<String, String> 
         return std::future::pending().await;
     };
     let outcome = view.session.loaded().await.map(|reports| {
-        let readings: u64 = reports.iter().map(|r| r.stored).sum();
+        let readings: u64 = reports.iter().map(|r| r.written.total()).sum();
         let bad: u64 = reports.iter().map(|r| r.stats.bad_rows()).sum();
         let first_bad = reports.iter().find_map(|r| r.examples.first());
         let mut text = format!("replaying {} ({readings} readings", view.file.display());
@@ -555,7 +555,7 @@ Volts = { sensor = "panel.voltage", unit = "V" }
         .unwrap();
         let mut session = start_replay(&config, file).unwrap();
         let reports = session.loaded().await.unwrap().to_vec();
-        assert_eq!(reports[0].stored, 2);
+        assert_eq!(reports[0].written.total(), 2);
         let reader = crate::store::HistoryReader::open(&session.db()).unwrap();
         let values: Vec<f64> = reader
             .range("panel.voltage", 0, i64::MAX)
