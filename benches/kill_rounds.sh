@@ -5,12 +5,12 @@
 #
 #   bash benches/kill_rounds.sh [STREAMS] [MESSAGES] [KILLS]
 #
-# Defaults: 5 streams of 40,000 messages, 3 kills in each (200,000 messages).
+# Defaults: 5 streams of 40,000 messages, 5 kills in each (200,000 messages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 streams=${1:-5}
 messages=${2:-40000}
-kills=${3:-3}
+kills=${3:-5}
 cargo test --release --test no_loss --no-run >/dev/null 2>&1
 total=0
 for s in $(seq "$streams"); do

@@ -85,8 +85,8 @@ fn kill_9_at_random_moments_loses_no_acknowledged_message() {
     if !common::machine_tool("mosquitto") {
         return;
     }
-    let rounds = env_or("FLOORWATCH_KILL_ROUNDS", 3);
-    let n = env_or("FLOORWATCH_KILL_MESSAGES", 20_000);
+    let rounds = env_or("FLOORWATCH_KILL_ROUNDS", 5);
+    let n = env_or("FLOORWATCH_KILL_MESSAGES", 40_000);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let broker = OwnMosquitto::start(dir.path(), "");
@@ -99,23 +99,24 @@ fn kill_9_at_random_moments_loses_no_acknowledged_message() {
     wait_subscribed(&mut recorder);
     let mut publisher = publish_all(&runtime, broker.port, n);
     let per_round = n / (rounds + 1);
+    // Rows in the file when the running recorder started (its own `stored`
+    // counts from there).
+    let mut rows_at_start = 0;
     for round in 0..rounds {
-        // Somewhere in the middle of this process's share of the stream.
-        let at = rng.random_range(per_round / 2..per_round);
-        if recorder.try_wait_count("stored", at).is_none() {
-            eprintln!("round {round}: the stream ended before {at} new rows");
-            break;
-        }
+        // Somewhere in this round's share of the stream (never past its end).
+        let target = round * per_round + rng.random_range(per_round / 2..per_round);
+        let at = target.max(rows_at_start + 1).min(n) - rows_at_start;
+        recorder.wait_count("stored", at);
         // Not a synchronisation: moves the kill off the status line's beat,
         // to an arbitrary point of the receive → commit → acknowledge cycle.
-        std::thread::sleep(std::time::Duration::from_millis(rng.random_range(0..50)));
+        std::thread::sleep(std::time::Duration::from_millis(rng.random_range(0..20)));
         recorder.kill9();
-        let rows = count_rows(&db);
-        eprintln!("round {round}: killed at stored >= {at}; {rows} rows in the file");
+        rows_at_start = count_rows(&db);
+        eprintln!("round {round}: killed at {target}+ rows; {rows_at_start} rows in the file");
         recorder = Recorder::start(&bin, dir.path(), &config);
     }
     runtime.block_on(publisher.wait_acked(n));
-    let left = n - count_rows(&db);
+    let left = n - rows_at_start;
     // A lost message never arrives: then the count below says how many.
     let _ = recorder.try_wait_count("stored", left);
     let (status, lines) = recorder.terminate();
