@@ -11,6 +11,7 @@ pub use writer::{AlarmEventRow, StoreStats, WriteMsg, Writer, WriterHandle};
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -54,16 +55,35 @@ pub fn open(path: &Path) -> Result<Connection> {
         let _ = std::fs::create_dir_all(dir);
     }
     let mut conn = Connection::open(path).map_err(ctx)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))
-        .map_err(ctx)?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(ctx)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(ctx)?;
+    use_wal(&conn).map_err(ctx)?;
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(ctx)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(ctx)?;
     schema::migrate(&mut conn, path)?;
     Ok(conn)
+}
+
+/// How long a connection waits for another one's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Switches the file to WAL. Connections switching a new file at the same
+/// time can deadlock on its locks; SQLite then answers "busy" at once instead
+/// of waiting, so this retries until the busy timeout.
+fn use_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            done => return done,
+        }
+    }
 }
 
 /// Opens an existing history file for reading only (separate connection).
@@ -78,6 +98,6 @@ pub fn open_reader(path: &Path) -> Result<Connection> {
         path: path.to_owned(),
         source,
     })?;
-    let _ = conn.busy_timeout(std::time::Duration::from_secs(5));
+    let _ = conn.busy_timeout(BUSY_TIMEOUT);
     Ok(conn)
 }
