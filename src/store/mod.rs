@@ -2,10 +2,13 @@
 //! batches inserts ([`writer`]); queries use their own connections ([`query`]).
 
 pub mod bulk;
+pub mod check;
+pub mod command;
 pub mod query;
 mod schema;
 pub mod writer;
 
+pub use check::{CheckMode, CheckOutcome, spawn_quick_check};
 pub use query::{Aggregate, HistoryReader};
 pub use writer::{AlarmEventRow, StoreStats, WriteMsg, Writer, WriterHandle};
 
@@ -15,7 +18,7 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("history file {path}: {source}")]
+    #[error("history file {path}: {source}{hint}", hint = damage_hint(.source, .path))]
     Sqlite {
         path: PathBuf,
         #[source]
@@ -42,6 +45,34 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+impl StoreError {
+    /// Whether SQLite found the file damaged (malformed, or not a database).
+    pub fn is_damaged(&self) -> bool {
+        matches!(self, StoreError::Sqlite { source, .. } if is_damage(source))
+    }
+}
+
+/// Whether a SQLite error means the file itself is damaged.
+pub fn is_damage(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
+}
+
+/// What to do about a damaged file, appended to its error; empty otherwise.
+fn damage_hint(error: &rusqlite::Error, path: &Path) -> String {
+    if !is_damage(error) {
+        return String::new();
+    }
+    let path = path.display();
+    format!(
+        " — the file is damaged: `floorwatch db check --db {path}` lists the problems; \
+         restore it from a backup, or salvage what is readable with \
+         `sqlite3 {path} .recover | sqlite3 recovered.sqlite`"
+    )
+}
 
 /// Opens (creating if needed) the history file and brings its schema up to date.
 pub fn open(path: &Path) -> Result<Connection> {
@@ -90,14 +121,18 @@ fn use_wal(conn: &Connection) -> rusqlite::Result<()> {
 pub fn open_reader(path: &Path) -> Result<Connection> {
     // Creating and migrating first lets a reader start before the writer.
     drop(open(path)?);
+    connect_read_only(path).map_err(|source| StoreError::Sqlite {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// A read-only connection to an existing file, which it never creates or changes.
+pub(crate) fn connect_read_only(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|source| StoreError::Sqlite {
-        path: path.to_owned(),
-        source,
-    })?;
-    let _ = conn.busy_timeout(BUSY_TIMEOUT);
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(conn)
 }
