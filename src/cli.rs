@@ -22,6 +22,7 @@ Examples:
                                                     play CSV history through the console
   floorwatch export readings --from 2026-10-01 --to 2026-10-02 -o day.csv
   floorwatch export aggregates --every 1h --sensor 'line1.*' -o hourly.csv
+  floorwatch db check --db history.sqlite           ok (exit 0), or the damage found (exit 2)
   floorwatch completions bash > /etc/bash_completion.d/floorwatch";
 
 #[derive(Debug, Parser)]
@@ -60,6 +61,9 @@ pub enum Command {
     Replay(crate::csvio::command::ReplayArgs),
     /// Export readings, aggregates or the alarm journal to CSV.
     Export(crate::report::ExportArgs),
+    /// The history file: `db check` for damage (exit 2 when damaged), `db status`.
+    #[command(subcommand)]
+    Db(crate::store::command::DbCommand),
     /// Serve built-in simulated devices, to try a config without hardware.
     #[command(subcommand)]
     Simulate(SimulateCommand),
@@ -182,6 +186,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
             Ok(EXIT_OK)
         }
         Some(Command::Export(args)) => crate::report::command::run(args),
+        Some(Command::Db(command)) => crate::store::command::run(command),
         Some(Command::Demo(args)) => crate::demo::run(args, cli.verbose),
         Some(Command::Invoice(args)) => {
             let path = config_path(args.config.clone())?;

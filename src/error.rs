@@ -82,7 +82,10 @@ mod tests {
         assert_eq!(
             describe(&err),
             format!(
-                "starting the recorder: history file {}: database disk image is malformed",
+                "starting the recorder: history file {0}: database disk image is malformed \
+                 — the file is damaged: `floorwatch db check --db {0}` lists the problems; \
+                 restore it from a backup, or salvage what is readable with \
+                 `sqlite3 {0} .recover | sqlite3 recovered.sqlite`",
                 path.display()
             )
         );

@@ -8,6 +8,7 @@ use crate::model::{Quality, Reading, SensorId, SensorMeta, TimestampMs, now_ms};
 use crate::source::SourceStatus;
 use crate::source::raw::RawSample;
 use crate::source::replay::{LoadProgress, ReplayStatus};
+use crate::store::CheckOutcome;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -55,6 +56,9 @@ pub struct LiveState {
     pub replay: Option<ReplayStatus>,
     /// Set while a replay's files are being loaded, before it plays.
     pub replay_loading: Option<LoadProgress>,
+    /// What the start-up `quick_check` of the history file found; `None`
+    /// until it has finished (see [`crate::store::spawn_quick_check`]).
+    pub history_check: Option<CheckOutcome>,
     pub version: u64,
     max_points: usize,
     window_ms: i64,
@@ -75,6 +79,7 @@ impl LiveState {
             now_ms: now_ms(),
             replay: None,
             replay_loading: None,
+            history_check: None,
             version: 0,
             max_points: config.live_points,
             window_ms: config.live_window_ms,

@@ -1,14 +1,14 @@
 //! Schema migrations, tracked with `PRAGMA user_version`.
 
 use super::{Result, StoreError};
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 use std::path::Path;
 
 /// Each entry upgrades from version `index` to `index + 1`. Append only.
 const MIGRATIONS: &[&str] = &[
     // 1: the first schema
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-     CREATE TABLE sensors (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE TABLE IF NOT EXISTS sensors (
          sensor_id INTEGER PRIMARY KEY,
          tag TEXT NOT NULL UNIQUE,
          name TEXT NOT NULL DEFAULT '',
@@ -16,14 +16,14 @@ const MIGRATIONS: &[&str] = &[
          grp TEXT NOT NULL DEFAULT '',
          created_ms INTEGER NOT NULL
      );
-     CREATE TABLE readings (
+     CREATE TABLE IF NOT EXISTS readings (
          sensor_id INTEGER NOT NULL REFERENCES sensors(sensor_id),
          ts INTEGER NOT NULL,
          value REAL NOT NULL,
          quality INTEGER NOT NULL DEFAULT 0,
          PRIMARY KEY (sensor_id, ts)
      ) WITHOUT ROWID;
-     CREATE TABLE alarm_events (
+     CREATE TABLE IF NOT EXISTS alarm_events (
          event_id INTEGER PRIMARY KEY,
          ts INTEGER NOT NULL,
          sensor TEXT NOT NULL,
@@ -35,24 +35,49 @@ const MIGRATIONS: &[&str] = &[
          operator TEXT NOT NULL DEFAULT '',
          comment TEXT NOT NULL DEFAULT ''
      );
-     CREATE INDEX alarm_events_ts ON alarm_events(ts);
-     CREATE INDEX alarm_events_sensor ON alarm_events(sensor, ts);
-     CREATE TRIGGER alarm_events_append_only_update BEFORE UPDATE ON alarm_events
+     CREATE INDEX IF NOT EXISTS alarm_events_ts ON alarm_events(ts);
+     CREATE INDEX IF NOT EXISTS alarm_events_sensor ON alarm_events(sensor, ts);
+     CREATE TRIGGER IF NOT EXISTS alarm_events_append_only_update BEFORE UPDATE ON alarm_events
          BEGIN SELECT RAISE(ABORT, 'alarm journal is append-only'); END;
-     CREATE TRIGGER alarm_events_append_only_delete BEFORE DELETE ON alarm_events
+     CREATE TRIGGER IF NOT EXISTS alarm_events_append_only_delete BEFORE DELETE ON alarm_events
          BEGIN SELECT RAISE(ABORT, 'alarm journal is append-only'); END;",
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// Brings the schema up to date. Safe when several processes open the same
+/// new file at once: the upgrade runs in one `BEGIN IMMEDIATE` transaction (the
+/// others wait on the busy timeout) that reads the version again once it holds
+/// the write lock, so only the first creates the tables.
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     let ctx = |source| StoreError::Sqlite {
         path: path.to_owned(),
         source,
     };
+    if supported_version(conn, path)? == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(ctx)?;
+    let found = supported_version(&tx, path)?;
+    for sql in MIGRATIONS.iter().skip(found as usize) {
+        tx.execute_batch(sql).map_err(ctx)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(ctx)?;
+    tx.commit().map_err(ctx)
+}
+
+/// The file's schema version (`PRAGMA user_version`); an error when it is
+/// newer than this build knows.
+pub fn supported_version(conn: &Connection, path: &Path) -> Result<i64> {
     let found: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(ctx)?;
+        .map_err(|source| StoreError::Sqlite {
+            path: path.to_owned(),
+            source,
+        })?;
     if found > SCHEMA_VERSION {
         return Err(StoreError::TooNew {
             path: path.to_owned(),
@@ -60,14 +85,7 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             supported: SCHEMA_VERSION,
         });
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let tx = conn.transaction().map_err(ctx)?;
-        tx.execute_batch(sql).map_err(ctx)?;
-        tx.pragma_update(None, "user_version", index as i64 + 1)
-            .map_err(ctx)?;
-        tx.commit().map_err(ctx)?;
-    }
-    Ok(())
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -93,6 +111,46 @@ mod tests {
             )
             .unwrap();
         assert_eq!(tables, 4);
+    }
+
+    /// Every table, index and trigger of a history file, with its SQL.
+    fn schema_of(path: &Path) -> Vec<(String, String, Option<String>)> {
+        let conn = Connection::open(path).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn threads_creating_the_same_new_file_at_once_all_succeed() {
+        const THREADS: usize = 8;
+        let dir = tempfile::tempdir().unwrap();
+        let reference = dir.path().join("reference.sqlite");
+        drop(crate::store::open(&reference).unwrap());
+        for round in 0..20 {
+            let path = dir.path().join(format!("h{round}.sqlite"));
+            let start = std::sync::Barrier::new(THREADS);
+            let versions: Vec<Result<i64>> = std::thread::scope(|s| {
+                let opening: Vec<_> = (0..THREADS)
+                    .map(|_| {
+                        s.spawn(|| {
+                            start.wait();
+                            let conn = crate::store::open(&path)?;
+                            supported_version(&conn, &path)
+                        })
+                    })
+                    .collect();
+                opening.into_iter().map(|t| t.join().unwrap()).collect()
+            });
+            for version in versions {
+                assert_eq!(version.unwrap(), SCHEMA_VERSION, "round {round}");
+            }
+            assert_eq!(schema_of(&path), schema_of(&reference), "round {round}");
+        }
     }
 
     #[test]

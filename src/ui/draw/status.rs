@@ -3,6 +3,7 @@
 
 use super::{clock, pane};
 use crate::source::SourceStatus;
+use crate::store::{CheckMode, CheckOutcome};
 use crate::ui::state::UiState;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -70,7 +71,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ui: &UiState) {
     );
 }
 
-/// The engine summary: counters, a failing history, sources' last errors.
+/// The engine summary: counters, the history file's health, sources' last errors.
 fn summary_lines(ui: &UiState) -> Vec<Line<'static>> {
     let theme = ui.theme();
     let live = &ui.live;
@@ -88,6 +89,14 @@ fn summary_lines(ui: &UiState) -> Vec<Line<'static>> {
             format!("history: commits failing, readings held back: {error}"),
             theme.alarm,
         ));
+    }
+    if let Some(check) = &live.history_check {
+        let style = match check {
+            CheckOutcome::Ok => theme.dim,
+            CheckOutcome::Corrupt(_) => theme.alarm,
+            CheckOutcome::Failed(_) => theme.warning,
+        };
+        lines.push(Line::styled(check.status_line(CheckMode::Quick), style));
     }
     for s in live.sources.iter().filter(|s| s.last_error.is_some()) {
         lines.push(Line::styled(

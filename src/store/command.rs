@@ -1,0 +1,211 @@
+//! `floorwatch db check|status`: the history file's health and contents.
+//! Both only read the file; neither creates nor changes it.
+
+use super::check::{CheckMode, CheckOutcome, MAX_PROBLEMS, check_file};
+use super::{StoreError, schema};
+use crate::config::Config;
+use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_OK};
+use crate::model::format_ts;
+use anyhow::{Result, anyhow};
+use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Check the history file for damage: prints `ok` (exit 0), or the problems
+    /// SQLite found (exit 2: the file is a bad input file).
+    Check(DbCheckArgs),
+    /// Size, schema version, sensors, readings and time range of the history file.
+    Status(DbFileArgs),
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct DbFileArgs {
+    /// History file [default: [history] path, or history.sqlite in the data dir]
+    #[arg(long, env = "FLOORWATCH_DB")]
+    pub db: Option<PathBuf>,
+    /// Config file, for its [history] path [default: config.toml in the config dir, if any]
+    #[arg(short, long, env = "FLOORWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct DbCheckArgs {
+    #[command(flatten)]
+    pub file: DbFileArgs,
+    /// `PRAGMA quick_check` instead of the full `integrity_check`: faster, but
+    /// does not cross-check indexes against their tables.
+    #[arg(long)]
+    pub quick: bool,
+}
+
+pub fn run(command: DbCommand) -> Result<u8> {
+    match command {
+        DbCommand::Check(args) => check(&args),
+        DbCommand::Status(args) => status(&args),
+    }
+}
+
+fn check(args: &DbCheckArgs) -> Result<u8> {
+    let db = existing_history(&args.file)?;
+    let mode = if args.quick {
+        CheckMode::Quick
+    } else {
+        CheckMode::Full
+    };
+    match check_file(&db, mode) {
+        CheckOutcome::Ok => {
+            println!("ok");
+            Ok(EXIT_OK)
+        }
+        CheckOutcome::Corrupt(problems) => {
+            for problem in &problems {
+                println!("{problem}");
+            }
+            let at_least = if problems.len() >= MAX_PROBLEMS {
+                "at least "
+            } else {
+                ""
+            };
+            eprintln!(
+                "floorwatch: history file {} is damaged: {} found {at_least}{} problem(s); {}",
+                db.display(),
+                mode.pragma(),
+                problems.len(),
+                what_to_do(&db)
+            );
+            Ok(EXIT_BAD_INPUT)
+        }
+        CheckOutcome::Failed(why) => Err(anyhow!(
+            "history file {}: {} could not run: {why}",
+            db.display(),
+            mode.pragma()
+        )),
+    }
+}
+
+/// The advice for a damaged file.
+fn what_to_do(db: &Path) -> String {
+    format!(
+        "restore it from a backup, or salvage what is readable with \
+         `sqlite3 {} .recover | sqlite3 recovered.sqlite`",
+        db.display()
+    )
+}
+
+/// What `db status` shows.
+#[derive(Debug, Default, PartialEq)]
+struct Summary {
+    schema_version: i64,
+    sensors: u64,
+    readings: u64,
+    alarm_events: u64,
+    first_ts: Option<i64>,
+    last_ts: Option<i64>,
+}
+
+fn status(args: &DbFileArgs) -> Result<u8> {
+    let db = existing_history(args)?;
+    // A damaged file is a bad input file (exit 2), like a bad CSV.
+    let summary = summarize(&db).map_err(|e| {
+        if e.is_damaged() {
+            anyhow::Error::new(BadInput(e.to_string()))
+        } else {
+            e.into()
+        }
+    })?;
+    let size = file_size(&db) + file_size(&wal_of(&db));
+    let range = match (summary.first_ts, summary.last_ts) {
+        (Some(first), Some(last)) => format!("{} – {}", format_ts(first), format_ts(last)),
+        _ => "no readings".into(),
+    };
+    println!("file            {}", db.display());
+    println!("size            {}", indicatif::HumanBytes(size));
+    println!(
+        "schema version  {} (this floorwatch: {})",
+        summary.schema_version,
+        schema::SCHEMA_VERSION
+    );
+    println!("sensors         {}", summary.sensors);
+    println!("readings        {}", summary.readings);
+    println!("alarm events    {}", summary.alarm_events);
+    println!("time range      {range}");
+    Ok(EXIT_OK)
+}
+
+fn summarize(db: &Path) -> super::Result<Summary> {
+    let ctx = |source| StoreError::Sqlite {
+        path: db.to_owned(),
+        source,
+    };
+    let conn = super::connect_read_only(db).map_err(ctx)?;
+    let count = |table: &str| {
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map(|n| n as u64)
+        .map_err(ctx)
+    };
+    let schema_version = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(ctx)?;
+    if schema_version == 0 {
+        return Ok(Summary::default());
+    }
+    let (first_ts, last_ts) = conn
+        .query_row("SELECT min(ts), max(ts) FROM readings", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .map_err(ctx)?;
+    Ok(Summary {
+        schema_version,
+        sensors: count("sensors")?,
+        readings: count("readings")?,
+        alarm_events: count("alarm_events")?,
+        first_ts,
+        last_ts,
+    })
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+fn wal_of(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+/// The history file the arguments name, which must exist: `--db`, else the
+/// config's `[history] path`, else `history.sqlite` in the data dir.
+fn existing_history(args: &DbFileArgs) -> Result<PathBuf> {
+    let db = match &args.db {
+        Some(db) => db.clone(),
+        None => configured_history(args.config.as_deref())?
+            .unwrap_or_else(crate::paths::default_history),
+    };
+    if !db.is_file() {
+        return Err(BadInput(format!(
+            "history file {} not found: pass --db FILE",
+            db.display()
+        ))
+        .into());
+    }
+    Ok(db)
+}
+
+/// The `[history] path` of the given config, or of the default one if it exists.
+fn configured_history(given: Option<&Path>) -> Result<Option<PathBuf>> {
+    let path = match given {
+        Some(path) if !path.exists() => {
+            return Err(BadInput(format!("config file {} not found", path.display())).into());
+        }
+        Some(path) => path.to_owned(),
+        None => match crate::paths::default_config() {
+            default if default.exists() => default,
+            _ => return Ok(None),
+        },
+    };
+    Ok(Config::load(&path)?.history.path)
+}
