@@ -82,6 +82,7 @@ impl Running {
             .map_err(|e| crate::error::BadInput(format!("[alarms] alarm_topic: {e}")))?;
         let (engine, snapshots) =
             Engine::new(&engine_config, config.sensor_metas(), Some(store.clone()));
+        let engine = engine.with_history_check(crate::store::spawn_quick_check(db.to_owned()));
         let (engine, transitions) = match &shared {
             Some(_) => {
                 let (tx, rx) = mpsc::channel(1024);

@@ -343,3 +343,24 @@ fn schema_of(db: &Path) -> (Vec<(String, String, Option<String>)>, i64) {
         .unwrap();
     (objects, version)
 }
+
+#[test]
+fn a_running_console_shows_the_start_up_check_of_its_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = factory_history(dir.path());
+    let config = config(PLANT_TOML);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let running = floorwatch::app::Running::start(&config, &db).await.unwrap();
+        let mut snapshots = running.snapshots.clone();
+        let checked = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            snapshots.wait_for(|s| s.history_check.is_some()),
+        )
+        .await
+        .ok()
+        .and_then(|r| r.ok().map(|s| s.history_check.clone()));
+        running.shutdown().await.unwrap();
+        assert_eq!(checked, Some(Some(CheckOutcome::Ok)));
+    });
+}

@@ -160,7 +160,7 @@ fn a_full_disk_then_sigterm_exits_promptly_and_the_broker_keeps_the_rest() {
     let bin = common::floorwatch_bin();
 
     let mut recorder =
-        Recorder::start_with(&bin, dir.path(), &config, |c| limit_file_size(c, 2 << 20));
+        Recorder::start_with(&bin, dir.path(), &config, |c| limit_file_size(c, 512 << 10));
     wait_subscribed(&mut recorder);
     let mut publisher = publish_all(&runtime, broker.port, N);
     recorder.wait_line("a failing commit", |l| l.contains("history commit failed"));

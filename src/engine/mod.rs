@@ -102,6 +102,8 @@ pub struct Engine {
     alarm_feed: Option<mpsc::Sender<AlarmEvent>>,
     /// Readings go to the history writer (off for a replay, whose store has them).
     forward_readings: bool,
+    /// The history file's start-up check, until its outcome arrives.
+    history_check: Option<tokio::sync::oneshot::Receiver<crate::store::CheckOutcome>>,
 }
 
 /// Handles to a spawned engine.
@@ -142,6 +144,7 @@ impl Engine {
             alarm_events: Vec::new(),
             alarm_feed: None,
             forward_readings: true,
+            history_check: None,
         };
         (engine, rx)
     }
@@ -150,6 +153,16 @@ impl Engine {
     /// consumer loses transitions, the engine and the journal do not).
     pub fn with_alarm_feed(mut self, feed: mpsc::Sender<AlarmEvent>) -> Self {
         self.alarm_feed = Some(feed);
+        self
+    }
+
+    /// Shows the outcome of the history file's check (run in the background
+    /// at start) in the live state once it arrives.
+    pub fn with_history_check(
+        mut self,
+        check: tokio::sync::oneshot::Receiver<crate::store::CheckOutcome>,
+    ) -> Self {
+        self.history_check = Some(check);
         self
     }
 
@@ -381,6 +394,7 @@ impl Engine {
 
     fn on_tick(&mut self, now: TimestampMs) {
         self.state.now_ms = now;
+        self.take_history_check();
         self.alarms.on_tick(now, &mut self.alarm_events);
         if self.state.mark_stale(now) {
             self.dirty = true;
@@ -391,6 +405,22 @@ impl Engine {
                 self.state.history = history;
                 self.dirty = true;
             }
+        }
+    }
+
+    fn take_history_check(&mut self) {
+        use tokio::sync::oneshot::error::TryRecvError;
+        let Some(check) = &mut self.history_check else {
+            return;
+        };
+        match check.try_recv() {
+            Ok(outcome) => {
+                self.state.history_check = Some(outcome);
+                self.history_check = None;
+                self.dirty = true;
+            }
+            Err(TryRecvError::Closed) => self.history_check = None,
+            Err(TryRecvError::Empty) => {}
         }
     }
 
