@@ -37,18 +37,40 @@ fn rows_of(db: &std::path::Path, sensor: &str) -> Vec<(i64, f64)> {
         .collect()
 }
 
+/// A Mosquitto of the test's own and a console subscribed to it.
+struct Plant {
+    _dir: tempfile::TempDir,
+    broker: OwnMosquitto,
+    db: std::path::PathBuf,
+    config: floorwatch::config::Config,
+}
+
+impl Plant {
+    async fn start(name: &str, extra: &str) -> (Plant, Running) {
+        let dir = tempfile::tempdir().unwrap();
+        let broker = OwnMosquitto::start(dir.path(), "");
+        let db = dir.path().join("history.sqlite");
+        let config = parse_config(&config(&broker.url(), &format!("fw-{name}-console"), extra));
+        let running = Running::start(&config, &db).await.unwrap();
+        wait_subscribed(&running, "plant").await;
+        let plant = Plant {
+            _dir: dir,
+            broker,
+            db,
+            config,
+        };
+        (plant, running)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_stamped_on_arrival_keeps_every_reading_in_order() {
     if !common::machine_tool("mosquitto") {
         return;
     }
     const N: u64 = 1_000;
-    let dir = tempfile::tempdir().unwrap();
-    let broker = OwnMosquitto::start(dir.path(), "");
-    let db = dir.path().join("history.sqlite");
-    let config = parse_config(&config(&broker.url(), "fw-burst-console", ""));
-    let running = Running::start(&config, &db).await.unwrap();
-    wait_subscribed(&running, "plant").await;
+    let (plant, running) = Plant::start("burst", "").await;
+    let (broker, db) = (&plant.broker, &plant.db);
     let mut publisher = Publisher::connect(broker.port, "fw-burst-publisher");
     // Back to back: many arrive within one millisecond.
     for i in 0..N {
@@ -79,12 +101,8 @@ async fn resent_and_corrected_readings_are_counted_apart_from_stored() {
         return;
     }
     const TS: i64 = 1_759_406_400_000;
-    let dir = tempfile::tempdir().unwrap();
-    let broker = OwnMosquitto::start(dir.path(), "");
-    let db = dir.path().join("history.sqlite");
-    let config = parse_config(&config(&broker.url(), "fw-dup-console", ""));
-    let running = Running::start(&config, &db).await.unwrap();
-    wait_subscribed(&running, "plant").await;
+    let (plant, running) = Plant::start("dup", "").await;
+    let (broker, db) = (&plant.broker, &plant.db);
     let mut publisher = Publisher::connect(broker.port, "fw-dup-publisher");
     let message = |seq: u64, ts: i64| format!(r#"{{"seq":{seq},"ts":{ts}}}"#);
     publisher.publish("line/seq", message(1, TS)).await;
@@ -121,16 +139,8 @@ async fn an_oversized_message_is_counted_acknowledged_and_does_not_stall_the_bro
     }
     const GOOD: u64 = 200;
     const BIG: usize = 5 << 20;
-    let dir = tempfile::tempdir().unwrap();
-    let broker = OwnMosquitto::start(dir.path(), "");
-    let db = dir.path().join("history.sqlite");
-    let config = parse_config(&config(
-        &broker.url(),
-        "fw-big-console",
-        "max_packet_size = 1048576",
-    ));
-    let running = Running::start(&config, &db).await.unwrap();
-    wait_subscribed(&running, "plant").await;
+    let (plant, running) = Plant::start("big", "max_packet_size = 1048576").await;
+    let (broker, db, config) = (&plant.broker, &plant.db, &plant.config);
     let mut publisher = Publisher::connect_with_limit(broker.port, "fw-big-publisher", BIG + 1024);
     publisher.publish("line/count", vec![b'7'; BIG]).await;
     for i in 0..GOOD {
