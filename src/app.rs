@@ -78,7 +78,7 @@ impl Running {
                 .with_context(|| format!("reading recent values for alarms in {}", db.display()))?;
         restore_dashboard(&mut engine_config, db)
             .with_context(|| format!("reading recent values in {}", db.display()))?;
-        let shared = crate::alarm::shared::SharedTopic::from_config(config)
+        let shared = crate::source::mqtt::alarm_topic::SharedTopic::from_config(config)
             .map_err(|e| crate::error::BadInput(format!("[alarms] alarm_topic: {e}")))?;
         let (engine, snapshots) =
             Engine::new(&engine_config, config.sensor_metas(), Some(store.clone()));
@@ -96,7 +96,7 @@ impl Running {
             .await
             .context("starting sources")?;
         if let (Some(shared), Some(transitions)) = (shared, transitions) {
-            sources.spawn(crate::alarm::shared::run(
+            sources.spawn(crate::source::mqtt::alarm_topic::run(
                 shared,
                 transitions,
                 handles.commands.clone(),

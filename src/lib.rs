@@ -2,6 +2,20 @@
 //!
 //! Data flows one way: sources ([`source`]) → [`engine`] → history
 //! ([`store`]) and UI state → drawing ([`ui`]).
+//!
+//! Layers, lowest first; a module uses the ones below it, never one above
+//! (`tests/layering.rs` enforces it):
+//! 1. leaves: [`model`], [`paths`], [`logging`]
+//! 2. [`config`] — the TOML model, spans and validation
+//! 3. [`error`] — exit codes and how errors are printed
+//! 4. [`store`] — the history file (schema, writer, queries)
+//! 5. domain on plain data: [`alarm`], [`billing`], [`csvio`], [`report`]
+//! 6. [`source`] — MQTT, Modbus, simulated and replayed feeds
+//! 7. [`engine`] — the one place live state changes
+//! 8. [`app`] — wiring of a running plant
+//! 9. [`ui`] — the console
+//! 10. [`demo`] — the simulated plant
+//! 11. [`cli`] — subcommands: parse, orchestrate, exit code
 
 pub mod alarm;
 pub mod app;

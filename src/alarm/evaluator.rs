@@ -6,8 +6,8 @@ use super::condition::{Condition, ConsumptionTracker, Debounce, Level, rate_per_
 use super::machine::{EventKind, Input, Machine, Phase, Shelve, Step};
 use super::rules::{AlarmSetup, SensorRules};
 use super::{AlarmCommand, AlarmState, AlarmView, Priority};
+use crate::model::{LinkState, SourceStatus};
 use crate::model::{Quality, Reading, SensorId, TimestampMs, format_ts};
-use crate::source::{LinkState, SourceStatus};
 use std::collections::HashMap;
 
 /// How much later than another console's ack an alarm may have been raised

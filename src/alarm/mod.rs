@@ -9,7 +9,6 @@ pub mod kpi;
 pub mod machine;
 pub mod rules;
 pub mod seed;
-pub mod shared;
 
 pub use condition::Condition;
 pub use evaluator::{AlarmEvent, CommandError, Evaluator};

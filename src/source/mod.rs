@@ -9,7 +9,8 @@ pub mod raw;
 pub mod replay;
 pub mod sim;
 
-use crate::model::{Reading, SensorMeta, TimestampMs};
+pub use crate::model::{LinkState, SourceKind, SourceStatus};
+use crate::model::{Reading, SensorMeta};
 use tokio::sync::oneshot;
 
 /// What a source tells the engine.
@@ -43,77 +44,6 @@ impl SourceEvent {
         SourceEvent::Readings {
             readings,
             ack: None,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SourceKind {
-    Mqtt,
-    Modbus,
-    Simulated,
-    Replay,
-}
-
-impl SourceKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            SourceKind::Mqtt => "mqtt",
-            SourceKind::Modbus => "modbus",
-            SourceKind::Simulated => "sim",
-            SourceKind::Replay => "replay",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum LinkState {
-    #[default]
-    Connecting,
-    Connected,
-    /// Waiting before the next reconnect attempt.
-    BackingOff,
-    Stopped,
-}
-
-impl LinkState {
-    pub fn label(self) -> &'static str {
-        match self {
-            LinkState::Connecting => "connecting",
-            LinkState::Connected => "up",
-            LinkState::BackingOff => "backing off",
-            LinkState::Stopped => "stopped",
-        }
-    }
-    pub fn is_up(self) -> bool {
-        self == LinkState::Connected
-    }
-}
-
-/// Health of one source, shown in the status pane and the headless log.
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct SourceStatus {
-    pub name: String,
-    pub kind: Option<SourceKind>,
-    pub state: LinkState,
-    pub last_error: Option<String>,
-    /// Messages (MQTT) or poll cycles (Modbus) since start.
-    pub messages: u64,
-    /// Decode errors, timeouts, exceptions.
-    pub errors: u64,
-    /// Recent rate of `messages` per second.
-    pub rate: f64,
-    pub last_message_ms: Option<TimestampMs>,
-    /// Source-specific facts for the status pane, e.g. ("poll", "12 ms").
-    pub detail: Vec<(String, String)>,
-}
-
-impl SourceStatus {
-    pub fn new(name: impl Into<String>, kind: SourceKind) -> Self {
-        SourceStatus {
-            name: name.into(),
-            kind: Some(kind),
-            ..Default::default()
         }
     }
 }

@@ -206,7 +206,7 @@ fn bad_quality_raises_and_is_not_compared_with_limits() {
 fn comms_failure_from_source_status() {
     let mut e = eval(vec![]);
     let mut out = Vec::new();
-    let mut status = SourceStatus::new("meter-a", crate::source::SourceKind::Modbus);
+    let mut status = SourceStatus::new("meter-a", crate::model::SourceKind::Modbus);
     e.on_status(&status, 1, &mut out);
     assert!(out.is_empty(), "connecting is not a failure");
     status.state = LinkState::BackingOff;

@@ -18,6 +18,7 @@
 //! all the way to the broker, with memory bounded by the channel sizes and
 //! the broker's in-flight window.
 
+pub mod alarm_topic;
 pub mod connect;
 mod health;
 pub mod routes;

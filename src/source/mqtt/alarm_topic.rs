@@ -3,11 +3,10 @@
 //! acknowledgements published by other consoles are applied here, so an ack
 //! on one screen stops the blink on all of them.
 
-use super::AlarmCommand;
-use super::evaluator::AlarmEvent;
+use super::connect::Connection;
+use crate::alarm::{AlarmCommand, AlarmEvent};
 use crate::config::Config;
 use crate::model::TimestampMs;
-use crate::source::mqtt::connect::Connection;
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;

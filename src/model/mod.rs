@@ -1,6 +1,10 @@
 //! Domain types shared by every part of floorwatch: readings, quality, sensor
 //! definitions. Timestamps are UTC milliseconds since the Unix epoch.
 
+mod status;
+
+pub use status::{LinkState, SourceKind, SourceStatus};
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
