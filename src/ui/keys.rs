@@ -7,10 +7,11 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use strum::VariantArray;
 use toml::Spanned;
 
 /// Everything a key can do. Ctrl-C is not an action: it always quits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, VariantArray)]
 pub enum Action {
     Help,
     Quit,
@@ -49,42 +50,8 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 34] = [
-        Action::Help,
-        Action::Quit,
-        Action::Filter,
-        Action::Detail,
-        Action::Back,
-        Action::NextPane,
-        Action::Status,
-        Action::Up,
-        Action::Down,
-        Action::Left,
-        Action::Right,
-        Action::PageUp,
-        Action::PageDown,
-        Action::First,
-        Action::Last,
-        Action::NextGroup,
-        Action::PrevGroup,
-        Action::ToggleGroup,
-        Action::Ack,
-        Action::AckAll,
-        Action::Shelve,
-        Action::Unshelve,
-        Action::Comment,
-        Action::Reset,
-        Action::Journal,
-        Action::CyclePriority,
-        Action::CycleKind,
-        Action::ZoomIn,
-        Action::ZoomOut,
-        Action::NextTheme,
-        Action::Replay,
-        Action::Invoice,
-        Action::SaveInvoice,
-        Action::Export,
-    ];
+    /// Every action, in declaration order: the help screen's order.
+    pub const ALL: &'static [Action] = <Action as VariantArray>::VARIANTS;
 
     /// The name used in `[ui.keys]`.
     pub fn name(self) -> &'static str {
@@ -127,7 +94,7 @@ impl Action {
     }
 
     pub fn from_name(name: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.name() == name)
+        Action::ALL.iter().copied().find(|a| a.name() == name)
     }
 
     /// One line for the help screen.
@@ -417,7 +384,7 @@ pub struct KeyMap {
 impl Default for KeyMap {
     fn default() -> Self {
         let mut by_action = BTreeMap::new();
-        for action in Action::ALL {
+        for &action in Action::ALL {
             let keys = action
                 .default_keys()
                 .iter()
@@ -585,6 +552,22 @@ mod tests {
             map.action(&press(KeyCode::Char('A'), KeyModifiers::SHIFT)),
             Some(Action::AckAll)
         );
+    }
+
+    #[test]
+    fn all_lists_every_action_once_in_declaration_order() {
+        // `Ord` is declaration order, so strictly increasing means the help
+        // screen lists the actions as the enum declares them, none twice.
+        assert!(Action::ALL.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(Action::ALL.len(), 34);
+        assert_eq!(Action::ALL.first(), Some(&Action::Help));
+        assert_eq!(Action::ALL.last(), Some(&Action::Export));
+        let mut names = std::collections::HashSet::new();
+        for &action in Action::ALL {
+            assert!(names.insert(action.name()), "{} twice", action.name());
+            assert_eq!(Action::from_name(action.name()), Some(action));
+        }
+        assert_eq!(Action::from_name("help_me"), None);
     }
 
     #[test]

@@ -16,37 +16,15 @@ use super::value::{self, DecimalMark, Value};
 use super::{CsvError, CsvOptions, escape, sniff};
 use crate::model::{Quality, Reading, SensorId, SensorMeta};
 use csv::ByteRecord;
+// FNV-1a: sensor ids are short and come from the file being imported, so a
+// fast non-keyed hash is enough (no untrusted-input DoS concern for a CLI import).
+use fnv::FnvHashMap as FnvMap;
 use messages::{io_error, shown};
 use peek::{Peek, csv_builder};
-use std::collections::HashMap;
 use std::io::{Cursor, Read};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// FNV-1a: sensor ids are short and come from the file being imported, so a
-/// fast non-keyed hash is enough (no untrusted-input DoS concern for a CLI import).
-#[derive(Clone, Copy)]
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl std::hash::Hasher for Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
 
 pub struct CsvReader {
     name: String,

@@ -7,8 +7,7 @@
 
 use super::decode::encode_raw;
 use crate::config::{Table, ValueType, WordOrder};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use crate::source::sim;
 use std::collections::{BTreeMap, HashMap};
 use std::f64::consts::TAU;
 use std::future::Future;
@@ -278,10 +277,9 @@ impl PlantModel {
     }
 
     fn compute(&mut self) {
-        let mut rng =
-            StdRng::seed_from_u64(self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ self.tick);
+        let mut rng = sim::seeded(self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ self.tick);
         let t = self.tick as f64 * self.period_s;
-        let mut noise = || rng.random_range(-1.0..1.0);
+        let mut noise = || sim::signed_unit(&mut rng);
         let v = &mut self.values;
         let mut p_total = 0.0;
         let mut i_sum = 0.0;

@@ -6,7 +6,8 @@ use rumqttc::{MqttOptions, TlsConfiguration, Transport};
 use rustls::ClientConfig;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls_pki_types::pem::{self, PemObject};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -316,9 +317,9 @@ pub fn preflight(broker: &MqttBroker) -> Vec<(std::ops::Range<usize>, String)> {
 
 fn read_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
     let pem = std::fs::read(path).map_err(|e| format!("{path}: cannot read it: {e}"))?;
-    let certs = rustls_pemfile::certs(&mut pem.as_slice())
+    let certs = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{path}: not a PEM certificate file: {e}"))?;
+        .map_err(|e| format!("{path}: not a PEM certificate file: {}", pem_problem(e)))?;
     if certs.is_empty() {
         return Err(format!("{path}: no PEM certificate in it"));
     }
@@ -327,9 +328,28 @@ fn read_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
 
 fn read_key(path: &str) -> Result<PrivateKeyDer<'static>, String> {
     let pem = std::fs::read(path).map_err(|e| format!("{path}: cannot read it: {e}"))?;
-    rustls_pemfile::private_key(&mut pem.as_slice())
-        .map_err(|e| format!("{path}: not a PEM key file: {e}"))?
-        .ok_or_else(|| format!("{path}: no private key in it"))
+    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| match e {
+        pem::Error::NoItemsFound => format!("{path}: no private key in it"),
+        e => format!("{path}: not a PEM key file: {}", pem_problem(e)),
+    })
+}
+
+/// What is wrong with a PEM file, in the words `check` has always used.
+fn pem_problem(e: pem::Error) -> String {
+    match e {
+        pem::Error::MissingSectionEnd { end_marker } => format!(
+            "section end {:?} missing",
+            String::from_utf8_lossy(&end_marker)
+        ),
+        pem::Error::IllegalSectionStart { line } => {
+            format!(
+                "illegal section start: {:?}",
+                String::from_utf8_lossy(&line)
+            )
+        }
+        pem::Error::Base64Decode(e) => e,
+        e => e.to_string(),
+    }
 }
 
 /// `insecure = true`: any certificate is accepted (signatures are still checked).
@@ -408,6 +428,70 @@ mod tests {
         );
         assert!(BrokerUrl::parse("mqtt://u@x").is_err());
         assert!(BrokerUrl::parse("mqtt://").is_err());
+    }
+
+    #[test]
+    fn pem_files_are_read_and_their_problems_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name).display().to_string();
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["console.plant".into()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let both = write(
+            "both.pem",
+            &format!("{}{}", cert.pem(), key.serialize_pem()),
+        );
+        let certs = read_certs(&both).unwrap();
+        assert_eq!(certs.len(), 1);
+        assert_eq!(certs[0].as_ref(), cert.der().as_ref());
+        assert_eq!(
+            read_key(&both).unwrap().secret_der(),
+            key.serialize_der().as_slice()
+        );
+
+        let plain = write("plain.pem", "not a certificate\n");
+        assert_eq!(
+            read_certs(&plain).unwrap_err(),
+            format!("{plain}: no PEM certificate in it")
+        );
+        assert_eq!(
+            read_key(&plain).unwrap_err(),
+            format!("{plain}: no private key in it")
+        );
+        let cert_only = write("cert.pem", &cert.pem());
+        assert_eq!(
+            read_key(&cert_only).unwrap_err(),
+            format!("{cert_only}: no private key in it")
+        );
+
+        let pem = cert.pem();
+        let cut = write("cut.pem", &pem[..pem.find("-----END").unwrap()]);
+        assert_eq!(
+            read_certs(&cut).unwrap_err(),
+            format!(
+                "{cut}: not a PEM certificate file: \
+                 section end \"CERTIFICATE\" missing"
+            )
+        );
+        let key_pem = key.serialize_pem();
+        let cut_key = write("cut.key", &key_pem[..key_pem.find("-----END").unwrap()]);
+        assert!(
+            read_key(&cut_key)
+                .unwrap_err()
+                .starts_with(&format!("{cut_key}: not a PEM key file: section end")),
+        );
+        let missing = dir.path().join("missing.pem").display().to_string();
+        assert!(
+            read_certs(&missing)
+                .unwrap_err()
+                .starts_with(&format!("{missing}: cannot read it: "))
+        );
     }
 
     #[test]
