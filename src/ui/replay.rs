@@ -1,7 +1,7 @@
 //! Replay in the console, below the state: the file picker's contents, the
 //! replay keys shown in the footer and help, and reading a seek target. The
 //! keys themselves are handled in `state::replay`; the update loop starts
-//! and stops the replay (see [`Effect`](super::state::Effect)).
+//! and stops the replay (`Effect::StartReplay`, `Effect::StopReplay`).
 
 use crate::model::TimestampMs;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeZone};

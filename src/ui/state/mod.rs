@@ -30,7 +30,7 @@ pub use types::{Effect, Focus, Overlay, Screen};
 
 use crate::engine::LiveState;
 use crate::model::TimestampMs;
-use crate::ui::UiConfig;
+use crate::ui::config::UiConfig;
 use crate::ui::keys::Action;
 use crate::ui::layout::Cursor;
 use crate::ui::theme::Theme;
