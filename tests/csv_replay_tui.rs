@@ -221,8 +221,8 @@ fn loading_shows_progress_and_esc_cancels() {
 
 #[test]
 fn a_replay_starts_on_its_dashboard_and_leaving_restores_the_live_detail() {
-    use floorwatch::ui::replay::{enter, leave};
     use floorwatch::ui::state::Screen;
+    use floorwatch::ui::state::replay::{enter, leave};
     let config = config(PLANT_TOML);
     let mut ui = ui_state(&config, plant_state(&config), 100, 30);
     let live_query = detail_query(press(&mut ui, KeyCode::Enter));

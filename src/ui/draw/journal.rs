@@ -4,8 +4,8 @@
 use super::{format_value, pane, time_fmt};
 use crate::alarm::kpi::{AlarmKpis, FLOOD_THRESHOLD};
 use crate::store::AlarmEventRow;
-use crate::ui::journal::{JournalView, MAX_ROWS};
-use crate::ui::state::UiState;
+use crate::ui::journal::MAX_ROWS;
+use crate::ui::state::{JournalView, UiState};
 use crate::ui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
