@@ -357,7 +357,7 @@ pub fn replay(args: ReplayArgs, verbose: u8) -> Result<u8> {
             .or_else(|| config.as_ref().and_then(|c| c.history.path.clone()))
             .unwrap_or_else(crate::paths::default_history)
     });
-    let options = super::replay::ReplayOptions {
+    let options = crate::app::replay::ReplayOptions {
         files: args.files.clone(),
         import: ImportOptions {
             csv,
@@ -380,7 +380,7 @@ pub fn replay(args: ReplayArgs, verbose: u8) -> Result<u8> {
 }
 
 async fn replay_async(
-    options: super::replay::ReplayOptions,
+    options: crate::app::replay::ReplayOptions,
     config: Option<Config>,
     headless: bool,
 ) -> Result<u8> {
@@ -401,7 +401,8 @@ async fn replay_async(
         }
     };
     let started =
-        super::replay::ReplaySession::start_reporting(options, &engine_config, metas, show).await;
+        crate::app::replay::ReplaySession::start_reporting(options, &engine_config, metas, show)
+            .await;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
@@ -444,7 +445,7 @@ async fn replay_async(
 }
 
 /// `--headless`: a status line a second until the end or a signal.
-async fn log_until_finished(session: &mut super::replay::ReplaySession) {
+async fn log_until_finished(session: &mut crate::app::replay::ReplaySession) {
     let signal = crate::app::shutdown_signal();
     tokio::pin!(signal);
     let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -467,8 +468,8 @@ async fn log_until_finished(session: &mut super::replay::ReplaySession) {
     }
 }
 
-fn replay_error_is_bad_input(e: &super::replay::ReplayLoadError) -> bool {
-    use super::replay::ReplayLoadError;
+fn replay_error_is_bad_input(e: &crate::app::replay::ReplayLoadError) -> bool {
+    use crate::app::replay::ReplayLoadError;
     match e {
         ReplayLoadError::Import(e) => e.is_bad_input(),
         ReplayLoadError::Empty { .. } => true,

@@ -19,8 +19,8 @@ pub mod worker;
 
 use crate::alarm::operator_name;
 use crate::app::Running;
+use crate::app::replay::{ReplayOptions, ReplaySession};
 use crate::config::{AlarmLimits, Config, SimSignal};
-use crate::csvio::replay::{ReplayOptions, ReplaySession};
 use crate::error::BadInput;
 use crate::model::now_ms;
 use crate::report::{View, ViewTarget, export_view};

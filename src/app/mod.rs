@@ -1,6 +1,8 @@
 //! Wiring: history writer + engine + sources, run until quit or a signal,
 //! then shut down in order so every received reading is committed.
 
+pub mod replay;
+
 use crate::config::Config;
 use crate::engine::{Engine, EngineConfig, EngineSummary, LiveState};
 use crate::error::EXIT_OK;
