@@ -6,7 +6,7 @@
 pub mod alarm;
 pub mod app;
 pub mod billing;
-pub mod cli;
+pub mod cmd;
 pub mod config;
 pub mod csvio;
 pub mod demo;
