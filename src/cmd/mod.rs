@@ -5,11 +5,15 @@
 mod check;
 mod completions;
 mod demo;
+mod import;
+mod replay;
 mod run;
 mod simulate;
 
 pub use check::CheckArgs;
 pub use demo::DemoArgs;
+pub use import::{CsvArgs, ImportArgs};
+pub use replay::ReplayArgs;
 pub use run::RunArgs;
 pub use simulate::{SimulateCommand, SimulateModbusArgs};
 
@@ -69,9 +73,9 @@ pub enum Command {
     /// Energy invoices per customer or meter from the history file.
     Invoice(crate::billing::InvoiceArgs),
     /// Import CSV history files into the history file.
-    Import(crate::csvio::command::ImportArgs),
+    Import(ImportArgs),
     /// Play CSV history through the console as if it were live.
-    Replay(crate::csvio::command::ReplayArgs),
+    Replay(ReplayArgs),
     /// Export readings, aggregates or the alarm journal to CSV.
     Export(crate::report::ExportArgs),
     /// The history file: `db check` for damage (exit 2 when damaged), `db status`.
@@ -151,8 +155,8 @@ fn dispatch(cli: Cli) -> Result<u8> {
             crate::billing::command::run(args, &path)
         }
         Some(Command::Simulate(command)) => simulate::run(command, cli.verbose),
-        Some(Command::Import(args)) => crate::csvio::command::import(args),
-        Some(Command::Replay(args)) => crate::csvio::command::replay(args, cli.verbose),
+        Some(Command::Import(args)) => import::run(args),
+        Some(Command::Replay(args)) => replay::run(args, cli.verbose),
         Some(Command::Run(args)) => run::run(args, cli.verbose),
         None => run::run(cli.run, cli.verbose),
     }

@@ -2,7 +2,6 @@
 //! ([`reader`]) and importing them into the history ([`import`]). Playing them
 //! back through an engine as if live is `app::replay`.
 
-pub mod command;
 mod escape;
 pub mod import;
 pub mod layout;
