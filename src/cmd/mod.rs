@@ -4,15 +4,21 @@
 
 mod check;
 mod completions;
+mod db;
 mod demo;
+mod export;
 mod import;
+mod invoice;
 mod replay;
 mod run;
 mod simulate;
 
 pub use check::CheckArgs;
+pub use db::DbCommand;
 pub use demo::DemoArgs;
+pub use export::ExportArgs;
 pub use import::{CsvArgs, ImportArgs};
+pub use invoice::InvoiceArgs;
 pub use replay::ReplayArgs;
 pub use run::RunArgs;
 pub use simulate::{SimulateCommand, SimulateModbusArgs};
@@ -71,16 +77,16 @@ pub enum Command {
     /// The console on a built-in simulated plant; needs no config or network.
     Demo(DemoArgs),
     /// Energy invoices per customer or meter from the history file.
-    Invoice(crate::billing::InvoiceArgs),
+    Invoice(InvoiceArgs),
     /// Import CSV history files into the history file.
     Import(ImportArgs),
     /// Play CSV history through the console as if it were live.
     Replay(ReplayArgs),
     /// Export readings, aggregates or the alarm journal to CSV.
-    Export(crate::report::ExportArgs),
+    Export(ExportArgs),
     /// The history file: `db check` for damage (exit 2 when damaged), `db status`.
     #[command(subcommand)]
-    Db(crate::store::command::DbCommand),
+    Db(DbCommand),
     /// Serve built-in simulated devices, to try a config without hardware.
     #[command(subcommand)]
     Simulate(SimulateCommand),
@@ -147,12 +153,12 @@ fn dispatch(cli: Cli) -> Result<u8> {
         Some(Command::Check(args)) => check::run(args),
         Some(Command::Completions { shell }) => completions::completions(shell),
         Some(Command::Man) => completions::man(),
-        Some(Command::Export(args)) => crate::report::command::run(args),
-        Some(Command::Db(command)) => crate::store::command::run(command),
+        Some(Command::Export(args)) => export::run(args),
+        Some(Command::Db(command)) => db::run(command),
         Some(Command::Demo(args)) => demo::run(args, cli.verbose),
         Some(Command::Invoice(args)) => {
             let path = config_path(args.config.clone())?;
-            crate::billing::command::run(args, &path)
+            invoice::run(args, &path)
         }
         Some(Command::Simulate(command)) => simulate::run(command, cli.verbose),
         Some(Command::Import(args)) => import::run(args),
