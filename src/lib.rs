@@ -15,12 +15,12 @@
 //! 8. [`app`] — wiring of a running plant
 //! 9. [`ui`] — the console
 //! 10. [`demo`] — the simulated plant
-//! 11. [`cli`] — subcommands: parse, orchestrate, exit code
+//! 11. [`cmd`] — one file per subcommand: parse, orchestrate, exit code
 
 pub mod alarm;
 pub mod app;
 pub mod billing;
-pub mod cli;
+pub mod cmd;
 pub mod config;
 pub mod csvio;
 pub mod demo;

@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    std::process::ExitCode::from(floorwatch::cli::main())
+    std::process::ExitCode::from(floorwatch::cmd::main())
 }

@@ -4,8 +4,8 @@
 
 mod common;
 
+use floorwatch::app::replay::{ReplayOptions, ReplaySession};
 use floorwatch::csvio::import::ImportOptions;
-use floorwatch::csvio::replay::{ReplayOptions, ReplaySession};
 use floorwatch::engine::{EngineConfig, LiveState};
 use floorwatch::source::SourceEvent;
 use floorwatch::source::replay::{Player, ReplayCommand, ReplayPlan, Speed};
@@ -106,7 +106,7 @@ async fn the_excursion_reaches_the_engine_at_its_replayed_time_at_x1000() {
 async fn the_clock_is_set_to_each_reading_time_before_the_reading_arrives() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.sqlite");
-    floorwatch::csvio::replay::load(&[factory_day()], &ImportOptions::default(), &db).unwrap();
+    floorwatch::app::replay::load(&[factory_day()], &ImportOptions::default(), &db).unwrap();
     let temp = raw_series("line1.temp");
     let (crossing, _) = *temp.iter().find(|(_, v)| *v > 35.0).unwrap();
     let plan = ReplayPlan {

@@ -77,10 +77,10 @@ async fn a_burst_stamped_on_arrival_keeps_every_reading_in_order() {
         publisher.publish("line/count", i.to_string()).await;
     }
     publisher.wait_acked(N).await;
-    wait_rows(&running, &db, N).await;
+    wait_rows(&running, db, N).await;
     let outcome = running.shutdown().await.unwrap();
 
-    let rows = rows_of(&db, "line.count");
+    let rows = rows_of(db, "line.count");
     assert_eq!(rows.len() as u64, N, "one row per message");
     let values: Vec<f64> = rows.iter().map(|(_, v)| *v).collect();
     let sent: Vec<f64> = (0..N).map(|i| i as f64).collect();
@@ -126,7 +126,7 @@ async fn resent_and_corrected_readings_are_counted_apart_from_stored() {
     );
     assert_eq!(outcome.engine.received, 4);
     assert_eq!(
-        rows_of(&db, "line.seq"),
+        rows_of(db, "line.seq"),
         vec![(TS, 1.0), (TS + 1, 3.0)],
         "stored = rows in the file; the later value wins"
     );
@@ -147,7 +147,7 @@ async fn an_oversized_message_is_counted_acknowledged_and_does_not_stall_the_bro
         publisher.publish("line/count", i.to_string()).await;
     }
     publisher.wait_acked(GOOD + 1).await;
-    wait_rows(&running, &db, GOOD).await;
+    wait_rows(&running, db, GOOD).await;
     let mut snapshots = running.snapshots.clone();
     let state = wait_state(&mut snapshots, "the oversized message counted", |s| {
         s.sources
@@ -170,14 +170,14 @@ async fn an_oversized_message_is_counted_acknowledged_and_does_not_stall_the_bro
         plant.detail
     );
     running.shutdown().await.unwrap();
-    assert_eq!(rows_of(&db, "line.count").len() as u64, GOOD);
+    assert_eq!(rows_of(db, "line.count").len() as u64, GOOD);
 
     // It was acknowledged: a restarted console is not sent it again.
-    let running = Running::start(&config, &db).await.unwrap();
+    let running = Running::start(config, db).await.unwrap();
     wait_subscribed(&running, "plant").await;
     publisher.publish("line/count", "1000").await;
     publisher.wait_acked(GOOD + 2).await;
-    wait_rows(&running, &db, GOOD + 1).await;
+    wait_rows(&running, db, GOOD + 1).await;
     let mut snapshots = running.snapshots.clone();
     let state = wait_state(&mut snapshots, "the new message counted", |s| {
         s.sources

@@ -4,7 +4,6 @@
 //! Money is `rust_decimal::Decimal` from config to invoice; see
 //! [`tariff::rounding_rule`] for where it is rounded.
 
-pub mod command;
 pub mod consumption;
 pub mod invoice;
 pub mod period;
@@ -12,7 +11,6 @@ pub mod render;
 pub mod tariff;
 pub mod usage;
 
-pub use command::InvoiceArgs;
 pub use consumption::{ConsumptionError, MeterSpec, Readout};
 pub use invoice::{Invoice, MeterBill};
 pub use period::Period;
@@ -100,6 +98,11 @@ impl<'a> Billing<'a> {
             books,
             start_day: None,
         }
+    }
+
+    /// The plant timezone periods are reckoned in.
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.config.timezone()
     }
 
     pub fn customers(&self) -> impl Iterator<Item = &Customer> {

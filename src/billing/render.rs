@@ -7,7 +7,7 @@ use super::period::local_text_full;
 use chrono_tz::Tz;
 use std::fmt::Write;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Text,
     Csv,

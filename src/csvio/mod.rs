@@ -1,14 +1,12 @@
 //! CSV history: reading the files meters, loggers and other systems export
-//! ([`reader`]), importing them into the history ([`import`]) and playing them
-//! back through the engine as if live ([`replay`]).
+//! ([`reader`]) and importing them into the history ([`import`]). Playing them
+//! back through an engine as if live is `app::replay`.
 
-pub mod command;
 mod escape;
 pub mod import;
 pub mod layout;
 pub mod profile;
 pub mod reader;
-pub mod replay;
 mod sniff;
 pub mod timestamp;
 pub mod value;

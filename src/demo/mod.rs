@@ -7,8 +7,8 @@ pub mod modbus;
 pub mod mqtt;
 
 use crate::config::Config;
-use anyhow::{Context, Result};
-use std::path::{Path, PathBuf};
+use anyhow::Result;
+use std::path::Path;
 
 /// The built-in demo plant (a template, see the module docs).
 pub const DEMO_CONFIG: &str = include_str!("../../fixtures/demo.toml");
@@ -47,43 +47,6 @@ impl DemoServices {
             task.abort();
         }
     }
-}
-
-pub fn run(args: crate::cli::DemoArgs, verbose: u8) -> Result<u8> {
-    let mode = if args.headless {
-        crate::logging::Mode::Stderr
-    } else {
-        crate::logging::Mode::FileOnly
-    };
-    let _guard = crate::logging::init(mode, verbose);
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let (db, temp) = match args.db {
-        Some(db) => (db, None),
-        None => {
-            let dir = temp_dir()?;
-            (dir.join("demo-history.sqlite"), Some(dir))
-        }
-    };
-    let result = runtime.block_on(async {
-        let services = DemoServices::start().await?;
-        let mut config = services.config()?;
-        if args.ascii {
-            config.ui.ascii = Some(true);
-        }
-        let result = crate::app::run_async(config, db, args.headless).await;
-        services.stop();
-        result
-    });
-    if let Some(dir) = temp {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-    result
-}
-
-fn temp_dir() -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("floorwatch-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(dir)
 }
 
 #[cfg(test)]

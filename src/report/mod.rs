@@ -5,7 +5,6 @@
 pub mod aggregates;
 pub mod alarms;
 pub mod clock;
-pub mod command;
 pub mod invoices;
 pub mod output;
 pub mod points;
@@ -15,7 +14,6 @@ pub mod table;
 pub mod view;
 
 pub use aggregates::{BucketStats, Bucketer, Every};
-pub use command::ExportArgs;
 pub use output::{Destination, Sink};
 pub use points::{StoredSensor, TimeRange};
 pub use readings::Layout;

@@ -3,13 +3,13 @@
 
 pub mod bulk;
 pub mod check;
-pub mod command;
 pub mod query;
 mod schema;
 pub mod writer;
 
 pub use check::{CheckMode, CheckOutcome, spawn_quick_check};
 pub use query::{Aggregate, HistoryReader};
+pub use schema::SCHEMA_VERSION;
 pub use writer::{AlarmEventRow, StoreStats, WriteMsg, Writer, WriterHandle};
 
 use rusqlite::Connection;

@@ -7,8 +7,8 @@
 use super::state::replay::{self, LiveView};
 use super::state::{Effect, UiState};
 use super::{Console, history, invoice, journal};
+use crate::app::replay::{ReplayOptions, ReplaySession};
 use crate::config::Config;
-use crate::csvio::replay::{ReplayOptions, ReplaySession};
 use crate::engine::LiveState;
 use crate::model::now_ms;
 use crate::report::{View, ViewTarget, export_view};

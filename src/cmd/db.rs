@@ -1,11 +1,11 @@
 //! `floorwatch db check|status`: the history file's health and contents.
 //! Both only read the file; neither creates nor changes it.
 
-use super::check::{CheckMode, CheckOutcome, MAX_PROBLEMS, check_file};
-use super::{StoreError, schema};
 use crate::config::Config;
 use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_OK};
 use crate::model::format_ts;
+use crate::store::check::{CheckMode, CheckOutcome, MAX_PROBLEMS, check_file};
+use crate::store::{SCHEMA_VERSION, StoreError};
 use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
@@ -39,7 +39,7 @@ pub struct DbCheckArgs {
     pub quick: bool,
 }
 
-pub fn run(command: DbCommand) -> Result<u8> {
+pub(super) fn run(command: DbCommand) -> Result<u8> {
     match command {
         DbCommand::Check(args) => check(&args),
         DbCommand::Status(args) => status(&args),
@@ -123,8 +123,7 @@ fn status(args: &DbFileArgs) -> Result<u8> {
     println!("size            {}", indicatif::HumanBytes(size));
     println!(
         "schema version  {} (this floorwatch: {})",
-        summary.schema_version,
-        schema::SCHEMA_VERSION
+        summary.schema_version, SCHEMA_VERSION
     );
     println!("sensors         {}", summary.sensors);
     println!("readings        {}", summary.readings);
@@ -133,12 +132,12 @@ fn status(args: &DbFileArgs) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
-fn summarize(db: &Path) -> super::Result<Summary> {
+fn summarize(db: &Path) -> crate::store::Result<Summary> {
     let ctx = |source| StoreError::Sqlite {
         path: db.to_owned(),
         source,
     };
-    let conn = super::connect_read_only(db).map_err(ctx)?;
+    let conn = crate::store::connect_read_only(db).map_err(ctx)?;
     let count = |table: &str| {
         conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
             r.get::<_, i64>(0)

@@ -5,8 +5,9 @@
 //! its progress to the engine ([`SourceEvent::ReplayLoading`]) so the
 //! console can show it. `record` also imports the files into the real history.
 
-use super::import::{FileReport, ImportError, ImportOptions, Progress, import_file};
 use crate::alarm::AlarmSetup;
+use crate::csvio::BadRow;
+use crate::csvio::import::{FileReport, ImportError, ImportOptions, Progress, import_file};
 use crate::engine::{Engine, EngineConfig, EngineSummary, LiveState};
 use crate::model::{SensorMeta, TimestampMs};
 use crate::source::SourceEvent;
@@ -50,13 +51,13 @@ pub enum ReplayLoadError {
     #[error("{files} has no readings to replay{}", bad_row_note(.first_bad))]
     Empty {
         files: String,
-        first_bad: Option<super::BadRow>,
+        first_bad: Option<BadRow>,
     },
     #[error("loading the replay was interrupted")]
     Interrupted,
 }
 
-fn bad_row_note(row: &Option<super::BadRow>) -> String {
+fn bad_row_note(row: &Option<BadRow>) -> String {
     row.as_ref()
         .map(|r| format!(" (first bad row: {r})"))
         .unwrap_or_default()

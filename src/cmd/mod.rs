@@ -1,11 +1,34 @@
-//! Command-line interface (clap derive) and dispatch.
+//! The commands layer: the command line (clap derive) and dispatch. Each
+//! subcommand lives in its own file with its arguments and orchestration;
+//! the modules below (csvio, report, billing, store, ...) know nothing of it.
 
-use crate::config::{Config, ConfigErrors, Purpose};
-use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_OK};
-use crate::{app, logging, paths};
-use anyhow::{Context, Result};
+mod check;
+mod completions;
+mod db;
+mod demo;
+mod export;
+mod import;
+mod invoice;
+mod replay;
+mod run;
+mod simulate;
+
+pub use check::CheckArgs;
+pub use db::DbCommand;
+pub use demo::DemoArgs;
+pub use export::ExportArgs;
+pub use import::{CsvArgs, ImportArgs};
+pub use invoice::InvoiceArgs;
+pub use replay::ReplayArgs;
+pub use run::RunArgs;
+pub use simulate::{SimulateCommand, SimulateModbusArgs};
+
+use crate::config::ConfigErrors;
+use crate::error::{BadInput, EXIT_BAD_INPUT};
+use crate::paths;
+use anyhow::Result;
 use clap::parser::ValueSource;
-use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
@@ -54,16 +77,16 @@ pub enum Command {
     /// The console on a built-in simulated plant; needs no config or network.
     Demo(DemoArgs),
     /// Energy invoices per customer or meter from the history file.
-    Invoice(crate::billing::InvoiceArgs),
+    Invoice(InvoiceArgs),
     /// Import CSV history files into the history file.
-    Import(crate::csvio::command::ImportArgs),
+    Import(ImportArgs),
     /// Play CSV history through the console as if it were live.
-    Replay(crate::csvio::command::ReplayArgs),
+    Replay(ReplayArgs),
     /// Export readings, aggregates or the alarm journal to CSV.
-    Export(crate::report::ExportArgs),
+    Export(ExportArgs),
     /// The history file: `db check` for damage (exit 2 when damaged), `db status`.
     #[command(subcommand)]
-    Db(crate::store::command::DbCommand),
+    Db(DbCommand),
     /// Serve built-in simulated devices, to try a config without hardware.
     #[command(subcommand)]
     Simulate(SimulateCommand),
@@ -74,48 +97,6 @@ pub enum Command {
     },
     /// Print the man page (roff).
     Man,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum SimulateCommand {
-    /// Modbus TCP: a three-phase energy meter (unit 1) and a PLC (unit 2).
-    Modbus(crate::demo::modbus::SimulateModbusArgs),
-}
-
-#[derive(Debug, Args, Clone, Default)]
-pub struct RunArgs {
-    /// Config file [default: config.toml in the config dir]
-    #[arg(short, long, env = "FLOORWATCH_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// History file [default: history.sqlite in the data dir, or [history] path]
-    #[arg(long, env = "FLOORWATCH_DB")]
-    pub db: Option<PathBuf>,
-    /// No screen: record readings and log status lines to stderr until SIGINT/SIGTERM.
-    #[arg(long)]
-    pub headless: bool,
-    /// Draw with ASCII only (no box drawing, blocks or braille) [default: when the locale is not UTF-8]
-    #[arg(long)]
-    pub ascii: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// Config file [default: config.toml in the config dir]
-    #[arg(short, long, env = "FLOORWATCH_CONFIG")]
-    pub config: Option<PathBuf>,
-}
-
-#[derive(Debug, Args, Clone, Default)]
-pub struct DemoArgs {
-    /// Keep the demo's history in this file (default: a temporary file).
-    #[arg(long)]
-    pub db: Option<PathBuf>,
-    /// No screen: log status lines to stderr.
-    #[arg(long)]
-    pub headless: bool,
-    /// Draw with ASCII only (no box drawing, blocks or braille).
-    #[arg(long)]
-    pub ascii: bool,
 }
 
 /// Parses arguments, runs, and returns the process exit code.
@@ -169,41 +150,25 @@ fn console_option_given(matches: &ArgMatches) -> Option<String> {
 
 fn dispatch(cli: Cli) -> Result<u8> {
     match cli.command {
-        Some(Command::Check(args)) => check(args),
-        Some(Command::Completions { shell }) => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "floorwatch",
-                &mut std::io::stdout(),
-            );
-            Ok(EXIT_OK)
-        }
-        Some(Command::Man) => {
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut std::io::stdout())
-                .context("writing the man page")?;
-            Ok(EXIT_OK)
-        }
-        Some(Command::Export(args)) => crate::report::command::run(args),
-        Some(Command::Db(command)) => crate::store::command::run(command),
-        Some(Command::Demo(args)) => crate::demo::run(args, cli.verbose),
+        Some(Command::Check(args)) => check::run(args),
+        Some(Command::Completions { shell }) => completions::completions(shell),
+        Some(Command::Man) => completions::man(),
+        Some(Command::Export(args)) => export::run(args),
+        Some(Command::Db(command)) => db::run(command),
+        Some(Command::Demo(args)) => demo::run(args, cli.verbose),
         Some(Command::Invoice(args)) => {
             let path = config_path(args.config.clone())?;
-            crate::billing::command::run(args, &path)
+            invoice::run(args, &path)
         }
-        Some(Command::Simulate(SimulateCommand::Modbus(args))) => {
-            let _guard = logging::init(logging::Mode::Stderr, cli.verbose);
-            crate::demo::modbus::simulate(args)
-        }
-        Some(Command::Import(args)) => crate::csvio::command::import(args),
-        Some(Command::Replay(args)) => crate::csvio::command::replay(args, cli.verbose),
-        Some(Command::Run(args)) => run(args, cli.verbose),
-        None => run(cli.run, cli.verbose),
+        Some(Command::Simulate(command)) => simulate::run(command, cli.verbose),
+        Some(Command::Import(args)) => import::run(args),
+        Some(Command::Replay(args)) => replay::run(args, cli.verbose),
+        Some(Command::Run(args)) => run::run(args, cli.verbose),
+        None => run::run(cli.run, cli.verbose),
     }
 }
 
-fn config_path(given: Option<PathBuf>) -> Result<PathBuf> {
+pub(crate) fn config_path(given: Option<PathBuf>) -> Result<PathBuf> {
     let path = given.unwrap_or_else(paths::default_config);
     if !path.exists() {
         return Err(BadInput(format!(
@@ -215,19 +180,8 @@ fn config_path(given: Option<PathBuf>) -> Result<PathBuf> {
     Ok(path)
 }
 
-fn check(args: CheckArgs) -> Result<u8> {
-    let path = config_path(args.config)?;
-    match Config::load_for(&path, Purpose::Check) {
-        Ok(config) => {
-            println!("{}", summary(&config, &path));
-            Ok(EXIT_OK)
-        }
-        Err(errors) => Ok(report(&errors)),
-    }
-}
-
 /// Prints each problem as `file:line:col: message` and a count: exit code 2.
-fn report(errors: &ConfigErrors) -> u8 {
+pub(crate) fn report(errors: &ConfigErrors) -> u8 {
     for line in errors.lines() {
         eprintln!("{line}");
     }
@@ -238,54 +192,6 @@ fn report(errors: &ConfigErrors) -> u8 {
         if count == 1 { "" } else { "s" }
     );
     EXIT_BAD_INPUT
-}
-
-fn summary(config: &Config, path: &std::path::Path) -> String {
-    let patterns = config.mqtt_pattern.len();
-    // Template fields no [[sensor]] binds become sensors of their own.
-    let from_templates: usize = crate::source::modbus::device_maps(config)
-        .map(|maps| maps.iter().map(|m| m.discovered.len()).sum())
-        .unwrap_or(0);
-    let mut extra = String::new();
-    if from_templates > 0 {
-        extra.push_str(&format!(" + {from_templates} from Modbus templates"));
-    }
-    if patterns > 0 {
-        extra.push_str(&format!(" + {patterns} topic pattern(s)"));
-    }
-    format!(
-        "{}: ok — plant {:?}: {} MQTT broker(s), {} Modbus device(s), {} sensor(s){extra}, {} tariff(s), {} customer(s)",
-        path.display(),
-        config.plant.name,
-        config.mqtt.len(),
-        config.modbus.len(),
-        config.sensor.len(),
-        config.tariff.len(),
-        config.customer.len(),
-    )
-}
-
-fn run(args: RunArgs, verbose: u8) -> Result<u8> {
-    let path = config_path(args.config.clone())?;
-    let mut config = match Config::load_for(&path, Purpose::Console) {
-        Ok(config) => config,
-        Err(errors) => return Ok(report(&errors)),
-    };
-    if args.ascii {
-        config.ui.ascii = Some(true);
-    }
-    let db = args
-        .db
-        .clone()
-        .or_else(|| config.history.path.clone())
-        .unwrap_or_else(paths::default_history);
-    let mode = if args.headless {
-        logging::Mode::Stderr
-    } else {
-        logging::Mode::FileOnly
-    };
-    let _guard = logging::init(mode, verbose);
-    app::run(config, db, args.headless)
 }
 
 #[cfg(test)]

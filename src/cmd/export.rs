@@ -1,20 +1,20 @@
 //! `floorwatch export readings|aggregates|alarms`: arguments and dispatch.
 
-use super::aggregates::{AggregateSpec, Every, export_aggregates};
-use super::alarms::{AlarmFilter, export_alarms, parse_priority};
-use super::clock::LocalClock;
-use super::invoices::export_invoices;
-use super::output::{Destination, Sink};
-use super::points::{TimeRange, count_in_range, select_sensors};
-use super::progress::Progress;
-use super::readings::{Layout, export_readings};
-use super::table::{CsvStyle, Table, TimeStyle};
-use super::{ReportError, write_csv};
 use crate::billing::{Billing, Period, PeriodChoice};
 use crate::config::{Config, SimSignal};
 use crate::error::{BadInput, EXIT_OK};
 use crate::model::{TimestampMs, now_ms};
 use crate::paths;
+use crate::report::aggregates::{AggregateSpec, Every, export_aggregates};
+use crate::report::alarms::{AlarmFilter, export_alarms, parse_priority};
+use crate::report::clock::LocalClock;
+use crate::report::invoices::export_invoices;
+use crate::report::output::{Destination, Sink};
+use crate::report::points::{TimeRange, count_in_range, select_sensors};
+use crate::report::progress::Progress;
+use crate::report::readings::{Layout, export_readings};
+use crate::report::table::{CsvStyle, Table, TimeStyle};
+use crate::report::{ReportError, write_csv};
 use crate::store::HistoryReader;
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
@@ -135,7 +135,7 @@ struct Setup {
     dest: Destination,
 }
 
-pub fn run(args: ExportArgs) -> Result<u8> {
+pub(super) fn run(args: ExportArgs) -> Result<u8> {
     match args.what {
         ExportCommand::Readings(a) => readings(a),
         ExportCommand::Aggregates(a) => aggregates(a),

@@ -1,12 +1,12 @@
 //! `floorwatch invoice`: one customer, one meter, or every customer.
 
-use super::render::{Format, render};
-use super::{Billing, BillingError, CustomerTotal, Invoice, Period, PeriodChoice};
+use crate::billing::render::{Format, render};
+use crate::billing::{Billing, BillingError, CustomerTotal, Invoice, Period, PeriodChoice};
 use crate::config::{Config, Customer};
 use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_OK};
 use crate::store::HistoryReader;
 use anyhow::{Context, Result};
-use clap::{ArgGroup, Args};
+use clap::{ArgGroup, Args, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -35,7 +35,7 @@ pub struct InvoiceArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=28))]
     pub start_day: Option<u32>,
     #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
+    pub format: InvoiceFormat,
     /// Output file (one invoice) or directory (--all) [default: stdout; --all: ./invoices-PERIOD].
     #[arg(short, long)]
     pub output: Option<PathBuf>,
@@ -47,7 +47,27 @@ pub struct InvoiceArgs {
     pub db: Option<PathBuf>,
 }
 
-pub fn run(args: InvoiceArgs, config_path: &Path) -> Result<u8> {
+/// `--format`: the command line's names for [`Format`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InvoiceFormat {
+    Text,
+    Csv,
+    Json,
+    Md,
+}
+
+impl From<InvoiceFormat> for Format {
+    fn from(format: InvoiceFormat) -> Format {
+        match format {
+            InvoiceFormat::Text => Format::Text,
+            InvoiceFormat::Csv => Format::Csv,
+            InvoiceFormat::Json => Format::Json,
+            InvoiceFormat::Md => Format::Md,
+        }
+    }
+}
+
+pub(super) fn run(args: InvoiceArgs, config_path: &Path) -> Result<u8> {
     let config = Config::load(config_path)?;
     let db = args
         .db
@@ -76,7 +96,7 @@ pub fn run(args: InvoiceArgs, config_path: &Path) -> Result<u8> {
     let invoice = billing
         .invoice(&reader, customer, meter, &choice)
         .map_err(to_anyhow)?;
-    write_one(&invoice, args.format, args.output.as_deref())?;
+    write_one(&invoice, args.format.into(), args.output.as_deref())?;
     Ok(EXIT_OK)
 }
 
@@ -173,7 +193,7 @@ fn run_all(
     let label = match choice {
         PeriodChoice::Month { year, month } => format!("{year:04}-{month:02}"),
         PeriodChoice::Back { now, back } => {
-            let tz = billing.config.timezone();
+            let tz = billing.timezone();
             let day = billing.start_day.unwrap_or(1).clamp(1, 28);
             (0..*back)
                 .fold(Period::month_containing(tz, *now, day), |p, _| p.previous())
@@ -202,8 +222,14 @@ fn run_all(
                     let reader = HistoryReader::open(db)?;
                     let mut done = Vec::new();
                     for i in (w..customers.len()).step_by(workers) {
-                        let outcome =
-                            bill_one(billing, &reader, customers[i], choice, args.format, dir)?;
+                        let outcome = bill_one(
+                            billing,
+                            &reader,
+                            customers[i],
+                            choice,
+                            args.format.into(),
+                            dir,
+                        )?;
                         done.push((i, outcome));
                         bar.inc(1);
                     }

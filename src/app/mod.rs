@@ -1,23 +1,19 @@
 //! Wiring: history writer + engine + sources, run until quit or a signal,
 //! then shut down in order so every received reading is committed.
 
+pub mod replay;
+
 use crate::config::Config;
 use crate::engine::{Engine, EngineConfig, EngineSummary, LiveState};
-use crate::error::EXIT_OK;
 use crate::source::{self, SourceEvent};
 use crate::store::writer::WriterConfig;
 use crate::store::{StoreStats, Writer};
 use anyhow::{Context, Result};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-
-pub fn run(config: Config, db: PathBuf, headless: bool) -> Result<u8> {
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(run_async(config, db, headless))
-}
 
 /// A running console without its screen: writer, engine and sources.
 pub struct Running {
@@ -136,25 +132,6 @@ impl Running {
     }
 }
 
-pub async fn run_async(config: Config, db: PathBuf, headless: bool) -> Result<u8> {
-    tracing::info!(config = %config.origin.display(), db = %db.display(), "starting");
-    let running = Running::start(&config, &db).await?;
-    if headless {
-        headless_loop(&running, config.ui.status_every.0).await;
-    } else if let Err(e) = crate::ui::run(&running, &config, &db).await {
-        // Stop the sources and commit what arrived before reporting the failure.
-        let _ = running.shutdown().await;
-        return Err(e);
-    }
-    let outcome = running.shutdown().await?;
-    tracing::info!(
-        "stopped: received={} {}",
-        outcome.engine.received,
-        history_counts(&outcome.store)
-    );
-    Ok(EXIT_OK)
-}
-
 /// Resolves on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {
     #[cfg(unix)]
@@ -175,60 +152,5 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
-async fn headless_loop(running: &Running, every: std::time::Duration) {
-    let mut ticker = tokio::time::interval(every.max(std::time::Duration::from_millis(50)));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let signal = shutdown_signal();
-    tokio::pin!(signal);
-    loop {
-        tokio::select! {
-            _ = &mut signal => break,
-            _ = ticker.tick() => log_status(&running.snapshots.borrow(), running.store.stats()),
-        }
-    }
-}
-
-/// `stored=.. duplicates=.. superseded=..`: what became of the readings
-/// committed so far (they add up to every reading committed).
-fn history_counts(store: &StoreStats) -> String {
-    format!(
-        "stored={} duplicates={} superseded={}",
-        store.stored, store.duplicates, store.superseded
-    )
-}
-
-fn log_status(state: &LiveState, store: StoreStats) {
-    let (up, total) = state.source_health();
-    tracing::info!(
-        "received={} {} sensors={} sources={}/{} up",
-        state.received,
-        history_counts(&store),
-        state.sensors.len(),
-        up,
-        total
-    );
-    if let Some(error) = &store.failing {
-        tracing::error!(
-            "history commits failing ({} failures): {error}; readings are held back and not acknowledged",
-            store.commit_errors
-        );
-    }
-    for s in &state.sources {
-        let error = s
-            .last_error
-            .as_ref()
-            .map(|e| format!(" (last error: {e})"))
-            .unwrap_or_default();
-        tracing::info!(
-            "source {} {}: {} messages, {:.1}/s, {} errors{error}",
-            s.name,
-            s.state.label(),
-            s.messages,
-            s.rate,
-            s.errors
-        );
     }
 }

@@ -1,0 +1,132 @@
+//! `floorwatch run` (the default command): the console on a config, or
+//! `--headless`, recording history and logging status lines.
+
+use super::{config_path, report};
+use crate::app::{Running, shutdown_signal};
+use crate::config::{Config, Purpose};
+use crate::engine::LiveState;
+use crate::error::EXIT_OK;
+use crate::store::StoreStats;
+use crate::{logging, paths};
+use anyhow::{Context, Result};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunArgs {
+    /// Config file [default: config.toml in the config dir]
+    #[arg(short, long, env = "FLOORWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// History file [default: history.sqlite in the data dir, or [history] path]
+    #[arg(long, env = "FLOORWATCH_DB")]
+    pub db: Option<PathBuf>,
+    /// No screen: record readings and log status lines to stderr until SIGINT/SIGTERM.
+    #[arg(long)]
+    pub headless: bool,
+    /// Draw with ASCII only (no box drawing, blocks or braille) [default: when the locale is not UTF-8]
+    #[arg(long)]
+    pub ascii: bool,
+}
+
+pub(super) fn run(args: RunArgs, verbose: u8) -> Result<u8> {
+    let path = config_path(args.config.clone())?;
+    let mut config = match Config::load_for(&path, Purpose::Console) {
+        Ok(config) => config,
+        Err(errors) => return Ok(report(&errors)),
+    };
+    if args.ascii {
+        config.ui.ascii = Some(true);
+    }
+    let db = args
+        .db
+        .clone()
+        .or_else(|| config.history.path.clone())
+        .unwrap_or_else(paths::default_history);
+    let mode = if args.headless {
+        logging::Mode::Stderr
+    } else {
+        logging::Mode::FileOnly
+    };
+    let _guard = logging::init(mode, verbose);
+    run_console(config, db, args.headless)
+}
+
+/// The console (or `--headless`) on `config` until quit or a signal.
+pub(super) fn run_console(config: Config, db: PathBuf, headless: bool) -> Result<u8> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(run_async(config, db, headless))
+}
+
+pub async fn run_async(config: Config, db: PathBuf, headless: bool) -> Result<u8> {
+    tracing::info!(config = %config.origin.display(), db = %db.display(), "starting");
+    let running = Running::start(&config, &db).await?;
+    if headless {
+        headless_loop(&running, config.ui.status_every.0).await;
+    } else if let Err(e) = crate::ui::run(&running, &config, &db).await {
+        // Stop the sources and commit what arrived before reporting the failure.
+        let _ = running.shutdown().await;
+        return Err(e);
+    }
+    let outcome = running.shutdown().await?;
+    tracing::info!(
+        "stopped: received={} {}",
+        outcome.engine.received,
+        history_counts(&outcome.store)
+    );
+    Ok(EXIT_OK)
+}
+
+async fn headless_loop(running: &Running, every: std::time::Duration) {
+    let mut ticker = tokio::time::interval(every.max(std::time::Duration::from_millis(50)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+    loop {
+        tokio::select! {
+            _ = &mut signal => break,
+            _ = ticker.tick() => log_status(&running.snapshots.borrow(), running.store.stats()),
+        }
+    }
+}
+
+/// `stored=.. duplicates=.. superseded=..`: what became of the readings
+/// committed so far (they add up to every reading committed).
+fn history_counts(store: &StoreStats) -> String {
+    format!(
+        "stored={} duplicates={} superseded={}",
+        store.stored, store.duplicates, store.superseded
+    )
+}
+
+fn log_status(state: &LiveState, store: StoreStats) {
+    let (up, total) = state.source_health();
+    tracing::info!(
+        "received={} {} sensors={} sources={}/{} up",
+        state.received,
+        history_counts(&store),
+        state.sensors.len(),
+        up,
+        total
+    );
+    if let Some(error) = &store.failing {
+        tracing::error!(
+            "history commits failing ({} failures): {error}; readings are held back and not acknowledged",
+            store.commit_errors
+        );
+    }
+    for s in &state.sources {
+        let error = s
+            .last_error
+            .as_ref()
+            .map(|e| format!(" (last error: {e})"))
+            .unwrap_or_default();
+        tracing::info!(
+            "source {} {}: {} messages, {:.1}/s, {} errors{error}",
+            s.name,
+            s.state.label(),
+            s.messages,
+            s.rate,
+            s.errors
+        );
+    }
+}
