@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # kill -9 at random moments during QoS 1 streams, through the release binary
-# and a Mosquitto of the test's own (tests/no_loss.rs): every message must end
+# and a Mosquitto of the test's own (tests/it/no_loss.rs): every message must end
 # in the history exactly once.
 #
 #   bash benches/kill_rounds.sh [STREAMS] [MESSAGES] [KILLS]
@@ -11,11 +11,11 @@ cd "$(dirname "$0")/.."
 streams=${1:-5}
 messages=${2:-40000}
 kills=${3:-5}
-cargo test --release --test no_loss --no-run >/dev/null 2>&1
+cargo test --release --test it --no-run >/dev/null 2>&1
 total=0
 for s in $(seq "$streams"); do
   out=$(FLOORWATCH_KILL_ROUNDS=$kills FLOORWATCH_KILL_MESSAGES=$messages \
-    cargo test --release -q --test no_loss kill_9 -- --nocapture 2>&1) || {
+    cargo test --release -q --test it no_loss::kill_9 -- --nocapture 2>&1) || {
     echo "$out"; echo "stream $s: FAILED"; exit 1; }
   echo "$out" | grep -E "^round|^kill rounds" | sed "s/^/stream $s: /"
   total=$((total + messages))

@@ -6,7 +6,7 @@
 //!     cargo bench --bench tui_render -- --warm-up-time 1 --measurement-time 3
 
 #[allow(dead_code)]
-#[path = "../tests/common/tui.rs"]
+#[path = "../tests/it/common/tui.rs"]
 mod fixture;
 
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -4,7 +4,7 @@
 //! ([`store`]) and UI state → drawing ([`ui`]).
 //!
 //! Layers, lowest first; a module uses the ones below it, never one above
-//! (`tests/layering.rs` enforces it):
+//! (`tests/it/layering.rs` enforces it):
 //! 1. leaves: [`model`], [`paths`], [`logging`]
 //! 2. [`config`] — the TOML model, spans and validation
 //! 3. [`error`] — exit codes and how errors are printed

@@ -1,0 +1,51 @@
+//! Every end-to-end test in one binary: it links once instead of once per
+//! file. A module per former test file; shared helpers are modules too.
+
+mod billing_support;
+mod common;
+mod csv_support;
+mod export_support;
+mod modbus_support;
+mod mqtt_support;
+
+mod alarm_engine;
+mod alarm_journal_view;
+mod alarm_modbus_stale;
+mod alarm_seed;
+mod alarm_shared;
+mod billing_all;
+mod billing_cli;
+mod billing_consumption;
+mod billing_tariffs;
+mod billing_tui;
+mod cli_check;
+mod csv_bad_files;
+mod csv_fixtures;
+mod csv_import;
+mod csv_replay;
+mod csv_replay_tui;
+mod export_aggregates;
+mod export_alarms;
+mod export_invoices;
+mod export_readings;
+mod export_roundtrip;
+mod export_tui;
+mod headless;
+mod history_file;
+mod layering;
+mod modbus_cli;
+mod modbus_poll;
+mod modbus_rtu;
+mod mqtt_bursts;
+mod mqtt_inprocess;
+mod mqtt_mosquitto;
+mod mqtt_restart;
+mod mqtt_slow_store;
+mod mqtt_tls;
+mod no_loss;
+mod replay_console;
+mod restart_dashboard;
+mod tui_property;
+mod tui_snapshots;
+mod tui_state;
+mod tui_terminal;
