@@ -3,6 +3,7 @@
 
 mod alarm;
 mod billing;
+pub mod csv;
 mod diagnostics;
 mod duration;
 mod export;

@@ -5,24 +5,7 @@
 use super::CsvOptions;
 use crate::model::SensorId;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Layout {
-    Long,
-    Wide,
-}
-
-impl std::str::FromStr for Layout {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "long" => Ok(Layout::Long),
-            "wide" => Ok(Layout::Wide),
-            _ => Err(format!(
-                "unknown layout {s:?}: expected \"long\" or \"wide\""
-            )),
-        }
-    }
-}
+pub use crate::config::csv::Layout;
 
 /// Column `column` of the file becomes sensor `sensor` (with `unit` and
 /// `name` when it is created). From `--map` or an `[[import]]` profile.

@@ -148,18 +148,7 @@ impl CsvError {
     }
 }
 
-/// Parses a `--delimiter` value: one character, or `tab`.
-pub fn parse_delimiter(s: &str) -> Result<u8, String> {
-    match s {
-        "tab" | "\\t" | "\t" => Ok(b'\t'),
-        "comma" => Ok(b','),
-        "semicolon" => Ok(b';'),
-        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
-        _ => Err(format!(
-            "delimiter {s:?} should be one character, e.g. \",\", \";\" or \"tab\""
-        )),
-    }
-}
+pub use crate::config::csv::parse_delimiter;
 
 /// A file name as shown in messages: the path as given.
 pub fn display_name(path: &std::path::Path) -> String {

@@ -11,45 +11,7 @@ use crate::model::TimestampMs;
 use chrono::{LocalResult, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 
-/// How day and month are ordered in `dd/dd/yyyy` dates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DateOrder {
-    DayFirst,
-    MonthFirst,
-}
-
-/// The `--date-format` choice.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub enum DateFormat {
-    /// ISO/RFC 3339 and epoch recognised by shape; slash dates need their order
-    /// proven by a day > 12 in the file's first rows.
-    #[default]
-    Auto,
-    Order(DateOrder),
-    EpochSeconds,
-    EpochMillis,
-    /// A chrono `strftime` pattern, e.g. `%d.%m.%Y %H:%M`.
-    Pattern(String),
-}
-
-impl std::str::FromStr for DateFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s.trim().to_ascii_lowercase().as_str() {
-            "auto" => DateFormat::Auto,
-            "dmy" | "dd/mm/yyyy" => DateFormat::Order(DateOrder::DayFirst),
-            "mdy" | "mm/dd/yyyy" => DateFormat::Order(DateOrder::MonthFirst),
-            "epoch" | "epoch-s" | "s" => DateFormat::EpochSeconds,
-            "epoch-ms" | "ms" => DateFormat::EpochMillis,
-            _ if s.contains('%') => DateFormat::Pattern(s.to_owned()),
-            _ => {
-                return Err(format!(
-                    "unknown date format {s:?}: expected auto, dmy, mdy, epoch-s, epoch-ms or a pattern like \"%d.%m.%Y %H:%M\""
-                ));
-            }
-        })
-    }
-}
+pub use crate::config::csv::{DateFormat, DateOrder};
 
 /// Why a timestamp was rejected.
 #[derive(Clone, Debug, PartialEq, Eq)]

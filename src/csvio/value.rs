@@ -1,26 +1,7 @@
 //! Numbers as exports write them: decimal point or decimal comma, and the
 //! many spellings of "no value" (`""`, `?`, `NaN`, `null`, `NA`, `N/A`).
 
-/// Which character separates the integer and fractional part.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum DecimalMark {
-    #[default]
-    Point,
-    Comma,
-}
-
-impl std::str::FromStr for DecimalMark {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim() {
-            "." | "point" => Ok(DecimalMark::Point),
-            "," | "comma" => Ok(DecimalMark::Comma),
-            _ => Err(format!(
-                "unknown decimal mark {s:?}: expected \"point\" or \"comma\""
-            )),
-        }
-    }
-}
+pub use crate::config::csv::DecimalMark;
 
 /// One field read as a value.
 #[derive(Clone, Copy, Debug, PartialEq)]

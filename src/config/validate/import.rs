@@ -2,8 +2,8 @@
 //! command-line flag it stands for, so config and flags accept the same text.
 
 use super::unique_names;
+use crate::config::csv::{DateFormat, DecimalMark, Layout, parse_delimiter};
 use crate::config::{Config, Diagnostic, ImportProfile};
-use crate::csvio::{DateFormat, DecimalMark, Layout};
 use std::collections::HashMap;
 use toml::Spanned;
 
@@ -31,9 +31,7 @@ fn check_profile(p: &ImportProfile, diags: &mut Vec<Diagnostic>) {
             ),
         ));
     }
-    parses(&p.delimiter, diags, |s| {
-        crate::csvio::parse_delimiter(s).map(drop)
-    });
+    parses(&p.delimiter, diags, |s| parse_delimiter(s).map(drop));
     parses(&p.decimal, diags, |s| s.parse::<DecimalMark>().map(drop));
     parses(&p.date_format, diags, |s| s.parse::<DateFormat>().map(drop));
     parses(&p.timezone, diags, |s| {
