@@ -363,32 +363,27 @@ impl Recorder {
 
     /// Waits (at most [`TIMEOUT`] in all) for a log line that satisfies `matches`.
     pub fn wait_line(&mut self, what: &str, matches: impl Fn(&str) -> bool) -> String {
+        self.next_line(matches)
+            .unwrap_or_else(|| panic!("no log line with {what}; got:\n{}", self.seen.join("\n")))
+    }
+
+    /// The next log line that satisfies `matches`, or `None` after [`TIMEOUT`].
+    fn next_line(&mut self, matches: impl Fn(&str) -> bool) -> Option<String> {
         let deadline = std::time::Instant::now() + TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if matches(&line) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!("no log line with {what}; got:\n{}", self.seen.join("\n")),
+            let line = self.lines.recv_timeout(left).ok()?;
+            self.seen.push(line.clone());
+            if matches(&line) {
+                return Some(line);
             }
         }
     }
 
     /// As [`Recorder::wait_count`], but `None` instead of a panic after [`TIMEOUT`].
     pub fn try_wait_count(&mut self, key: &str, at_least: u64) -> Option<u64> {
-        let deadline = std::time::Instant::now() + TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let line = self.lines.recv_timeout(left).ok()?;
-            self.seen.push(line.clone());
-            if let Some(n) = field(&line, key).filter(|n| *n >= at_least) {
-                return Some(n);
-            }
-        }
+        let line = self.next_line(|l| field(l, key).is_some_and(|n| n >= at_least))?;
+        field(&line, key)
     }
 
     /// Waits for a status line whose `key=` value reaches `at_least`.
