@@ -4,7 +4,7 @@
 
 use super::EngineConfig;
 use crate::alarm::AlarmView;
-use crate::model::{Quality, Reading, SensorId, SensorMeta, TimestampMs, now_ms};
+use crate::model::{Quality, Reading, SensorId, SensorMeta, TimestampMs};
 use crate::source::SourceStatus;
 use crate::source::raw::RawSample;
 use crate::source::replay::{LoadProgress, ReplayStatus};
@@ -76,7 +76,7 @@ impl LiveState {
             refused: None,
             received: 0,
             history: crate::store::StoreStats::default(),
-            now_ms: now_ms(),
+            now_ms: config.clock.now_ms(),
             replay: None,
             replay_loading: None,
             history_check: None,
@@ -152,7 +152,8 @@ impl LiveState {
         }
     }
 
-    /// Applies one reading; unknown sensors are added with their id as name.
+    /// Applies one reading, arrived at [`LiveState::now_ms`] (the engine sets
+    /// it before each batch); unknown sensors are added with their id as name.
     pub fn apply(&mut self, reading: &Reading) {
         let i = match self.index.get(reading.sensor.as_str()) {
             Some(i) => *i,
@@ -166,11 +167,7 @@ impl LiveState {
             }
         };
         let (max_points, window_ms) = (self.max_points, self.window_ms);
-        let arrival = if self.replay.is_some() {
-            self.now_ms
-        } else {
-            now_ms()
-        };
+        let arrival = self.now_ms;
         let sensor = Arc::make_mut(&mut self.sensors[i]);
         // An older reading (late delivery, replayed backlog) goes to history only.
         if sensor.last.is_some_and(|p| reading.ts < p.ts) {

@@ -3,12 +3,14 @@
 //! forwards readings to the history writer, and publishes an immutable
 //! snapshot for the UI through a `watch` channel (readers never block it).
 
+mod clock;
 mod live;
 
+pub use clock::Clock;
 pub use live::{LiveState, Point, SensorLive};
 
 use crate::alarm::{AlarmCommand, AlarmEvent, AlarmSetup, Evaluator, Restored, SeedSeries};
-use crate::model::{Reading, SensorMeta, TimestampMs, now_ms};
+use crate::model::{Reading, SensorMeta, TimestampMs};
 use crate::source::SourceEvent;
 use crate::store::{WriteMsg, WriterHandle};
 use std::sync::Arc;
@@ -37,6 +39,8 @@ pub struct EngineConfig {
     /// shows them, marked not live, until fresh readings arrive.
     pub restored_sensors: Vec<SensorMeta>,
     pub restored_readings: Vec<Reading>,
+    /// What "now" is for arrivals, stale timers and alarm delays.
+    pub clock: Clock,
 }
 
 impl Default for EngineConfig {
@@ -53,6 +57,7 @@ impl Default for EngineConfig {
             alarm_history: Vec::new(),
             restored_sensors: Vec::new(),
             restored_readings: Vec::new(),
+            clock: Clock::Wall,
         }
     }
 }
@@ -104,6 +109,8 @@ pub struct Engine {
     forward_readings: bool,
     /// The history file's start-up check, until its outcome arrives.
     history_check: Option<tokio::sync::oneshot::Receiver<crate::store::CheckOutcome>>,
+    /// The clock outside a replay.
+    wall: Clock,
 }
 
 /// Handles to a spawned engine.
@@ -126,7 +133,7 @@ impl Engine {
             state.ensure_sensor(meta.clone());
         }
         state.restore(&config.restored_readings);
-        let mut alarms = Evaluator::new(config.alarms.clone(), now_ms());
+        let mut alarms = Evaluator::new(config.alarms.clone(), config.clock.now_ms());
         alarms.restore(&config.restored_alarms);
         alarms.seed(&config.alarm_history);
         if let Some(views) = alarms.take_views() {
@@ -145,6 +152,7 @@ impl Engine {
             alarm_feed: None,
             forward_readings: true,
             history_check: None,
+            wall: config.clock,
         };
         (engine, rx)
     }
@@ -258,6 +266,7 @@ impl Engine {
             SourceEvent::Readings { readings, ack } => {
                 self.summary.received += readings.len() as u64;
                 let now = self.clock();
+                self.state.now_ms = now;
                 for reading in &readings {
                     self.state.apply(reading);
                     self.alarms.on_reading(reading, now, &mut self.alarm_events);
@@ -389,7 +398,7 @@ impl Engine {
         self.state
             .replay
             .as_ref()
-            .map_or_else(now_ms, |r| r.position_ms)
+            .map_or_else(|| self.wall.now_ms(), |r| r.position_ms)
     }
 
     fn on_tick(&mut self, now: TimestampMs) {

@@ -224,3 +224,62 @@ async fn a_forward_jump_does_not_count_skipped_time_as_silence() {
     engine.on_tick(at + 29_000 + 31_000);
     assert_eq!(alarm_keys(&mut engine), ["t/stale"]);
 }
+
+/// On tokio's paused clock (no dependence on machine load): a sensor polled
+/// every 100 ms that falls silent raises its stale alarm at the first
+/// housekeeping tick after `stale` of silence, so within stale + one tick.
+#[tokio::test(start_paused = true)]
+async fn a_silent_sensor_raises_stale_within_stale_plus_one_tick() {
+    const STALE_MS: i64 = 1_000;
+    const TICK_MS: i64 = 500;
+    let mut rules = crate::alarm::SensorRules::new("dev.v");
+    rules.stale_ms = Some(STALE_MS);
+    let config = EngineConfig {
+        tick: Duration::from_millis(TICK_MS as u64),
+        stale_after_ms: vec![("dev.v".into(), STALE_MS)],
+        alarms: crate::alarm::AlarmSetup {
+            sensors: vec![rules],
+            ..Default::default()
+        },
+        clock: Clock::tokio(1_000_000),
+        ..Default::default()
+    };
+    let handles = Engine::spawn(&config, vec![meta("dev.v")], None);
+    let mut snapshots = handles.snapshots.clone();
+    for poll in 0..10 {
+        let reading = Reading::good("dev.v", 1_000_000 + poll * 100, poll as f64);
+        handles
+            .events
+            .send(SourceEvent::readings(vec![reading]))
+            .await
+            .unwrap();
+        tokio::time::advance(Duration::from_millis(100)).await;
+    }
+    let last_arrival = snapshots
+        .wait_for(|s| {
+            s.sensor("dev.v")
+                .and_then(|x| x.last)
+                .is_some_and(|p| p.value == 9.0)
+        })
+        .await
+        .unwrap()
+        .sensor("dev.v")
+        .and_then(|x| x.last_arrival_ms)
+        .unwrap();
+    let raised = snapshots
+        .wait_for(|s| s.alarms.iter().any(|a| a.key == "dev.v/stale"))
+        .await
+        .unwrap()
+        .alarms
+        .iter()
+        .find(|a| a.key == "dev.v/stale")
+        .unwrap()
+        .raised_ms;
+    let after = raised - last_arrival;
+    assert!(after > STALE_MS, "raised {after} ms after the last reading");
+    assert!(
+        after <= STALE_MS + TICK_MS,
+        "raised {after} ms after the last reading"
+    );
+    drop(handles.events);
+}

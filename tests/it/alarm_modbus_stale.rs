@@ -1,6 +1,8 @@
-//! A Modbus device that stops answering: the sensor's stale alarm is raised
-//! within `stale` + one poll period (+ the engine's 500 ms housekeeping tick),
-//! through the real Modbus poller, engine and history file.
+//! A Modbus device that stops answering: the sensor's stale alarm is raised,
+//! not before `stale` of silence, through the real Modbus poller, engine and
+//! history file. How soon after (within stale + one housekeeping tick) is
+//! asserted on a paused clock in `engine::tests`, not on this machine's
+//! wall clock.
 
 use crate::modbus_support;
 
@@ -14,10 +16,9 @@ use std::time::Duration;
 
 const STALE_MS: i64 = 1_000;
 const POLL_MS: i64 = 100;
-const TICK_MS: i64 = 500;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stopped_device_raises_stale_within_stale_plus_one_poll() {
+async fn a_stopped_device_raises_stale_after_stale_of_silence() {
     let (sim, server) = modbus_support::frozen_simulator().await;
     sim.set_registers(1, Table::Holding, 0, &[1234]);
     let text = format!(
@@ -83,10 +84,5 @@ async fn a_stopped_device_raises_stale_within_stale_plus_one_poll() {
     assert!(
         after > STALE_MS,
         "raised {after} ms after the last reading: not before stale"
-    );
-    // Slack of one more tick for a loaded machine: the bound is stale + poll + tick.
-    assert!(
-        after <= STALE_MS + POLL_MS + 2 * TICK_MS,
-        "raised {after} ms after the last reading"
     );
 }

@@ -201,7 +201,8 @@ async fn an_illegal_address_fails_only_its_fields() {
         .until("the map error in the status", |p, _| {
             p.statuses
                 .get("meter")
-                .is_some_and(|s| detail(s, "map errors").contains("input register 36"))
+                .and_then(|s| detail_if_any(s, "map errors"))
+                .is_some_and(|errors| errors.contains("input register 36"))
         })
         .await;
     let status = &polling.statuses["meter"];

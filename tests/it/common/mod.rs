@@ -63,6 +63,10 @@ pub fn shared_data(name: &str) -> Option<PathBuf> {
     };
     let found = candidates.iter().find(|p| p.exists()).cloned();
     if found.is_none() {
+        assert!(
+            !services_required(),
+            "{name} is required (FLOORWATCH_REQUIRE_SERVICES=1) but is not in any of {candidates:?}"
+        );
         eprintln!("skipped: {name} is not in any of {candidates:?}");
     }
     found

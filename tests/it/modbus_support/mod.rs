@@ -127,18 +127,35 @@ impl Polling {
     }
 }
 
-/// A status detail value, e.g. `detail(status, "timeouts")`.
+/// A status detail value, e.g. `detail(status, "timeouts")`; panics when the
+/// status has no such key (a renamed key must fail, not read as empty).
 pub fn detail<'a>(status: &'a SourceStatus, key: &str) -> &'a str {
+    detail_if_any(status, key).unwrap_or_else(|| {
+        panic!(
+            "status of {} has no {key:?}: {:?}",
+            status.name, status.detail
+        )
+    })
+}
+
+/// A status detail that only some states have (e.g. "map errors").
+pub fn detail_if_any<'a>(status: &'a SourceStatus, key: &str) -> Option<&'a str> {
     status
         .detail
         .iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
-        .unwrap_or("")
 }
 
+/// A counter of the status; panics when it is missing or not a number.
 pub fn count(status: &SourceStatus, key: &str) -> u64 {
-    detail(status, key).parse().unwrap_or(0)
+    let value = detail(status, key);
+    value.parse().unwrap_or_else(|_| {
+        panic!(
+            "status {key:?} of {} is not a count: {value:?}",
+            status.name
+        )
+    })
 }
 
 /// The client may only ever send read function codes 1–4.

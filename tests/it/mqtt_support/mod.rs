@@ -391,7 +391,7 @@ impl Recorder {
         let line = self.wait_line(&format!("{key} >= {at_least}"), |l| {
             field(l, key).is_some_and(|n| n >= at_least)
         });
-        field(&line, key).unwrap_or(0)
+        field(&line, key).expect("the line matched on this key")
     }
 
     /// SIGTERM, then the exit status.
