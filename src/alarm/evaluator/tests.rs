@@ -1,6 +1,12 @@
+//! Unit tests of the evaluator, one per alarm behaviour. Over 600 lines on
+//! purpose: they share the small rule builders at the top, and each test is
+//! short; splitting them would only scatter those builders.
+
 use super::*;
+use crate::alarm::SensorRules;
 use crate::alarm::journal::Restored;
 use crate::alarm::rules::ConsumptionParams;
+use crate::model::{Quality, format_ts};
 
 const OP: &str = "alice";
 
