@@ -83,6 +83,13 @@ fn main() {
                     vec!["-csv".into(), db_s.into(), sql.into()],
                 ),
             ));
+            runs.push((
+                "sqlite3 -csv wide pivot (one column per sensor, time order)".into(),
+                (
+                    "sqlite3".into(),
+                    vec!["-csv".into(), db_s.into(), wide_pivot_sql()],
+                ),
+            ));
         } else {
             println!("(sqlite3 not installed: no baseline)");
         }
@@ -105,6 +112,18 @@ fn main() {
         let _ = std::fs::remove_file(&out);
     }
     assert_flat(&floorwatch_rss);
+}
+
+/// The baseline for `--wide`: the plain-SQL pivot (a row per timestamp, a
+/// column per sensor), in time order as `--wide` writes it.
+fn wide_pivot_sql() -> String {
+    let columns: Vec<String> = (1..=SENSORS)
+        .map(|id| format!("MAX(CASE WHEN sensor_id = {id} THEN value END)"))
+        .collect();
+    format!(
+        "SELECT ts, {} FROM readings GROUP BY ts ORDER BY ts;",
+        columns.join(", ")
+    )
 }
 
 /// The largest export may use at most 1.5× (+ 4 MiB) the smallest one's peak RSS.

@@ -1,6 +1,9 @@
 //! Store ingest: readings/s into a history file through the writer thread,
-//! against two baselines measured in the same run on the same rows and schema:
-//! raw rusqlite (one transaction, one prepared INSERT) and the `sqlite3` CLI
+//! against baselines measured in the same run on the same rows and schema:
+//! raw rusqlite fed what the writer commits (the same 50,000-row batches,
+//! each sorted by (sensor, ts), one transaction each, the same
+//! `INSERT … ON CONFLICT DO NOTHING`, `synchronous = FULL`), raw rusqlite the
+//! simplest way (one transaction, arrival order), and the `sqlite3` CLI
 //! (`.import` of the same rows as CSV: one transaction, prepared).
 //!
 //!     cargo bench --bench store_ingest
@@ -71,6 +74,43 @@ fn raw_rusqlite(path: &Path, rows: &[Reading]) {
     tx.commit().unwrap();
 }
 
+/// The like-for-like baseline: what the writer's commits do, without its
+/// channel, thread, sensor-id lookup and stored/duplicate counting.
+fn raw_rusqlite_writer_batches(path: &Path, rows: &[Reading]) {
+    let mut conn = floorwatch::store::open(path).unwrap();
+    conn.pragma_update(None, "synchronous", "FULL").unwrap();
+    for s in 0..SENSORS {
+        conn.execute(
+            "INSERT INTO sensors(tag, created_ms) VALUES (?1, 0)",
+            [format!("sensor-{s:03}")],
+        )
+        .unwrap();
+    }
+    let batch_rows = WriterConfig::default().batch_rows;
+    for (n, chunk) in rows.chunks(batch_rows).enumerate() {
+        let first = n * batch_rows;
+        let mut keyed: Vec<(i64, i64, f64)> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (((first + i) % SENSORS) as i64 + 1, r.ts, r.value))
+            .collect();
+        keyed.sort_by_key(|&(id, ts, _)| (id, ts));
+        let tx = conn.transaction().unwrap();
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO readings(sensor_id, ts, value, quality) VALUES (?1, ?2, ?3, 0)
+                     ON CONFLICT(sensor_id, ts) DO NOTHING",
+                )
+                .unwrap();
+            for (id, ts, value) in keyed {
+                insert.execute(rusqlite::params![id, ts, value]).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+}
+
 fn sqlite3_available() -> bool {
     std::process::Command::new("sqlite3")
         .arg("--version")
@@ -100,6 +140,9 @@ fn bench(c: &mut Criterion) {
     };
     group.bench_function(BenchmarkId::new("writer_thread", ROWS), |b| {
         b.iter_custom(|iters| timed(iters, &mut fresh, |p| through_writer(p, &data)))
+    });
+    group.bench_function(BenchmarkId::new("raw_rusqlite_writer_batches", ROWS), |b| {
+        b.iter_custom(|iters| timed(iters, &mut fresh, |p| raw_rusqlite_writer_batches(p, &data)))
     });
     group.bench_function(BenchmarkId::new("raw_rusqlite_prepared", ROWS), |b| {
         b.iter_custom(|iters| timed(iters, &mut fresh, |p| raw_rusqlite(p, &data)))

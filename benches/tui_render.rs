@@ -1,7 +1,8 @@
 //! Render time of one console frame (ratatui `TestBackend`, the same drawing
 //! code the terminal uses): the 160x48 dashboard with 200 sensors, against a
-//! baseline measured in the same run (the same terminal filled with one
-//! styled blank frame, i.e. the cost of ratatui's buffer and diff alone).
+//! baseline measured in the same run at the same size (the same terminal
+//! filled with one styled blank frame, i.e. the cost of ratatui's buffer and
+//! diff alone): 160x48 frames against the 160x48 blank, 80x24 against 80x24.
 //!
 //!     cargo bench --bench tui_render -- --warm-up-time 1 --measurement-time 3
 
@@ -43,6 +44,14 @@ fn frames(c: &mut Criterion) {
     });
 
     let ui = ui_state(&config, plant_state(&config), 80, 24);
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    group.bench_function("baseline_blank_80x24", |b| {
+        b.iter(|| {
+            terminal
+                .draw(|f| f.render_widget(Block::new().style(black_box(style)), f.area()))
+                .unwrap();
+        })
+    });
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
     group.bench_function("dashboard_plant_80x24", |b| {
         b.iter(|| {
