@@ -23,6 +23,35 @@ pub fn bad_input_in(
     anyhow::Error::new(err).context(BadInput(what))
 }
 
+/// Stopping after a failure failed too: the console broke, and then the
+/// history could not be committed. Both are told, the first failure first.
+/// The stop's error is the source, so the exit code is the one a failed stop
+/// gives after a clean run (the history not written is a runtime failure
+/// even when the first error was bad input).
+#[derive(Debug, thiserror::Error)]
+#[error("{}; stopping after it failed too: {}", describe(.failure), describe(.stop))]
+pub struct StopFailed {
+    pub failure: anyhow::Error,
+    #[source]
+    pub stop: anyhow::Error,
+}
+
+/// `failure`, with the outcome of stopping after it: unchanged when the stop
+/// went well, else both in one error ([`StopFailed`]).
+pub fn after_stopping<T>(
+    failure: anyhow::Error,
+    stopped: Result<T, impl Into<anyhow::Error>>,
+) -> anyhow::Error {
+    match stopped {
+        Ok(_) => failure,
+        Err(stop) => StopFailed {
+            failure,
+            stop: stop.into(),
+        }
+        .into(),
+    }
+}
+
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -145,6 +174,25 @@ mod tests {
         let cause = std::io::Error::new(std::io::ErrorKind::InvalidInput, "no such mode");
         let err = bad_input(cause);
         assert_eq!(describe(&err), "no such mode");
+        assert_eq!(exit_code(&err), EXIT_BAD_INPUT);
+    }
+
+    #[test]
+    fn a_failed_stop_is_told_after_the_failure_with_its_own_exit_code() {
+        let failure = anyhow::Error::from(BadInput("no terminal".into()));
+        let stop = Err::<(), _>(std::io::Error::other("disk full"))
+            .context("committing history")
+            .unwrap_err();
+        let err = after_stopping(failure, Err::<(), _>(stop));
+        assert_eq!(
+            describe(&err),
+            "no terminal; stopping after it failed too: committing history: disk full"
+        );
+        assert_eq!(exit_code(&err), EXIT_FAILURE);
+
+        let failure = anyhow::Error::from(BadInput("no terminal".into()));
+        let err = after_stopping(failure, Ok::<(), anyhow::Error>(()));
+        assert_eq!(describe(&err), "no terminal");
         assert_eq!(exit_code(&err), EXIT_BAD_INPUT);
     }
 }
