@@ -27,6 +27,18 @@ pub struct Running {
     writer: Writer,
 }
 
+/// Why a shutdown did not end cleanly: what was received may not all be in
+/// the history file.
+#[derive(Debug, thiserror::Error)]
+pub enum ShutdownError {
+    #[error("engine task failed")]
+    Engine(#[source] tokio::task::JoinError),
+    #[error("history writer thread failed")]
+    WriterThread(#[source] tokio::task::JoinError),
+    #[error("committing history")]
+    Commit(#[source] crate::store::StoreError),
+}
+
 /// What was received and stored, reported at shutdown.
 #[derive(Clone, Debug)]
 pub struct Outcome {
@@ -113,7 +125,7 @@ impl Running {
 
     /// Stops the sources, lets the engine hand over everything it received,
     /// and waits for the writer to commit it.
-    pub async fn shutdown(mut self) -> Result<Outcome> {
+    pub async fn shutdown(mut self) -> Result<Outcome, ShutdownError> {
         self.cancel.cancel();
         // A history that cannot be written must not hold the exit for long:
         // what it could not store is not acknowledged, so nothing is lost.
@@ -121,13 +133,13 @@ impl Running {
         while self.sources.join_next().await.is_some() {}
         drop(self.events);
         drop(self.commands);
-        let engine = self.engine.await.context("engine task failed")?;
+        let engine = self.engine.await.map_err(ShutdownError::Engine)?;
         drop(self.store);
         let writer = self.writer;
         let store = tokio::task::spawn_blocking(move || writer.join())
             .await
-            .context("history writer thread failed")?
-            .context("committing history")?;
+            .map_err(ShutdownError::WriterThread)?
+            .map_err(ShutdownError::Commit)?;
         Ok(Outcome { engine, store })
     }
 }

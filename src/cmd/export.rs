@@ -2,7 +2,7 @@
 
 use crate::billing::{Billing, Period, PeriodChoice};
 use crate::config::{Config, SimSignal};
-use crate::error::{BadInput, EXIT_OK};
+use crate::error::{BadInput, EXIT_OK, bad_input, bad_input_in};
 use crate::model::{TimestampMs, now_ms};
 use crate::paths;
 use crate::report::aggregates::{AggregateSpec, Every, export_aggregates};
@@ -165,7 +165,7 @@ fn readings(args: ReadingsArgs) -> Result<u8> {
 }
 
 fn aggregates(args: AggregatesArgs) -> Result<u8> {
-    let every = Every::parse(&args.every).map_err(BadInput)?;
+    let every = Every::parse(&args.every).map_err(bad_input)?;
     let setup = Setup::resolve(&args.common)?;
     let extra = glob_set(&args.cumulative, "--cumulative")?;
     let meters = configured_meters(setup.config.as_ref());
@@ -196,7 +196,7 @@ fn alarms(args: AlarmsArgs) -> Result<u8> {
     let priorities = args
         .priorities
         .iter()
-        .map(|p| parse_priority(p).map_err(BadInput))
+        .map(|p| parse_priority(p).map_err(bad_input))
         .collect::<Result<Vec<_>, _>>()?;
     let sensors = if args.sensors.is_empty() {
         None
@@ -226,7 +226,7 @@ fn invoices(args: InvoicesArgs) -> Result<u8> {
         .into());
     };
     let choice = match &args.period {
-        Some(month) => PeriodChoice::parse_month(month).map_err(|e| BadInput(e.to_string()))?,
+        Some(month) => PeriodChoice::parse_month(month).map_err(bad_input)?,
         None if setup.range.from > i64::MIN && setup.range.to < i64::MAX => PeriodChoice::Custom(
             Period::between(config.timezone(), setup.range.from, setup.range.to),
         ),
@@ -360,17 +360,24 @@ fn csv_style(args: &CommonArgs, config: Option<&Config>, tz: Tz) -> Result<CsvSt
         args.bom || defaults.bom,
         time,
     )
-    .map_err(|e| BadInput(e).into())
+    .map_err(bad_input)
 }
 
 fn optional_time(text: Option<&str>, flag: &str, tz: Tz) -> Result<Option<TimestampMs>> {
-    text.map(|t| parse_time(t, tz).map_err(|e| BadInput(format!("{flag} {t:?}: {e}")).into()))
+    text.map(|t| parse_time(t, tz).map_err(|e| bad_input_in(format!("{flag} {t:?}"), e)))
         .transpose()
 }
 
+/// A `--from`/`--to` value in none of the forms [`parse_time`] reads.
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[error(
+    "expected RFC 3339 (2026-10-02T12:00:00Z), a plant-local date or time (2026-10-02, 2026-10-02 06:00) or `now`"
+)]
+pub struct NotATime;
+
 /// RFC 3339 with an offset, or a plant-local `YYYY-MM-DD[ HH:MM[:SS]]`, or
 /// `now`. A local time skipped by a DST change means the first instant after it.
-pub fn parse_time(text: &str, tz: Tz) -> Result<TimestampMs, String> {
+pub fn parse_time(text: &str, tz: Tz) -> Result<TimestampMs, NotATime> {
     let t = text.trim();
     if t == "now" {
         return Ok(now_ms());
@@ -378,17 +385,20 @@ pub fn parse_time(text: &str, tz: Tz) -> Result<TimestampMs, String> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
         return Ok(dt.timestamp_millis());
     }
-    let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
-        .or_else(|| {
-            NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-        })
-        .ok_or_else(|| {
-            "expected RFC 3339 (2026-10-02T12:00:00Z), a plant-local date or time (2026-10-02, 2026-10-02 06:00) or `now`".to_owned()
-        })?;
+    let naive = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+    .or_else(|| {
+        NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    })
+    .ok_or(NotATime)?;
     Ok(LocalClock::new(tz).first_instant_at_or_after(naive))
 }
 
@@ -436,10 +446,7 @@ mod tests {
         );
         // 02:30 does not exist that night: the first instant after the gap.
         assert_eq!(parse_time("2026-03-29 02:30", paris), Ok(1_774_746_000_000));
-        assert!(
-            parse_time("29/03/2026", paris)
-                .unwrap_err()
-                .contains("RFC 3339")
-        );
+        assert_eq!(parse_time("29/03/2026", paris), Err(NotATime));
+        assert!(NotATime.to_string().contains("RFC 3339"));
     }
 }

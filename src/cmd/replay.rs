@@ -7,7 +7,7 @@ use crate::app::shutdown_signal;
 use crate::config::Config;
 use crate::csvio::DateFormat;
 use crate::csvio::import::ImportOptions;
-use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_OK};
+use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_OK, after_stopping};
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
@@ -148,7 +148,9 @@ async fn replay_async(
             replay: Some(session.commands.clone()),
         };
         let config = config.unwrap_or_default();
-        crate::ui::run_console(console, &config, &session.db()).await?;
+        if let Err(e) = crate::ui::run_console(console, &config, &session.db()).await {
+            return Err(after_stopping(e, session.stop().await));
+        }
     }
     let status = session.stop().await?;
     if let Some(status) = status {

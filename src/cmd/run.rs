@@ -5,7 +5,7 @@ use super::{config_path, report};
 use crate::app::{Running, shutdown_signal};
 use crate::config::{Config, Purpose};
 use crate::engine::LiveState;
-use crate::error::EXIT_OK;
+use crate::error::{EXIT_OK, after_stopping};
 use crate::store::StoreStats;
 use crate::{logging, paths};
 use anyhow::{Context, Result};
@@ -63,9 +63,9 @@ pub async fn run_async(config: Config, db: PathBuf, headless: bool) -> Result<u8
     if headless {
         headless_loop(&running, config.ui.status_every.0).await;
     } else if let Err(e) = crate::ui::run(&running, &config, &db).await {
-        // Stop the sources and commit what arrived before reporting the failure.
-        let _ = running.shutdown().await;
-        return Err(e);
+        // Stop the sources and commit what arrived before reporting the failure,
+        // and that failure too when the history could not be committed.
+        return Err(after_stopping(e, running.shutdown().await));
     }
     let outcome = running.shutdown().await?;
     tracing::info!(
@@ -128,5 +128,56 @@ fn log_status(state: &LiveState, store: StoreStats) {
             s.rate,
             s.errors
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::{Outcome, ShutdownError};
+    use crate::engine::EngineSummary;
+    use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_FAILURE, describe, exit_code};
+    use crate::store::StoreError;
+
+    fn history_not_written() -> Result<Outcome, ShutdownError> {
+        Err(ShutdownError::Commit(StoreError::Unwritable {
+            path: "/plant/history.sqlite".into(),
+            readings: 12,
+            reason: "disk I/O error".into(),
+        }))
+    }
+
+    fn no_terminal() -> anyhow::Error {
+        BadInput("the console needs a terminal on stdin and stdout".into()).into()
+    }
+
+    #[test]
+    fn a_console_failure_reports_the_history_lost_after_it_too() {
+        let err = after_stopping(no_terminal(), history_not_written());
+        assert_eq!(
+            describe(&err),
+            "the console needs a terminal on stdin and stdout; stopping after it failed too: \
+             committing history: history file /plant/history.sqlite could not be written \
+             (disk I/O error); 12 readings received were neither stored nor acknowledged: \
+             the broker keeps them for the next start"
+        );
+        // As when the shutdown fails after the console quit cleanly.
+        let clean_exit_then_lost = anyhow::Error::from(history_not_written().unwrap_err());
+        assert_eq!(exit_code(&clean_exit_then_lost), EXIT_FAILURE);
+        assert_eq!(exit_code(&err), EXIT_FAILURE);
+    }
+
+    #[test]
+    fn a_console_failure_after_a_clean_shutdown_is_reported_alone() {
+        let stopped: Result<Outcome, ShutdownError> = Ok(Outcome {
+            engine: EngineSummary::default(),
+            store: crate::store::StoreStats::default(),
+        });
+        let err = after_stopping(no_terminal(), stopped);
+        assert_eq!(
+            describe(&err),
+            "the console needs a terminal on stdin and stdout"
+        );
+        assert_eq!(exit_code(&err), EXIT_BAD_INPUT);
     }
 }

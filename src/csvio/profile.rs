@@ -10,11 +10,17 @@ use toml::Spanned;
 /// config) reports these first, so this is only reached with a config built
 /// in code.
 #[derive(Debug, thiserror::Error)]
-#[error("{position}: {message}")]
+#[error("{position}: {source}")]
 pub struct ProfileError {
     pub position: String,
-    pub message: String,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
 }
+
+/// A `timezone` that is not an IANA zone name.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown timezone {0:?}")]
+pub struct UnknownTimezone(pub String);
 
 /// How to read `file` when nothing is given on a command line: the config's
 /// plant timezone, and the `[[import]]` profile whose `files` glob matches
@@ -56,7 +62,7 @@ pub fn apply(
     if let Some(v) = &profile.timezone {
         options.tz = parsed(v, config, |s| {
             s.parse::<chrono_tz::Tz>()
-                .map_err(|_| format!("unknown timezone {s:?}"))
+                .map_err(|_| UnknownTimezone(s.to_owned()))
         })?;
     }
     if let Some(v) = &profile.layout {
@@ -72,14 +78,16 @@ pub fn apply(
     Ok(())
 }
 
-fn parsed<T>(
+/// Parses a profile value; the error names where the config gives it. The
+/// parsers' errors are whatever they are (text or typed): boxed as the source.
+fn parsed<T, E: Into<Box<dyn std::error::Error + Send + Sync>>>(
     value: &Spanned<String>,
     config: &Config,
-    parse: impl Fn(&str) -> Result<T, String>,
+    parse: impl Fn(&str) -> Result<T, E>,
 ) -> Result<T, ProfileError> {
-    parse(value.get_ref()).map_err(|message| ProfileError {
+    parse(value.get_ref()).map_err(|e| ProfileError {
         position: config.position(value.span()),
-        message,
+        source: e.into(),
     })
 }
 

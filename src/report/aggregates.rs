@@ -4,11 +4,11 @@
 //! sub-day buckets start at local multiples of their length (the repeated
 //! hour of a DST fall-back is its own bucket).
 
-use super::ReportError;
 use super::clock::{DAY, LocalClock, local_date};
 use super::points::{Cursor, StoredSensor, TimeRange, last_good_before, prepare_cursors};
 use super::progress::Progress;
 use super::table::Table;
+use super::{OptionError, ReportError};
 use crate::model::{Quality, TimestampMs};
 use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
@@ -26,24 +26,24 @@ pub enum Every {
 
 impl Every {
     /// `15m`, `1h`, `1d`, `1mo` (any length that divides a day, or a day, or a month).
-    pub fn parse(text: &str) -> Result<Every, String> {
+    pub fn parse(text: &str) -> Result<Every, OptionError> {
         let t = text.trim();
         match t {
             "1d" | "d" | "day" | "daily" => return Ok(Every::Day),
             "1mo" | "mo" | "month" | "monthly" => return Ok(Every::Month),
             _ => {}
         }
-        let d = humantime::parse_duration(t)
-            .map_err(|e| format!("--every {text:?}: {e}; expected e.g. 15m, 1h, 1d or 1mo"))?;
+        let d = humantime::parse_duration(t).map_err(|source| OptionError::EveryNotADuration {
+            text: text.into(),
+            source,
+        })?;
         let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
         if ms == DAY {
             Ok(Every::Day)
         } else if ms > 0 && ms % 1000 == 0 && DAY % ms == 0 {
             Ok(Every::Fixed(ms))
         } else {
-            Err(format!(
-                "--every {text:?}: a bucket must divide a day into whole seconds (e.g. 5m, 15m, 1h, 6h), or be 1d or 1mo"
-            ))
+            Err(OptionError::EveryNotDividingADay { text: text.into() })
         }
     }
 }
@@ -357,8 +357,20 @@ mod tests {
         assert_eq!(Every::parse("24h"), Ok(Every::Day));
         assert_eq!(Every::parse("1d"), Ok(Every::Day));
         assert_eq!(Every::parse("1mo"), Ok(Every::Month));
-        assert!(Every::parse("7m").unwrap_err().contains("divide a day"));
-        assert!(Every::parse("soon").is_err());
+        assert_eq!(
+            Every::parse("7m"),
+            Err(OptionError::EveryNotDividingADay { text: "7m".into() })
+        );
+        assert!(
+            Every::parse("7m")
+                .unwrap_err()
+                .to_string()
+                .contains("divide a day")
+        );
+        assert!(matches!(
+            Every::parse("soon"),
+            Err(OptionError::EveryNotADuration { .. })
+        ));
     }
 
     #[test]

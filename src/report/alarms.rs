@@ -2,10 +2,10 @@
 //! operator and comment, and for each `cleared` row how long the alarm was
 //! active (from its `raised` row, even when that lies before `--from`).
 
-use super::ReportError;
 use super::points::TimeRange;
 use super::progress::Progress;
 use super::table::Table;
+use super::{OptionError, ReportError};
 use crate::alarm::{EventKind, Priority};
 use crate::model::TimestampMs;
 use globset::GlobSet;
@@ -16,7 +16,7 @@ const RAISED: EventKind = EventKind::Raised;
 const CLEARED: EventKind = EventKind::Cleared;
 
 /// Parses a `--priority` value.
-pub fn parse_priority(text: &str) -> Result<Priority, String> {
+pub fn parse_priority(text: &str) -> Result<Priority, OptionError> {
     let all = [
         Priority::Critical,
         Priority::High,
@@ -25,7 +25,7 @@ pub fn parse_priority(text: &str) -> Result<Priority, String> {
     ];
     all.into_iter()
         .find(|p| p.label().eq_ignore_ascii_case(text.trim()))
-        .ok_or_else(|| format!("--priority {text:?}: expected one of critical, high, medium, low"))
+        .ok_or_else(|| OptionError::UnknownPriority { text: text.into() })
 }
 
 /// Which journal rows to export.

@@ -39,6 +39,33 @@ pub enum ReportError {
         #[source]
         source: std::io::Error,
     },
+    /// The config's `[export]` style does not hold together.
+    #[error("[export] in config: {0}")]
+    ExportStyle(#[source] OptionError),
+}
+
+/// A report option (`--delimiter`, `--priority`, `--every`, ...) that does
+/// not parse; the message names the option and what it expects.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum OptionError {
+    #[error("--delimiter {text:?}: expected one ASCII character, e.g. ',' ';' '|' or tab")]
+    DelimiterNotOneCharacter { text: String },
+    #[error("--delimiter {text:?}: cannot be a quote, a newline, a letter, a digit, '.' or '-'")]
+    DelimiterReserved { text: String },
+    #[error("--decimal-comma needs another --delimiter than ',' (e.g. ';')")]
+    DecimalCommaWithCommaDelimiter,
+    #[error("--priority {text:?}: expected one of critical, high, medium, low")]
+    UnknownPriority { text: String },
+    #[error("--every {text:?}: {source}; expected e.g. 15m, 1h, 1d or 1mo")]
+    EveryNotADuration {
+        text: String,
+        #[source]
+        source: humantime::DurationError,
+    },
+    #[error(
+        "--every {text:?}: a bucket must divide a day into whole seconds (e.g. 5m, 15m, 1h, 6h), or be 1d or 1mo"
+    )]
+    EveryNotDividingADay { text: String },
 }
 
 impl ReportError {

@@ -2,6 +2,7 @@
 //! numbers, text that cannot start a spreadsheet formula, timestamps in the
 //! plant timezone or as epoch milliseconds.
 
+use super::OptionError;
 use super::clock::IsoFormatter;
 use crate::model::TimestampMs;
 use chrono_tz::Tz;
@@ -47,14 +48,14 @@ impl CsvStyle {
         decimal_comma: bool,
         bom: bool,
         time: TimeStyle,
-    ) -> std::result::Result<CsvStyle, String> {
+    ) -> std::result::Result<CsvStyle, OptionError> {
         let delimiter = match delimiter {
             None if decimal_comma => b';',
             None => b',',
             Some(text) => parse_delimiter(text)?,
         };
         if decimal_comma && delimiter == b',' {
-            return Err("--decimal-comma needs another --delimiter than ',' (e.g. ';')".into());
+            return Err(OptionError::DecimalCommaWithCommaDelimiter);
         }
         Ok(CsvStyle {
             delimiter,
@@ -73,20 +74,16 @@ impl CsvStyle {
     }
 }
 
-fn parse_delimiter(text: &str) -> std::result::Result<u8, String> {
+fn parse_delimiter(text: &str) -> std::result::Result<u8, OptionError> {
     let byte = match text {
         "tab" | "\\t" | "\t" => b'\t',
         _ if text.len() == 1 && text.is_ascii() => text.as_bytes()[0],
         _ => {
-            return Err(format!(
-                "--delimiter {text:?}: expected one ASCII character, e.g. ',' ';' '|' or tab"
-            ));
+            return Err(OptionError::DelimiterNotOneCharacter { text: text.into() });
         }
     };
     if matches!(byte, b'"' | b'\n' | b'\r' | b'.' | b'\'' | b'-') || byte.is_ascii_alphanumeric() {
-        return Err(format!(
-            "--delimiter {text:?}: cannot be a quote, a newline, a letter, a digit, '.' or '-'"
-        ));
+        return Err(OptionError::DelimiterReserved { text: text.into() });
     }
     Ok(byte)
 }
@@ -254,9 +251,18 @@ mod tests {
             CsvStyle::build(None, true, false, t).unwrap().delimiter,
             b';'
         );
-        assert!(CsvStyle::build(Some("ab"), false, false, t).is_err());
-        assert!(CsvStyle::build(Some("\""), false, false, t).is_err());
-        assert!(CsvStyle::build(Some(","), true, false, t).is_err());
+        assert_eq!(
+            CsvStyle::build(Some("ab"), false, false, t),
+            Err(OptionError::DelimiterNotOneCharacter { text: "ab".into() })
+        );
+        assert_eq!(
+            CsvStyle::build(Some("\""), false, false, t),
+            Err(OptionError::DelimiterReserved { text: "\"".into() })
+        );
+        assert_eq!(
+            CsvStyle::build(Some(","), true, false, t),
+            Err(OptionError::DecimalCommaWithCommaDelimiter)
+        );
     }
 
     #[test]

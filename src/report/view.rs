@@ -52,7 +52,7 @@ impl ViewTarget {
             e.bom,
             super::TimeStyle::Local(config.timezone()),
         )
-        .map_err(|m| ReportError::Input(format!("[export] in config: {m}")))?;
+        .map_err(ReportError::ExportStyle)?;
         Ok(ViewTarget {
             db: db.to_owned(),
             dir: e.dir(),

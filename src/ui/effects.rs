@@ -3,16 +3,20 @@
 //! workers, exports, the bell, and taking the screen for a replay started
 //! with `r` and giving it back. The run loop owns the answers' receivers
 //! ([`Answers`]) and hands every batch of effects to [`EffectRunner::run`].
+//! Of the console it knows only the engine it was started on ([`HomeEngine`]).
 
 use super::state::replay::{self, LiveView};
 use super::state::{Effect, UiState};
-use super::{Console, history, invoice, journal};
-use crate::app::replay::{ReplayOptions, ReplaySession};
+use super::{history, invoice, journal};
+use crate::alarm::AlarmCommand;
+use crate::app::replay::{ReplayLoadError, ReplayOptions, ReplaySession};
 use crate::config::Config;
+use crate::csvio::profile::ProfileError;
 use crate::engine::LiveState;
+use crate::error::describe_error;
 use crate::model::now_ms;
-use crate::report::{View, ViewTarget, export_view};
-use anyhow::Result;
+use crate::report::{ReportError, View, ViewTarget, export_view};
+use crate::source::replay::ReplayCommand;
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,7 +24,16 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 /// Where an export went (file and rows), or why it failed.
-pub type ExportOutcome = Result<(PathBuf, u64), String>;
+pub type ExportOutcome = Result<(PathBuf, u64), ReportError>;
+
+/// The engine the console was started on: the live plant, or the replay of
+/// `floorwatch replay`. A replay started with `r` gives the screen back to it.
+pub struct HomeEngine {
+    pub snapshots: watch::Receiver<Arc<LiveState>>,
+    pub alarm_commands: mpsc::Sender<AlarmCommand>,
+    /// Set when the home engine is itself a replay.
+    pub replay_commands: Option<mpsc::Sender<ReplayCommand>>,
+}
 
 /// The workers' answers, for the run loop to wait on.
 pub struct Answers {
@@ -47,7 +60,7 @@ pub enum Flow {
 
 /// The console's I/O side: the engine it shows and the workers it feeds.
 pub struct EffectRunner<'a> {
-    console: &'a Console,
+    home: HomeEngine,
     config: &'a Config,
     db: &'a Path,
     /// The snapshots on screen: the live plant's, or the replay's.
@@ -57,12 +70,11 @@ pub struct EffectRunner<'a> {
     /// A replay started with `r`, on screen instead of the live plant.
     pub replay: Option<ReplayView>,
     workers: Workers,
-    export_target: Result<ViewTarget, String>,
 }
 
 impl<'a> EffectRunner<'a> {
-    /// Starts the workers; the runner shows the console's engine.
-    pub fn start(console: &'a Console, config: &'a Config, db: &'a Path) -> (Self, Answers) {
+    /// Starts the workers; the runner shows the home engine.
+    pub fn start(home: HomeEngine, config: &'a Config, db: &'a Path) -> (Self, Answers) {
         let (history_tx, history_rx) = history::spawn();
         let (journal_tx, journal_rx) = journal::spawn();
         let (invoice_tx, invoice_rx) = invoice::spawn(
@@ -71,10 +83,10 @@ impl<'a> EffectRunner<'a> {
         );
         let (export_tx, export_rx) = mpsc::unbounded_channel();
         let runner = EffectRunner {
-            console,
+            snapshots: home.snapshots.clone(),
+            home,
             config,
             db,
-            snapshots: console.snapshots.clone(),
             engine_alive: true,
             replay: None,
             workers: Workers {
@@ -83,7 +95,6 @@ impl<'a> EffectRunner<'a> {
                 invoice: invoice_tx,
                 export: export_tx,
             },
-            export_target: ViewTarget::from_config(config, db).map_err(|e| e.to_string()),
         };
         let answers = Answers {
             history: history_rx,
@@ -126,22 +137,22 @@ impl<'a> EffectRunner<'a> {
         ui.on_snapshot(self.snapshots.borrow_and_update().clone())
     }
 
-    fn send_alarm_command(&self, ui: &mut UiState, command: crate::alarm::AlarmCommand) {
+    fn send_alarm_command(&self, ui: &mut UiState, command: AlarmCommand) {
         let commands = self
             .replay
             .as_ref()
-            .map_or(&self.console.commands, |v| &v.session.alarm_commands);
+            .map_or(&self.home.alarm_commands, |v| &v.session.alarm_commands);
         if commands.try_send(command).is_err() {
             ui.toast("the engine is busy; try again");
         }
     }
 
-    fn send_replay_command(&self, ui: &mut UiState, command: crate::source::replay::ReplayCommand) {
+    fn send_replay_command(&self, ui: &mut UiState, command: ReplayCommand) {
         let sender = self
             .replay
             .as_ref()
             .map(|v| &v.session.commands)
-            .or(self.console.replay.as_ref());
+            .or(self.home.replay_commands.as_ref());
         if sender.is_some_and(|s| s.try_send(command).is_err()) {
             ui.toast("the replay is busy; try again");
         }
@@ -179,10 +190,10 @@ impl<'a> EffectRunner<'a> {
                 });
             }
             Err(e) => {
-                self.snapshots = self.console.snapshots.clone();
+                self.snapshots = self.home.snapshots.clone();
                 self.show_snapshot(ui);
                 effects = replay::leave(ui, live_ui);
-                ui.toast(format!("replay: {e:#}"));
+                ui.toast(format!("replay: {}", describe_error(&e)));
             }
         }
         self.engine_alive = true;
@@ -194,7 +205,7 @@ impl<'a> EffectRunner<'a> {
         let mut effects = Vec::new();
         if let Some(old) = self.replay.take() {
             let _ = old.session.stop().await;
-            self.snapshots = self.console.snapshots.clone();
+            self.snapshots = self.home.snapshots.clone();
             self.show_snapshot(ui);
             effects = replay::leave(ui, old.live_ui);
         }
@@ -203,15 +214,9 @@ impl<'a> EffectRunner<'a> {
     }
 
     fn export(&self, ui: &mut UiState, what: View) {
-        match &self.export_target {
-            Ok(target) => {
-                let target = ViewTarget {
-                    db: self.shown_store(),
-                    ..target.clone()
-                };
-                start_export(target, what, self.workers.export.clone());
-            }
-            Err(e) => ui.on_export(Err(e.clone())),
+        match ViewTarget::from_config(self.config, &self.shown_store()) {
+            Ok(target) => start_export(target, what, self.workers.export.clone()),
+            Err(e) => ui.on_export(Err(e)),
         }
     }
 
@@ -242,7 +247,7 @@ pub struct ReplayView {
 
 /// Resolves when the replay on screen has finished loading: the message to
 /// show, or the error. Never resolves when nothing is loading. Cancel-safe.
-pub async fn replay_loaded(view: &mut Option<ReplayView>) -> Result<String, String> {
+pub async fn replay_loaded(view: &mut Option<ReplayView>) -> Result<String, ReplayLoadError> {
     let Some(view) = view.as_mut().filter(|v| v.loading) else {
         return std::future::pending().await;
     };
@@ -259,7 +264,7 @@ pub async fn replay_loaded(view: &mut Option<ReplayView>) -> Result<String, Stri
         text
     });
     view.loading = false;
-    outcome.map_err(|e| format!("replay: {e}"))
+    outcome
 }
 
 /// Where the `r` key looks for CSV files: `fixtures/` and the history file's directory.
@@ -273,10 +278,19 @@ fn replay_dirs(db: &Path) -> Vec<PathBuf> {
     dirs
 }
 
+/// Why a replay picked with `r` did not start.
+#[derive(Debug, thiserror::Error)]
+enum ReplayStartError {
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error(transparent)]
+    Load(#[from] ReplayLoadError),
+}
+
 /// Starts a replay of `file` on its own engine; it loads in the background.
 /// The file is read as `floorwatch replay` would: by the `[[import]]` profile
 /// whose `files` glob matches it, else auto-detected in the plant's time zone.
-fn start_replay(config: &Config, file: PathBuf) -> Result<ReplaySession> {
+fn start_replay(config: &Config, file: PathBuf) -> Result<ReplaySession, ReplayStartError> {
     let csv = crate::csvio::profile::options_for_file(config, &file)?;
     let options = ReplayOptions {
         files: vec![file],
@@ -302,9 +316,8 @@ fn start_replay(config: &Config, file: PathBuf) -> Result<ReplaySession> {
 /// outcome back to the update loop.
 fn start_export(target: ViewTarget, view: View, done: mpsc::UnboundedSender<ExportOutcome>) {
     tokio::task::spawn_blocking(move || {
-        let result = export_view(&target, &view, now_ms()).map_err(|e| {
+        let result = export_view(&target, &view, now_ms()).inspect_err(|e| {
             tracing::error!(error = %e, "export from the console failed");
-            e.to_string()
         });
         let _ = done.send(result);
     });

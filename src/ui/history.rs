@@ -4,6 +4,7 @@
 //! the replay on screen.
 
 use crate::model::{SensorId, TimestampMs};
+use crate::store::StoreError;
 use crate::store::query::{Aggregate, HistoryReader};
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
@@ -70,15 +71,30 @@ pub fn stats(buckets: &[Aggregate]) -> Option<WindowStats> {
     })
 }
 
-pub fn load(reader: &HistoryReader, query: &DetailQuery) -> Result<DetailData, String> {
+/// Why the detail view's history could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryLoadError {
+    #[error("cannot open history file {}", .path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: StoreError,
+    },
+    #[error("{0}")]
+    Buckets(#[source] StoreError),
+    #[error("{0}")]
+    Events(#[source] rusqlite::Error),
+}
+
+pub fn load(reader: &HistoryReader, query: &DetailQuery) -> Result<DetailData, HistoryLoadError> {
     let span = (query.to - query.from).max(1);
     let every = (span / query.buckets.max(1) as i64).max(1);
     // The window's end is included: a replay's clock stands on its last reading.
     let buckets = reader
         .aggregate_every(query.sensor.as_str(), query.from, query.to + 1, every)
-        .map_err(|e| e.to_string())?;
+        .map_err(HistoryLoadError::Buckets)?;
     let events =
-        recent_events(reader, query.sensor.as_str(), query.to).map_err(|e| e.to_string())?;
+        recent_events(reader, query.sensor.as_str(), query.to).map_err(HistoryLoadError::Events)?;
     Ok(DetailData {
         sensor: query.sensor.clone(),
         from: query.from,
@@ -117,7 +133,7 @@ fn recent_events(
     .collect()
 }
 
-pub type HistoryAnswer = (u64, Result<DetailData, String>);
+pub type HistoryAnswer = (u64, Result<DetailData, HistoryLoadError>);
 
 /// A query and the history file it reads.
 pub type HistoryRequest = (PathBuf, DetailQuery);
@@ -129,16 +145,23 @@ struct Readers {
 }
 
 impl Readers {
-    fn answer(&mut self, db: &Path, query: &DetailQuery) -> Result<DetailData, String> {
-        if self.open.as_ref().is_none_or(|(path, _)| path != db) {
-            self.open = HistoryReader::open(db)
-                .ok()
-                .map(|reader| (db.to_owned(), reader));
-        }
-        match &self.open {
-            Some((_, reader)) => load(reader, query),
-            None => Err(format!("cannot open history file {}", db.display())),
-        }
+    fn answer(&mut self, db: &Path, query: &DetailQuery) -> Result<DetailData, HistoryLoadError> {
+        load(self.reader_of(db)?, query)
+    }
+
+    /// The reader of `db`, opened unless it is the one open.
+    fn reader_of(&mut self, db: &Path) -> Result<&HistoryReader, HistoryLoadError> {
+        let open = match self.open.take() {
+            Some((path, reader)) if path == db => (path, reader),
+            _ => {
+                let reader = HistoryReader::open(db).map_err(|source| HistoryLoadError::Open {
+                    path: db.to_owned(),
+                    source,
+                })?;
+                (db.to_owned(), reader)
+            }
+        };
+        Ok(&self.open.insert(open).1)
     }
 }
 
@@ -263,7 +286,9 @@ mod tests {
         std::fs::write(&blocker, "").unwrap();
         requests.send((blocker.join("h.sqlite"), query(4))).unwrap();
         let (_, answer) = answers.blocking_recv().unwrap();
-        assert!(answer.unwrap_err().contains("blocker"));
+        let error = answer.unwrap_err();
+        assert!(matches!(error, HistoryLoadError::Open { .. }), "{error:?}");
+        assert!(error.to_string().contains("blocker"), "{error}");
     }
 
     #[test]

@@ -4,10 +4,10 @@
 
 use crate::billing::consumption::{TotalOnly, read_consumption};
 use crate::billing::render::{Format, render};
-use crate::billing::{Billing, Invoice, Period, PeriodChoice};
+use crate::billing::{Billing, BillingError, ConsumptionError, Invoice, Period, PeriodChoice};
 use crate::config::Config;
 use crate::model::{SensorId, TimestampMs};
-use crate::store::HistoryReader;
+use crate::store::{HistoryReader, StoreError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -75,11 +75,36 @@ pub struct ConsumptionPanel {
     pub last_kwh: Option<f64>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum InvoiceAnswer {
-    Preview(u64, Result<Arc<Invoice>, String>),
-    Consumption(u64, Result<ConsumptionPanel, String>),
-    Saved(Result<PathBuf, String>),
+    Preview(u64, Result<Arc<Invoice>, InvoiceError>),
+    Consumption(u64, Result<ConsumptionPanel, InvoiceError>),
+    Saved(Result<PathBuf, InvoiceError>),
+}
+
+/// Why a preview, a consumption panel or a save failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InvoiceError {
+    #[error("{0}")]
+    OpenHistory(#[source] StoreError),
+    #[error("{0}")]
+    Billing(#[source] BillingError),
+    #[error("{meter} is not a meter")]
+    NotAMeter { meter: SensorId },
+    #[error("{0}")]
+    Consumption(#[source] ConsumptionError),
+    #[error("creating {}: {source}", .dir.display())]
+    CreateDir {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("writing {}: {source}", .path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// The customer's billing period `months_back` periods before the running one.
@@ -99,117 +124,125 @@ struct Worker {
 
 impl Worker {
     fn answer(&mut self, db: &Path, request: InvoiceRequest) -> InvoiceAnswer {
-        if self.open.as_ref().is_none_or(|(path, _)| path != db) {
-            self.open = None;
-            match HistoryReader::open(db) {
-                Ok(reader) => self.open = Some((db.to_owned(), reader)),
-                Err(e) => return failed(request, e.to_string()),
-            }
-        }
-        let Some((_, reader)) = &self.open else {
-            return failed(request, format!("cannot open {}", db.display()));
+        let open = match self.open.take() {
+            Some((path, reader)) if path == db => (path, reader),
+            _ => match HistoryReader::open(db) {
+                Ok(reader) => (db.to_owned(), reader),
+                Err(e) => return failed(request, InvoiceError::OpenHistory(e)),
+            },
         };
-        self.answer_with(reader, request)
-    }
-
-    fn answer_with(&self, reader: &HistoryReader, request: InvoiceRequest) -> InvoiceAnswer {
-        match request {
-            InvoiceRequest::Preview {
-                request,
-                meter,
-                months_back,
-                now,
-            } => InvoiceAnswer::Preview(request, self.preview(reader, &meter, months_back, now)),
-            InvoiceRequest::Consumption {
-                request,
-                meter,
-                now,
-            } => InvoiceAnswer::Consumption(request, self.consumption(reader, &meter, now)),
-            InvoiceRequest::Save(invoice) => InvoiceAnswer::Saved(self.save(&invoice)),
-        }
-    }
-
-    fn preview(
-        &self,
-        reader: &HistoryReader,
-        meter: &SensorId,
-        months_back: u32,
-        now: TimestampMs,
-    ) -> Result<Arc<Invoice>, String> {
-        let billing = Billing::new(&self.config);
-        let customer = billing
-            .customer_of_meter(meter.as_str())
-            .map_err(|e| e.to_string())?;
-        let choice = month_back(now, months_back);
-        billing
-            .invoice(reader, customer, Some(meter.as_str()), &choice)
-            .map(Arc::new)
-            .map_err(|e| e.to_string())
-    }
-
-    fn consumption(
-        &self,
-        reader: &HistoryReader,
-        meter: &SensorId,
-        now: TimestampMs,
-    ) -> Result<ConsumptionPanel, String> {
-        let billing = Billing::new(&self.config);
-        let customer = billing
-            .customer_of_meter(meter.as_str())
-            .map_err(|e| e.to_string())?;
-        let spec = billing
-            .meters_of(customer)
-            .into_iter()
-            .find(|m| m.spec.sensor == meter.as_str())
-            .map(|m| m.spec)
-            .ok_or_else(|| format!("{meter} is not a meter"))?;
-        let tz = self.config.timezone();
-        let this = billing.period_for(customer, &month_back(now, 0));
-        let last = this.previous();
-        let so_far = Period::between(tz, this.from, now.clamp(this.from + 1, this.to));
-        let kwh = |period: &Period| -> Result<Option<f64>, String> {
-            let mut total = TotalOnly::default();
-            match read_consumption(reader, &spec, period, &mut total) {
-                Ok(_) => Ok(Some(total.0)),
-                Err(crate::billing::ConsumptionError::NoReadings { .. }) => Ok(None),
-                Err(e) => Err(e.to_string()),
-            }
-        };
-        Ok(ConsumptionPanel {
-            this_kwh: kwh(&so_far)?,
-            this_label: this.label.clone(),
-            last_kwh: kwh(&last)?,
-            last_label: last.label,
-        })
-    }
-
-    fn save(&self, invoice: &Invoice) -> Result<PathBuf, String> {
-        std::fs::create_dir_all(&self.save_dir)
-            .map_err(|e| format!("creating {}: {e}", self.save_dir.display()))?;
-        let name = format!(
-            "{}-{}-{}.txt",
-            invoice.customer.id,
-            invoice
-                .meters
-                .first()
-                .map(|m| m.meter.as_str())
-                .unwrap_or("all"),
-            invoice.period.label
-        )
-        .replace(['/', '\\', ' ', ':'], "_");
-        let path = self.save_dir.join(name);
-        std::fs::write(&path, render(invoice, Format::Text))
-            .map_err(|e| format!("writing {}: {e}", path.display()))?;
-        Ok(path)
+        let (_, reader) = self.open.insert(open);
+        answer_with(&self.config, &self.save_dir, reader, request)
     }
 }
 
-/// Starts the invoice worker; it stops when the request sender is dropped.
-/// Saved invoices go to `save_dir`.
+fn answer_with(
+    config: &Config,
+    save_dir: &Path,
+    reader: &HistoryReader,
+    request: InvoiceRequest,
+) -> InvoiceAnswer {
+    match request {
+        InvoiceRequest::Preview {
+            request,
+            meter,
+            months_back,
+            now,
+        } => InvoiceAnswer::Preview(request, preview(config, reader, &meter, months_back, now)),
+        InvoiceRequest::Consumption {
+            request,
+            meter,
+            now,
+        } => InvoiceAnswer::Consumption(request, consumption(config, reader, &meter, now)),
+        InvoiceRequest::Save(invoice) => InvoiceAnswer::Saved(save(save_dir, &invoice)),
+    }
+}
+
+fn preview(
+    config: &Config,
+    reader: &HistoryReader,
+    meter: &SensorId,
+    months_back: u32,
+    now: TimestampMs,
+) -> Result<Arc<Invoice>, InvoiceError> {
+    let billing = Billing::new(config);
+    let customer = billing
+        .customer_of_meter(meter.as_str())
+        .map_err(InvoiceError::Billing)?;
+    let choice = month_back(now, months_back);
+    billing
+        .invoice(reader, customer, Some(meter.as_str()), &choice)
+        .map(Arc::new)
+        .map_err(InvoiceError::Billing)
+}
+
+fn consumption(
+    config: &Config,
+    reader: &HistoryReader,
+    meter: &SensorId,
+    now: TimestampMs,
+) -> Result<ConsumptionPanel, InvoiceError> {
+    let billing = Billing::new(config);
+    let customer = billing
+        .customer_of_meter(meter.as_str())
+        .map_err(InvoiceError::Billing)?;
+    let spec = billing
+        .meters_of(customer)
+        .into_iter()
+        .find(|m| m.spec.sensor == meter.as_str())
+        .map(|m| m.spec)
+        .ok_or_else(|| InvoiceError::NotAMeter {
+            meter: meter.clone(),
+        })?;
+    let tz = config.timezone();
+    let this = billing.period_for(customer, &month_back(now, 0));
+    let last = this.previous();
+    let so_far = Period::between(tz, this.from, now.clamp(this.from + 1, this.to));
+    let kwh = |period: &Period| -> Result<Option<f64>, InvoiceError> {
+        let mut total = TotalOnly::default();
+        match read_consumption(reader, &spec, period, &mut total) {
+            Ok(_) => Ok(Some(total.0)),
+            Err(ConsumptionError::NoReadings { .. }) => Ok(None),
+            Err(e) => Err(InvoiceError::Consumption(e)),
+        }
+    };
+    Ok(ConsumptionPanel {
+        this_kwh: kwh(&so_far)?,
+        this_label: this.label.clone(),
+        last_kwh: kwh(&last)?,
+        last_label: last.label,
+    })
+}
+
+fn save(save_dir: &Path, invoice: &Invoice) -> Result<PathBuf, InvoiceError> {
+    std::fs::create_dir_all(save_dir).map_err(|source| InvoiceError::CreateDir {
+        dir: save_dir.to_owned(),
+        source,
+    })?;
+    let name = format!(
+        "{}-{}-{}.txt",
+        invoice.customer.id,
+        invoice
+            .meters
+            .first()
+            .map(|m| m.meter.as_str())
+            .unwrap_or("all"),
+        invoice.period.label
+    )
+    .replace(['/', '\\', ' ', ':'], "_");
+    let path = save_dir.join(name);
+    std::fs::write(&path, render(invoice, Format::Text)).map_err(|source| InvoiceError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}
+
 /// An invoice request and the history file (live, or a replay's store) it reads.
 pub type InvoiceJob = (PathBuf, InvoiceRequest);
 
-/// Starts the invoice worker. It stops when the request sender is dropped.
+/// Starts the invoice worker; it stops when the request sender is dropped.
+/// Saved invoices go to `save_dir`.
 pub fn spawn(
     config: Arc<Config>,
     save_dir: PathBuf,
@@ -239,7 +272,7 @@ pub fn spawn(
     (request_tx, answer_rx)
 }
 
-fn failed(request: InvoiceRequest, error: String) -> InvoiceAnswer {
+fn failed(request: InvoiceRequest, error: InvoiceError) -> InvoiceAnswer {
     match request {
         InvoiceRequest::Preview { request, .. } => InvoiceAnswer::Preview(request, Err(error)),
         InvoiceRequest::Consumption { request, .. } => {

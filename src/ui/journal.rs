@@ -7,7 +7,7 @@ use crate::alarm::journal::{self, JournalFilter};
 use crate::alarm::kpi::{self, AlarmKpis};
 use crate::alarm::machine::EventKind;
 use crate::model::TimestampMs;
-use crate::store::AlarmEventRow;
+use crate::store::{AlarmEventRow, StoreError};
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
 
@@ -64,13 +64,23 @@ pub struct JournalData {
     pub kpis: AlarmKpis,
 }
 
-pub fn load(db: &Path, query: &JournalQuery) -> Result<JournalData, String> {
-    let rows = journal::query(db, &query.filter).map_err(|e| e.to_string())?;
-    let kpis = kpi::from_journal(db, query.kpi_to, query.kpi_span_ms).map_err(|e| e.to_string())?;
+/// Why the journal view's rows or KPIs could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalLoadError {
+    #[error("{0}")]
+    Rows(#[source] StoreError),
+    #[error("{0}")]
+    Kpis(#[source] StoreError),
+}
+
+pub fn load(db: &Path, query: &JournalQuery) -> Result<JournalData, JournalLoadError> {
+    let rows = journal::query(db, &query.filter).map_err(JournalLoadError::Rows)?;
+    let kpis =
+        kpi::from_journal(db, query.kpi_to, query.kpi_span_ms).map_err(JournalLoadError::Kpis)?;
     Ok(JournalData { rows, kpis })
 }
 
-pub type JournalAnswer = (u64, Result<JournalData, String>);
+pub type JournalAnswer = (u64, Result<JournalData, JournalLoadError>);
 
 /// A query and the history file (live or a replay's store) it reads.
 pub type JournalRequest = (PathBuf, JournalQuery);

@@ -29,7 +29,7 @@ use crate::model::now_ms;
 use crate::source::replay::ReplayCommand;
 use anyhow::{Context, Result};
 use crossterm::event::EventStream;
-use effects::{EffectRunner, Flow, replay_loaded};
+use effects::{EffectRunner, Flow, HomeEngine, replay_loaded};
 use futures::StreamExt;
 use state::{Effect, UiState};
 use std::io::IsTerminal;
@@ -88,7 +88,12 @@ pub async fn run_console(console: Console, config: &Config, db: &Path) -> Result
     let mut terminal = ratatui::try_init().context("opening the terminal")?;
     let size = terminal.size().context("reading the terminal size")?;
 
-    let (mut runner, mut answers) = EffectRunner::start(&console, config, db);
+    let home = HomeEngine {
+        snapshots: console.snapshots,
+        alarm_commands: console.commands,
+        replay_commands: console.replay,
+    };
+    let (mut runner, mut answers) = EffectRunner::start(home, config, db);
     let live = runner.snapshots.borrow_and_update().clone();
     let mut ui = UiState::new(Arc::new(ui_config), live, now_ms());
     ui.size = ratatui::layout::Rect::new(0, 0, size.width, size.height);
@@ -155,7 +160,8 @@ pub async fn run_console(console: Console, config: &Config, db: &Path) -> Result
                         ui.toast(message);
                         Vec::new()
                     }
-                    Err(message) => {
+                    Err(e) => {
+                        let message = format!("replay: {e}");
                         tracing::warn!("{message}");
                         ui.toast(message);
                         vec![Effect::StopReplay]

@@ -8,7 +8,7 @@ use common::tui::{NOW, PLANT_TOML, config, plant_state, render, text, ui_state};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use export_support::{meta, parse_csv, write_history};
 use floorwatch::model::Reading;
-use floorwatch::report::{CsvStyle, TimeRange, View, ViewTarget, export_view};
+use floorwatch::report::{CsvStyle, ReportError, TimeRange, View, ViewTarget, export_view};
 use floorwatch::store::AlarmEventRow;
 use floorwatch::ui::state::{Effect, UiState};
 
@@ -122,7 +122,10 @@ fn the_toast_shows_the_path_or_the_error() {
         screen.contains("exported 840 rows to /var/exports/dashboard-20250304-050607.csv"),
         "{screen}"
     );
-    ui.on_export(Err("/var/exports: Permission denied (os error 13)".into()));
+    ui.on_export(Err(ReportError::File {
+        path: "/var/exports".into(),
+        source: std::io::Error::from_raw_os_error(13),
+    }));
     let screen = text(&render(&ui));
     assert!(
         screen.contains("export failed: /var/exports: Permission denied"),

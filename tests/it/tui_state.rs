@@ -8,6 +8,8 @@ use common::tui::{
 };
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use floorwatch::alarm::{AlarmCommand, AlarmState};
+use floorwatch::store::StoreError;
+use floorwatch::ui::history::HistoryLoadError;
 use floorwatch::ui::layout::Cursor;
 use floorwatch::ui::state::{Effect, Screen, UiState};
 use std::sync::Arc;
@@ -408,7 +410,8 @@ fn detail_windows_zoom_and_pan() {
     assert_eq!(to, NOW, "panning past the present follows it again");
     assert!(ui.detail.as_ref().unwrap().end_ms.is_none());
     // An answer to an old request is dropped.
-    ui.on_history(first, Err("old".into()));
+    let old = HistoryLoadError::Buckets(StoreError::WriterGone);
+    ui.on_history(first, Err(old));
     assert!(ui.detail.as_ref().unwrap().error.is_none());
     press(&mut ui, KeyCode::Esc);
     assert_eq!(ui.screen, Screen::Dashboard);

@@ -76,7 +76,9 @@ impl Peek {
             .decimal
             .unwrap_or_else(|| sniff_mark(&columns, &rows, options.delimiter));
         let order = match options.date_format {
-            DateFormat::Auto => sniff_order(&columns, &rows).map_err(|m| format_error(2, m))?,
+            DateFormat::Auto => {
+                sniff_order(&columns, &rows).map_err(|e| format_error(2, e.to_string()))?
+            }
             _ => None,
         };
         Ok(Peek {
@@ -132,9 +134,25 @@ fn sniff_mark(columns: &Columns, rows: &[ByteRecord], forced_delimiter: Option<u
     }
 }
 
+/// Why the day/month order of a file's `dd/dd/yyyy` dates is not known.
+#[derive(Debug, thiserror::Error)]
+enum DateOrderUnknown {
+    #[error(
+        "dates in column {column:?} mix day/month and month/day order: pass --date-format dmy or mdy"
+    )]
+    Mixed { column: String },
+    #[error(
+        "dates like {example:?} in column {column:?} could be day/month or month/day: pass --date-format dmy or mdy"
+    )]
+    Ambiguous { example: String, column: String },
+}
+
 /// The day/month order of `dd/dd/yyyy` dates, proven by a day > 12; an error
 /// when the file has such dates and none proves the order.
-fn sniff_order(columns: &Columns, rows: &[ByteRecord]) -> Result<Option<DateOrder>, String> {
+fn sniff_order(
+    columns: &Columns,
+    rows: &[ByteRecord],
+) -> Result<Option<DateOrder>, DateOrderUnknown> {
     let date_col = match columns.time {
         TimeColumns::Single(i) => i,
         TimeColumns::Split { date, .. } => date,
@@ -154,20 +172,19 @@ fn sniff_order(columns: &Columns, rows: &[ByteRecord]) -> Result<Option<DateOrde
             (_, None) => {}
             (None, Some(order)) => found = Some(order),
             (Some(a), Some(b)) if a != b => {
-                return Err(format!(
-                    "dates in column {:?} mix day/month and month/day order: pass --date-format dmy or mdy",
-                    columns.headers[date_col]
-                ));
+                return Err(DateOrderUnknown::Mixed {
+                    column: columns.headers[date_col].clone(),
+                });
             }
             _ => {}
         }
     }
     match (found, example) {
         (Some(order), _) => Ok(Some(order)),
-        (None, Some(example)) => Err(format!(
-            "dates like {example:?} in column {:?} could be day/month or month/day: pass --date-format dmy or mdy",
-            columns.headers[date_col]
-        )),
+        (None, Some(example)) => Err(DateOrderUnknown::Ambiguous {
+            example,
+            column: columns.headers[date_col].clone(),
+        }),
         (None, None) => Ok(None),
     }
 }

@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use poller::{DeviceStats, OneDevice};
+pub use poller::{DeviceStats, LinkBroken, OneDevice};
 
 /// One value a device is polled for.
 #[derive(Clone, Debug, PartialEq)]

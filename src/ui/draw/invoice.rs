@@ -26,7 +26,7 @@ fn consumption(frame: &mut Frame, area: Rect, ui: &UiState, view: &InvoiceView) 
     let theme = ui.theme();
     let text = match &view.panel {
         None => Line::styled("reading consumption...", theme.dim),
-        Some(Err(e)) => Line::styled(e.clone(), theme.alarm),
+        Some(Err(e)) => Line::styled(e.to_string(), theme.alarm),
         Some(Ok(p)) => {
             let ratio = match (p.this_kwh, p.last_kwh) {
                 (Some(this), Some(last)) if last > 0.0 => {

@@ -3,7 +3,7 @@
 
 use super::{Effect, Screen, UiState};
 use crate::model::{SensorId, TimestampMs};
-use crate::ui::history::{DetailData, DetailQuery};
+use crate::ui::history::{DetailData, DetailQuery, HistoryLoadError};
 use crate::ui::keys::Action;
 
 /// History windows of the detail view, shortest first.
@@ -41,7 +41,7 @@ impl Detail {
 }
 
 impl UiState {
-    pub fn on_history(&mut self, request: u64, result: Result<DetailData, String>) {
+    pub fn on_history(&mut self, request: u64, result: Result<DetailData, HistoryLoadError>) {
         let Some(detail) = self.detail.as_mut() else {
             return;
         };
@@ -53,7 +53,7 @@ impl UiState {
                 detail.data = Some(data);
                 detail.error = None;
             }
-            Err(e) => detail.error = Some(e),
+            Err(e) => detail.error = Some(e.to_string()),
         }
     }
 

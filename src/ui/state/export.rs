@@ -1,7 +1,7 @@
 //! The export key: what each view writes to CSV, and the outcome.
 
 use super::{Effect, Focus, Screen, UiState};
-use crate::report::{TimeRange, View};
+use crate::report::{ReportError, TimeRange, View};
 use crate::ui::layout;
 
 impl UiState {
@@ -69,7 +69,7 @@ impl UiState {
     }
 
     /// The outcome of an export: where the file went, or why it failed.
-    pub fn on_export(&mut self, result: Result<(std::path::PathBuf, u64), String>) {
+    pub fn on_export(&mut self, result: Result<(std::path::PathBuf, u64), ReportError>) {
         match result {
             Ok((path, rows)) => self.toast(format!("exported {rows} rows to {}", path.display())),
             Err(e) => self.toast(format!("export failed: {e}")),

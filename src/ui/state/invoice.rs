@@ -4,7 +4,7 @@
 use super::{Effect, Screen, UiState};
 use crate::billing::Invoice;
 use crate::model::SensorId;
-use crate::ui::invoice::{ConsumptionPanel, InvoiceAnswer, InvoiceRequest};
+use crate::ui::invoice::{ConsumptionPanel, InvoiceAnswer, InvoiceError, InvoiceRequest};
 use crate::ui::keys::Action;
 use crate::ui::layout::Cursor;
 use std::sync::Arc;
@@ -23,7 +23,8 @@ pub struct InvoiceView {
     /// The invoice as printed (the text rendering), one entry per line.
     pub lines: Vec<String>,
     pub error: Option<String>,
-    pub panel: Option<Result<ConsumptionPanel, String>>,
+    /// `None` while it is being read.
+    pub panel: Option<Result<ConsumptionPanel, Arc<InvoiceError>>>,
     pub scroll: usize,
     /// Where `Back` returns to.
     pub back_to: Screen,
@@ -182,12 +183,12 @@ impl UiState {
                             .collect();
                         view.invoice = Some(invoice);
                     }
-                    Err(e) => view.error = Some(e),
+                    Err(e) => view.error = Some(e.to_string()),
                 }
             }
             InvoiceAnswer::Consumption(request, result) => {
                 if let Some(view) = self.invoice.as_mut().filter(|v| v.request >= request) {
-                    view.panel = Some(result);
+                    view.panel = Some(result.map_err(Arc::new));
                 }
             }
         }

@@ -9,7 +9,9 @@ use crate::alarm::journal::JournalFilter;
 use crate::model::TimestampMs;
 use crate::report::TimeRange;
 use crate::store::AlarmEventRow;
-use crate::ui::journal::{JournalData, JournalQuery, KindFilter, MAX_ROWS, RANGES};
+use crate::ui::journal::{
+    JournalData, JournalLoadError, JournalQuery, KindFilter, MAX_ROWS, RANGES,
+};
 use crate::ui::keys::Action;
 
 const DEFAULT_RANGE: usize = 2;
@@ -153,7 +155,7 @@ impl UiState {
         })]
     }
 
-    pub fn on_journal(&mut self, request: u64, result: Result<JournalData, String>) {
+    pub fn on_journal(&mut self, request: u64, result: Result<JournalData, JournalLoadError>) {
         let Some(view) = self.journal.as_mut().filter(|v| v.request == request) else {
             return;
         };
@@ -163,7 +165,7 @@ impl UiState {
                 view.data = Some(data);
                 view.error = None;
             }
-            Err(e) => view.error = Some(e),
+            Err(e) => view.error = Some(e.to_string()),
         }
     }
 
