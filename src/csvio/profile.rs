@@ -72,14 +72,14 @@ pub fn apply(
     Ok(())
 }
 
-fn parsed<T>(
+fn parsed<T, E: std::fmt::Display>(
     value: &Spanned<String>,
     config: &Config,
-    parse: impl Fn(&str) -> Result<T, String>,
+    parse: impl Fn(&str) -> Result<T, E>,
 ) -> Result<T, ProfileError> {
-    parse(value.get_ref()).map_err(|message| ProfileError {
+    parse(value.get_ref()).map_err(|refused| ProfileError {
         position: config.position(value.span()),
-        message,
+        message: refused.to_string(),
     })
 }
 
