@@ -6,7 +6,9 @@
 //! Layers, lowest first; a module uses the ones below it, never one above
 //! (`tests/it/layering.rs` enforces it):
 //! 1. leaves: [`model`], [`paths`], [`logging`]
-//! 2. [`config`] — the TOML model, spans and validation
+//! 2. [`config`] — the TOML model, its syntax types (urls, topic routes,
+//!    payload layouts, keys), spans and validation; what only upper layers
+//!    know (themes, TLS files) is passed in as [`config::Surroundings`]
 //! 3. [`error`] — exit codes and how errors are printed
 //! 4. [`store`] — the history file (schema, writer, queries)
 //! 5. domain on plain data: [`alarm`], [`billing`], [`csvio`], [`report`]

@@ -12,6 +12,7 @@ mod invoice;
 mod replay;
 mod run;
 mod simulate;
+mod surroundings;
 
 pub use check::CheckArgs;
 pub use db::DbCommand;

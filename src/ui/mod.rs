@@ -184,14 +184,14 @@ fn draw_frame(
     full_redraw: bool,
 ) -> Result<()> {
     use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
-    use ratatui::backend::Backend;
     crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)
         .context("writing to the terminal")?;
     let frame = terminal
         .draw(|frame| draw::draw(frame, ui))
         .context("drawing the console")?;
     if full_redraw {
-        repaint_every_cell(terminal, &frame.buffer.clone())?;
+        let buffer = frame.buffer.clone();
+        repaint_every_cell(terminal, &buffer)?;
     }
     crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)
         .context("writing to the terminal")?;

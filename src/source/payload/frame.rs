@@ -1,35 +1,8 @@
 //! Packed frames (a hex string or raw bytes) read by a declared field layout.
 
-use super::{DecodeError, Decoded, Decoding, SpecError, single};
-use crate::config::{DecodeKeys, Endian, FieldSpec, FieldType};
+use super::{DecodeError, Decoded, Decoding, single};
+use crate::config::{Endian, FieldSpec, FieldType};
 use crate::model::{Quality, TimestampMs};
-
-pub(super) fn frame_fields(keys: &DecodeKeys<'_>) -> Result<Vec<FieldSpec>, SpecError> {
-    if keys.fields.is_empty() {
-        let span = keys.payload.map(|p| p.span());
-        return Err(SpecError {
-            span,
-            message: "a hex or binary payload needs a layout: fields = [{ name, offset, type, endian, scale, offset_value }]".into(),
-        });
-    }
-    let mut names = std::collections::HashSet::new();
-    for field in keys.fields {
-        let f = field.get_ref();
-        if !names.insert(f.name.as_str()) {
-            return Err(SpecError::at(
-                field.span(),
-                format!("duplicate field name {:?} in the layout", f.name),
-            ));
-        }
-        if !(f.scale.is_finite() && f.offset_value.is_finite()) {
-            return Err(SpecError::at(
-                field.span(),
-                format!("field {:?}: scale and offset_value must be finite", f.name),
-            ));
-        }
-    }
-    Ok(keys.fields.iter().map(|f| f.get_ref().clone()).collect())
-}
 
 pub(super) fn decode_frame(
     hex: bool,
