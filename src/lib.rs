@@ -25,6 +25,7 @@ pub mod billing;
 pub mod cmd;
 pub mod config;
 pub mod csvio;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod engine;
 pub mod error;
@@ -32,6 +33,8 @@ pub mod logging;
 pub mod model;
 pub mod paths;
 pub mod report;
+#[cfg(feature = "demo")]
+pub mod sim;
 pub mod source;
 pub mod store;
 pub mod ui;
