@@ -16,7 +16,8 @@
 //! 7. [`engine`] — the one place live state changes
 //! 8. [`app`] — wiring of a running plant
 //! 9. [`ui`] — the console
-//! 10. [`demo`] — the simulated plant
+//! 10. `demo`, `sim` — the simulated plant and the simulators (Modbus server,
+//!     in-process MQTT broker); only with the default cargo feature `demo`
 //! 11. [`cmd`] — one file per subcommand: parse, orchestrate, exit code
 
 pub mod alarm;

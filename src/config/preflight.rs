@@ -74,10 +74,17 @@ fn check_something_to_do(config: &Config, purpose: Purpose, diags: &mut Vec<Diag
         Purpose::Check => for_console || for_other_commands,
     };
     if !enough {
+        let demo_hint = if cfg!(feature = "demo") {
+            " (or try `floorwatch demo`)"
+        } else {
+            ""
+        };
         diags.push(Diagnostic::at(
             0..0,
-            "no sources, no sensors: add an [[mqtt]] broker or a [[modbus]] device and \
-             [[sensor]] entries that read from it (or try `floorwatch demo`)",
+            format!(
+                "no sources, no sensors: add an [[mqtt]] broker or a [[modbus]] device and \
+                 [[sensor]] entries that read from it{demo_hint}"
+            ),
         ));
     }
 }

@@ -319,9 +319,15 @@ fn run_and_check_refuse_a_missing_password_file_alike() {
 fn an_empty_config_says_what_to_add_in_check_and_run() {
     let (_dir, path) = config_file("plant.toml", "");
     let config = path.display().to_string();
+    // A plant build has no demo to point to.
+    let demo_hint = if cfg!(feature = "demo") {
+        " (or try `floorwatch demo`)"
+    } else {
+        ""
+    };
     let expected = format!(
         "{config}:1:1: no sources, no sensors: add an [[mqtt]] broker or a [[modbus]] device \
-         and [[sensor]] entries that read from it (or try `floorwatch demo`)\n\
+         and [[sensor]] entries that read from it{demo_hint}\n\
          {config}: 1 problem found\n"
     );
     for args in [
