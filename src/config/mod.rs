@@ -7,6 +7,7 @@ pub mod csv;
 mod diagnostics;
 mod duration;
 mod export;
+mod frame;
 mod import;
 mod locate;
 mod modbus;
@@ -26,6 +27,7 @@ pub use billing::{
 pub use diagnostics::{ConfigErrors, Diagnostic};
 pub use duration::Dur;
 pub use export::ExportConfig;
+pub use frame::{ChecksumKind, ChecksumSpec, FrameSpec, LayoutSpec, SignBit, TypeValues};
 pub use import::{ColumnTarget, ImportProfile};
 pub use modbus::{
     ModbusBinding, ModbusDevice, ModbusTemplate, ModbusUrl, SerialSettings, Table, TemplateField,
@@ -216,6 +218,8 @@ pub struct Sensor {
     pub sim: Option<SimBinding>,
     pub alarm: Option<Spanned<AlarmLimits>>,
     pub meter: Option<MeterBinding>,
+    /// Digits after the point on the console (the history keeps every digit).
+    pub decimals: Option<Spanned<u8>>,
 }
 
 impl Sensor {

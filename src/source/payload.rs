@@ -7,13 +7,14 @@
 //! frame as a hex string or raw bytes, read by a declared field layout.
 //! Linear `raw`/`eng` scaling applies last.
 
-use crate::config::{DecodeKeys, FieldSpec, PayloadKind, TimeFormat};
+use crate::config::{DecodeKeys, PayloadKind, TimeFormat};
 use crate::model::{Quality, TimestampMs};
 use serde_json::Value;
 use std::ops::Range;
 
 mod frame;
-use frame::{decode_frame, frame_fields};
+use frame::FrameDecoder;
+pub use frame::{FrameIdError, FrameRejection, FrameValue, Hex};
 
 /// How to read one kind of message, built once from config.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,7 +28,7 @@ pub struct PayloadSpec {
 enum Format {
     Number,
     Json(JsonPaths),
-    Frame { hex: bool, fields: Vec<FieldSpec> },
+    Frame(FrameDecoder),
 }
 
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -79,6 +80,8 @@ pub struct Decoded {
 pub struct Decoding {
     pub readings: Vec<Decoded>,
     pub error: Option<DecodeError>,
+    /// A frame's integer fields, for `{frame.NAME}` in sensor ids.
+    pub frame: Vec<FrameValue>,
 }
 
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -113,6 +116,9 @@ pub enum DecodeError {
     },
     #[error("payload of {size} bytes is larger than max_packet_size = {limit} bytes; not decoded")]
     TooLarge { size: usize, limit: usize },
+    /// A frame that breaks its layout's rules: nothing of it is stored.
+    #[error(transparent)]
+    Frame(FrameRejection),
     #[error("reading {index}: {source}")]
     Item {
         index: usize,
@@ -152,10 +158,9 @@ impl PayloadSpec {
         let format = match kind {
             PayloadKind::Number => Format::Number,
             PayloadKind::Json => Format::Json(json_paths(keys)?),
-            PayloadKind::Hex | PayloadKind::Binary => Format::Frame {
-                hex: kind == PayloadKind::Hex,
-                fields: frame_fields(keys)?,
-            },
+            PayloadKind::Hex | PayloadKind::Binary => {
+                Format::Frame(FrameDecoder::from_keys(keys, kind == PayloadKind::Hex)?)
+            }
         };
         if kind != PayloadKind::Json
             && let Some(key) = [
@@ -180,10 +185,10 @@ impl PayloadSpec {
             ));
         }
         if matches!(format, Format::Json(_) | Format::Number)
-            && let Some(first) = keys.fields.first()
+            && let Some(first) = frame_key_span(keys)
         {
             return Err(SpecError::at(
-                first.span(),
+                first,
                 "fields (a frame layout) need payload = \"hex\" or \"binary\"",
             ));
         }
@@ -197,8 +202,16 @@ impl PayloadSpec {
     /// The layout's field names, in order (empty unless hex/binary).
     pub fn field_names(&self) -> Vec<&str> {
         match &self.format {
-            Format::Frame { fields, .. } => fields.iter().map(|f| f.name.as_str()).collect(),
+            Format::Frame(frame) => frame.field_names(),
             _ => Vec::new(),
+        }
+    }
+
+    /// Whether `{frame.NAME}` can name this payload's sensors.
+    pub fn check_frame_id(&self, name: &str) -> Result<(), FrameIdError> {
+        match &self.format {
+            Format::Frame(frame) => frame.check_id_field(name),
+            _ => Err(FrameIdError::NotAFrame(name.to_owned())),
         }
     }
 
@@ -211,7 +224,7 @@ impl PayloadSpec {
         let mut out = match &self.format {
             Format::Number => single(decode_number(payload, arrival_ms)),
             Format::Json(paths) => decode_json(paths, self.time_format, payload, arrival_ms),
-            Format::Frame { hex, fields } => decode_frame(*hex, fields, payload, arrival_ms),
+            Format::Frame(frame) => frame.decode(payload, arrival_ms),
         };
         if let Some(scale) = self.scale {
             for reading in &mut out.readings {
@@ -235,13 +248,21 @@ fn single(result: Result<Decoded, DecodeError>) -> Decoding {
     match result {
         Ok(reading) => Decoding {
             readings: vec![reading],
-            error: None,
+            ..Default::default()
         },
         Err(e) => Decoding {
-            readings: Vec::new(),
             error: Some(e),
+            ..Default::default()
         },
     }
+}
+
+/// The first frame key (`fields`, `layouts`, `frame`, `type_at`) given.
+fn frame_key_span(keys: &DecodeKeys<'_>) -> Option<Range<usize>> {
+    (keys.fields.first().map(|f| f.span()))
+        .or_else(|| keys.layouts.first().map(|l| l.span()))
+        .or_else(|| keys.frame.map(|f| f.span()))
+        .or_else(|| keys.type_at.map(|t| t.span()))
 }
 
 fn pointer(key: Option<&toml::Spanned<String>>) -> Result<Option<String>, SpecError> {

@@ -1,10 +1,12 @@
 //! Which sensor a message belongs to: topic filters with `+`/`#`, sensor-id
-//! templates (`{1}.{2}`, `{id}`, `{field}`), and the per-broker route table
-//! that turns one publish into readings and newly discovered sensors.
+//! templates (`{1}.{2}`, `{id}`, `{field}`, `{frame.NAME}`; see
+//! [`IdTemplate`]), and the per-broker route table that turns one publish
+//! into readings and newly discovered sensors.
 
 use crate::config::{Config, MqttBinding, MqttPattern};
 use crate::model::{Reading, SensorId, SensorMeta, TimestampMs};
-use crate::source::payload::{DecodeError, Decoded, PayloadSpec};
+use crate::source::payload::{DecodeError, Decoded, FrameValue, PayloadSpec};
+pub use super::id_template::IdTemplate;
 use std::collections::{HashMap, HashSet};
 
 /// An MQTT topic filter, e.g. `plant/+/+/value` or `factory/#`.
@@ -83,77 +85,6 @@ impl TopicFilter {
             rest = tail;
         }
         rest.is_none().then_some(captures)
-    }
-}
-
-/// A sensor-id template: text with `{1}`…`{n}` (wildcard captures), `{id}`
-/// (the payload's id) and `{field}` (the frame field name).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IdTemplate {
-    parts: Vec<Part>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Part {
-    Text(String),
-    Capture(usize),
-    Id,
-    Field,
-}
-
-impl IdTemplate {
-    pub fn parse(text: &str, wildcards: usize) -> Result<IdTemplate, String> {
-        let mut parts = Vec::new();
-        let mut rest = text;
-        while let Some(open) = rest.find('{') {
-            if open > 0 {
-                parts.push(Part::Text(rest[..open].to_owned()));
-            }
-            let Some(close) = rest[open..].find('}') else {
-                return Err(format!("id {text:?}: unclosed {{"));
-            };
-            let name = &rest[open + 1..open + close];
-            parts.push(match name {
-                "id" => Part::Id,
-                "field" => Part::Field,
-                n => match n.parse::<usize>() {
-                    Ok(i) if (1..=wildcards).contains(&i) => Part::Capture(i - 1),
-                    _ => {
-                        return Err(format!(
-                            "id {text:?}: {{{name}}} is not a placeholder; use {{1}}..{{{wildcards}}} (the topic's + and # in order), {{id}} or {{field}}"
-                        ));
-                    }
-                },
-            });
-            rest = &rest[open + close + 1..];
-        }
-        if !rest.is_empty() {
-            parts.push(Part::Text(rest.to_owned()));
-        }
-        if parts.is_empty() {
-            return Err("id must not be empty".into());
-        }
-        Ok(IdTemplate { parts })
-    }
-
-    pub fn uses_id(&self) -> bool {
-        self.parts.contains(&Part::Id)
-    }
-    pub fn uses_field(&self) -> bool {
-        self.parts.contains(&Part::Field)
-    }
-
-    /// The id, or `None` when `{id}`/`{field}` is needed but absent.
-    pub fn render(&self, captures: &[&str], key: Option<&str>) -> Option<String> {
-        let mut out = String::new();
-        for part in &self.parts {
-            match part {
-                Part::Text(t) => out.push_str(t),
-                Part::Capture(i) => out.push_str(captures.get(*i)?),
-                Part::Id | Part::Field => out.push_str(key?),
-            }
-        }
-        (!out.is_empty()).then_some(out)
     }
 }
 
@@ -267,7 +198,7 @@ impl Router {
             }
             let captures = route.filter.captures(topic).unwrap_or_default();
             for decoded in decoding.readings {
-                match target_id(&route.target, &captures, &decoded) {
+                match target_id(&route.target, &captures, &decoded, &decoding.frame) {
                     Ok(Some(id)) => {
                         let id = SensorId::new(id);
                         if !self.known.contains(&id) {
@@ -321,6 +252,7 @@ fn target_id(
     target: &Target,
     captures: &[&str],
     decoded: &Decoded,
+    frame: &[FrameValue],
 ) -> Result<Option<String>, DecodeError> {
     match target {
         Target::Sensor {
@@ -336,7 +268,10 @@ fn target_id(
             Ok(wanted.then(|| id.to_string()))
         }
         Target::Pattern { id, .. } => id
-            .render(captures, decoded.key.as_deref())
+            .render_with(captures, decoded.key.as_deref(), |name| {
+                let value = frame.iter().find(|v| &*v.name == name)?;
+                Some((value.raw, value.bits))
+            })
             .map(Some)
             .ok_or_else(|| DecodeError::Missing("the sensor id ({id})".into())),
     }
@@ -408,6 +343,12 @@ pub fn pattern_route(pattern: &MqttPattern) -> Result<Route, (std::ops::Range<us
             "{field} needs a hex or binary layout (fields = [...])".into(),
         ));
     }
+    if let Some(problem) = id.frame_fields().find_map(|f| spec.check_frame_id(f).err()) {
+        return Err((
+            pattern.id.span(),
+            format!("id {:?}: {problem}", pattern.id.get_ref()),
+        ));
+    }
     if id.uses_id() && !spec.has_id_path() {
         return Err((
             pattern.id.span(),
@@ -432,6 +373,9 @@ pub fn pattern_route(pattern: &MqttPattern) -> Result<Route, (std::ops::Range<us
         },
     })
 }
+
+#[cfg(test)]
+mod frame_tests;
 
 #[cfg(test)]
 mod tests {
