@@ -15,8 +15,8 @@
 //! (`source::payload`) checks the values and reads the bytes.
 
 use super::{Endian, FieldSpec};
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use std::fmt;
 use toml::Spanned;
 
@@ -171,8 +171,16 @@ mod tests {
         let many = layout("{ type = [1, 0xFF] }").unwrap();
         assert_eq!(many.types.get_ref().0, [1, 255]);
         assert!(layout("{ type = 256 }").unwrap_err().contains("not a byte"));
-        assert!(layout("{ type = [] }").unwrap_err().contains("matches no frame"));
-        assert!(layout("{ type = \"2\" }").unwrap_err().contains("like 2 or [0x02"));
+        assert!(
+            layout("{ type = [] }")
+                .unwrap_err()
+                .contains("matches no frame")
+        );
+        assert!(
+            layout("{ type = \"2\" }")
+                .unwrap_err()
+                .contains("like 2 or [0x02")
+        );
     }
 
     #[test]

@@ -186,7 +186,10 @@ mod tests {
         );
         assert_eq!(t.render_with(&[], Some("lat"), |_| None), None);
         let lower = IdTemplate::parse("gps-{frame.device:x}", 0).unwrap();
-        assert_eq!(lower.render_with(&[], None, device).as_deref(), Some("gps-0a3f73"));
+        assert_eq!(
+            lower.render_with(&[], None, device).as_deref(),
+            Some("gps-0a3f73")
+        );
         let decimal = IdTemplate::parse("{1}/{frame.device}", 1).unwrap();
         // 0x0A3F73 = 671603.
         assert_eq!(
@@ -202,7 +205,11 @@ mod tests {
     fn bad_frame_placeholders_say_what_works() {
         let err = IdTemplate::parse("{frame.device:b}", 0).unwrap_err();
         assert!(err.contains("unknown format \"b\""), "{err}");
-        assert!(IdTemplate::parse("{frame.}", 0).unwrap_err().contains("needs a field name"));
+        assert!(
+            IdTemplate::parse("{frame.}", 0)
+                .unwrap_err()
+                .contains("needs a field name")
+        );
         let err = IdTemplate::parse("{frame}", 0).unwrap_err();
         assert!(err.contains("{frame.NAME}"), "{err}");
     }

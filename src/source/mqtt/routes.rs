@@ -3,10 +3,10 @@
 //! [`IdTemplate`]), and the per-broker route table that turns one publish
 //! into readings and newly discovered sensors.
 
+pub use super::id_template::IdTemplate;
 use crate::config::{Config, MqttBinding, MqttPattern};
 use crate::model::{Reading, SensorId, SensorMeta, TimestampMs};
 use crate::source::payload::{DecodeError, Decoded, FrameValue, PayloadSpec};
-pub use super::id_template::IdTemplate;
 use std::collections::{HashMap, HashSet};
 
 /// An MQTT topic filter, e.g. `plant/+/+/value` or `factory/#`.

@@ -14,8 +14,8 @@ use super::{DecodeError, Decoded, Decoding, SpecError, single};
 use crate::config::{DecodeKeys, FieldSpec};
 use crate::model::{Quality, TimestampMs};
 use build::type_list;
-use read::{Raw, bits_of, is_integer, read_raw};
 pub use read::FrameValue;
+use read::{Raw, bits_of, is_integer, read_raw};
 use rules::Rules;
 pub use rules::{FrameRejection, Hex};
 use std::borrow::Cow;
@@ -151,8 +151,11 @@ impl FrameDecoder {
 
 /// The readings of one frame; `strict`: all of them or none.
 fn read_layout(layout: &Layout, bytes: &[u8], arrival_ms: TimestampMs, strict: bool) -> Decoding {
-    let raws: Vec<Result<Raw, DecodeError>> =
-        layout.fields.iter().map(|f| read_raw(&f.spec, bytes)).collect();
+    let raws: Vec<Result<Raw, DecodeError>> = layout
+        .fields
+        .iter()
+        .map(|f| read_raw(&f.spec, bytes))
+        .collect();
     let mut out = Decoding::default();
     for (field, raw) in layout.fields.iter().zip(&raws) {
         let value = raw.clone().and_then(|raw| value_of(field, raw, &raws));
@@ -173,7 +176,11 @@ fn read_layout(layout: &Layout, bytes: &[u8], arrival_ms: TimestampMs, strict: b
 }
 
 /// Sign from the flags, then `raw × scale + offset_value`.
-fn value_of(field: &Field, raw: Raw, raws: &[Result<Raw, DecodeError>]) -> Result<f64, DecodeError> {
+fn value_of(
+    field: &Field,
+    raw: Raw,
+    raws: &[Result<Raw, DecodeError>],
+) -> Result<f64, DecodeError> {
     let mut value = raw.value();
     if let Some((index, bit)) = field.sign {
         match &raws[index] {
@@ -186,7 +193,10 @@ fn value_of(field: &Field, raw: Raw, raws: &[Result<Raw, DecodeError>]) -> Resul
     if value.is_finite() {
         Ok(value)
     } else {
-        Err(DecodeError::NotFinite(format!("field {:?}", field.spec.name)))
+        Err(DecodeError::NotFinite(format!(
+            "field {:?}",
+            field.spec.name
+        )))
     }
 }
 

@@ -42,16 +42,29 @@ fn summary(routed: &Routed) -> Vec<(String, f64)> {
 
 #[test]
 fn frames_of_two_devices_on_one_topic_get_their_own_ids() {
-    let config = Config::parse(Path::new("t.toml"), &messenger("{frame.device:X}.{field}")).unwrap();
+    let config =
+        Config::parse(Path::new("t.toml"), &messenger("{frame.device:X}.{field}")).unwrap();
     let mut router = Router::for_broker(&config, "b");
     assert_eq!(router.subscriptions(), ["/messenger"]);
     let a = router.route("/messenger", FRAME_A, 1);
     assert_eq!(a.error, None);
-    assert_eq!(summary(&a), [("0A3F73.lat".into(), -23.55052), ("0A3F73.speed".into(), 52.3)]);
+    assert_eq!(
+        summary(&a),
+        [
+            ("0A3F73.lat".into(), -23.55052),
+            ("0A3F73.speed".into(), 52.3)
+        ]
+    );
     assert_eq!(a.discovered.len(), 2);
     assert_eq!(a.discovered[0].unit, "°");
     let b = router.route("/messenger", FRAME_B, 2);
-    assert_eq!(summary(&b), [("0B1C2D.lat".into(), 51.507351), ("0B1C2D.speed".into(), 0.0)]);
+    assert_eq!(
+        summary(&b),
+        [
+            ("0B1C2D.lat".into(), 51.507351),
+            ("0B1C2D.speed".into(), 0.0)
+        ]
+    );
     let ping = router.route("/messenger", PING, 3);
     assert!(ping.readings.is_empty() && ping.discovered.is_empty());
     assert_eq!(
@@ -64,7 +77,11 @@ fn frames_of_two_devices_on_one_topic_get_their_own_ids() {
 
 #[test]
 fn decimal_frame_ids() {
-    let config = Config::parse(Path::new("t.toml"), &messenger("gps/{frame.device}/{field}")).unwrap();
+    let config = Config::parse(
+        Path::new("t.toml"),
+        &messenger("gps/{frame.device}/{field}"),
+    )
+    .unwrap();
     let mut router = Router::for_broker(&config, "b");
     let ids: Vec<String> = (router.route("/messenger", FRAME_B, 1).readings.iter())
         .map(|r| r.sensor.to_string())

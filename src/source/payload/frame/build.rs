@@ -22,7 +22,9 @@ pub(crate) enum FrameProblem {
     NoLayout,
     #[error("use fields (one layout) or layouts (several, chosen by type_at), not both")]
     FieldsAndLayouts,
-    #[error("type_at chooses one of several layouts: add layouts = [{{ type = ..., fields = [...] }}]")]
+    #[error(
+        "type_at chooses one of several layouts: add layouts = [{{ type = ..., fields = [...] }}]"
+    )]
     TypeAtWithoutLayouts,
     #[error("layouts are chosen by a type byte: set type_at = <its offset in the frame>")]
     LayoutsWithoutTypeAt,
@@ -77,7 +79,9 @@ pub(crate) enum FrameProblem {
         need: Range<usize>,
         length: usize,
     },
-    #[error("the {kind} checksum (over = [{start}, {end}], at = {at}) does not fit a frame of length {length}")]
+    #[error(
+        "the {kind} checksum (over = [{start}, {end}], at = {at}) does not fit a frame of length {length}"
+    )]
     ChecksumOutside {
         kind: &'static str,
         start: i64,
@@ -158,8 +162,8 @@ fn typed_layouts(
         if let Some(length) = length {
             let need = *type_at.get_ref()..type_at.get_ref().saturating_add(1);
             fits(type_at.span(), "the type byte", need, length)?;
-            check_places(&frame_with_length(frame, length), spec.span())?;
-            check_places(&frame_with_length(&rules, length), spec.span())?;
+            check_places(&frame_with_length(frame, length), spec.span(), None)?;
+            check_places(&frame_with_length(&rules, length), spec.span(), None)?;
         }
         layouts.push(Layout {
             types: types.clone(),
@@ -196,7 +200,8 @@ fn rules(frame: &FrameSpec) -> Result<Rules, SpecError> {
     };
     check_lengths(frame, &rules)?;
     if let Some(length) = &frame.length {
-        check_places(&rules, length.span())?;
+        let checksum_span = frame.checksum.as_ref().map(|c| c.span());
+        check_places(&rules, length.span(), checksum_span)?;
     }
     Ok(rules)
 }
@@ -218,7 +223,11 @@ fn check_lengths(frame: &FrameSpec, rules: &Rules) -> Result<(), SpecError> {
 }
 
 /// Header, footer and checksum must fit the exact length, when there is one.
-fn check_places(rules: &Rules, span: Range<usize>) -> Result<(), SpecError> {
+fn check_places(
+    rules: &Rules,
+    span: Range<usize>,
+    checksum_span: Option<Range<usize>>,
+) -> Result<(), SpecError> {
     let Some(length) = rules.length else {
         return Ok(());
     };
@@ -234,12 +243,17 @@ fn check_places(rules: &Rules, span: Range<usize>) -> Result<(), SpecError> {
             at: checksum.at,
             length,
         };
-        return Err(at(span, problem));
+        return Err(at(checksum_span.unwrap_or(span), problem));
     }
     Ok(())
 }
 
-fn fits(span: Range<usize>, what: &str, need: Range<usize>, length: usize) -> Result<(), SpecError> {
+fn fits(
+    span: Range<usize>,
+    what: &str,
+    need: Range<usize>,
+    length: usize,
+) -> Result<(), SpecError> {
     if need.end <= length {
         return Ok(());
     }
@@ -251,7 +265,11 @@ fn hex_key(key: &'static str, text: Option<&Spanned<String>>) -> Result<Vec<u8>,
     let Some(text) = text else {
         return Ok(Vec::new());
     };
-    let compact: String = text.get_ref().chars().filter(|c| !c.is_whitespace()).collect();
+    let compact: String = text
+        .get_ref()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     let digits = compact
         .strip_prefix("0x")
         .or_else(|| compact.strip_prefix("0X"))
@@ -326,7 +344,11 @@ fn check_field(f: &FieldSpec) -> Result<(), FrameProblem> {
     let bit_keys = f.bit.is_some() || f.width.is_some();
     match f.kind {
         FieldType::Bits | FieldType::Bool if f.bit.is_none() => {
-            let kind = if f.kind == FieldType::Bool { "bool" } else { "bits" };
+            let kind = if f.kind == FieldType::Bool {
+                "bool"
+            } else {
+                "bits"
+            };
             Err(FrameProblem::NoBit(f.name.clone(), kind))
         }
         FieldType::Bool if f.width.is_some() => Err(FrameProblem::WideBool(f.name.clone())),

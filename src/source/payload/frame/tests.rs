@@ -92,17 +92,25 @@ fn the_ping_frame_is_rejected_whole_once_the_length_is_declared() {
 ]"#;
     let legacy = spec(fields).decode(PING.as_bytes(), ARRIVAL);
     // "PI" = 0x5049, "N" = 0x4E, "G" 0x47 and the footer's 0x73: the defect.
-    assert_eq!(values(&legacy), [("time", 20553.0), ("flags", 78.0), ("lat", 18291.0)]);
+    assert_eq!(
+        values(&legacy),
+        [("time", 20553.0), ("flags", 78.0), ("lat", 18291.0)]
+    );
     assert!(legacy.error.is_some());
 
-    let strict = spec(&format!("frame = {{ length = 33, header = \"50F7\", footer = \"73C4\" }}\n{fields}"));
+    let strict = spec(&format!(
+        "frame = {{ length = 33, header = \"50F7\", footer = \"73C4\" }}\n{fields}"
+    ));
     assert_eq!(rejected(&strict, PING), "frame length 12, layout needs 33");
 }
 
 #[test]
 fn the_ping_frame_has_no_layout_for_its_type() {
     let s = spec(MESSENGER);
-    assert_eq!(rejected(&s, PING), "frame type 0x01 has no layout (layouts for 0x02)");
+    assert_eq!(
+        rejected(&s, PING),
+        "frame type 0x01 has no layout (layouts for 0x02)"
+    );
 }
 
 #[test]
@@ -144,7 +152,17 @@ fn telemetry_frames_read_signs_from_flags_and_bit_fields() {
     assert_eq!(device.raw, 0x0B1C2D);
     assert_eq!(
         s.field_names(),
-        ["lat", "lon", "ignition", "speed", "battery", "temp", "satellites", "fix", "odometer"]
+        [
+            "lat",
+            "lon",
+            "ignition",
+            "speed",
+            "battery",
+            "temp",
+            "satellites",
+            "fix",
+            "odometer"
+        ]
     );
 }
 
@@ -171,7 +189,10 @@ fn broken_rules_reject_the_frame_with_the_reason() {
     );
     let short = format!("{}73C4", &FRAME_A[..60]);
     assert_eq!(rejected(&s, &short), "frame length 32, layout needs 33");
-    assert_eq!(rejected(&s, "50F70A73C4"), "frame of 5 bytes has no type byte at offset 5");
+    assert_eq!(
+        rejected(&s, "50F70A73C4"),
+        "frame of 5 bytes has no type byte at offset 5"
+    );
     assert!(rejected(&s, "50F7XX").starts_with("invalid hex frame"));
 }
 
@@ -185,7 +206,10 @@ fields = [{ name = "a", offset = 1, type = "u8" }]"#,
     );
     assert_values(&xor.decode(b"AA010203AA", ARRIVAL), &[("a", 1.0)]);
     assert_values(&xor.decode(b"AA01020304AE", ARRIVAL), &[("a", 1.0)]);
-    assert_eq!(rejected(&xor, "AA0102AB"), "frame length 4, layout needs at least 5");
+    assert_eq!(
+        rejected(&xor, "AA0102AB"),
+        "frame length 4, layout needs at least 5"
+    );
     assert_eq!(
         rejected(&xor, "AA0102030405AE"),
         "frame length 7, layout allows at most 6"
@@ -239,12 +263,18 @@ fields = [{ name = "a", offset = 0, type = "u16" }, { name = "b", offset = 2, ty
         rejected(&s, "0102"),
         "frame of 2 bytes is too short for field \"b\" (needs bytes 2..4)"
     );
-    assert_values(&s.decode(b"01020304", ARRIVAL), &[("a", 258.0), ("b", 772.0)]);
+    assert_values(
+        &s.decode(b"01020304", ARRIVAL),
+        &[("a", 258.0), ("b", 772.0)],
+    );
     let nan = spec(
         r#"frame = { length = 4 }
 fields = [{ name = "a", offset = 0, type = "u8" }, { name = "f", offset = 0, type = "f32" }]"#,
     );
-    assert_eq!(rejected(&nan, "7FC00000"), "field \"f\" is not a finite number");
+    assert_eq!(
+        rejected(&nan, "7FC00000"),
+        "field \"f\" is not a finite number"
+    );
 }
 
 /// 0xFFFFFE as i24 is -2; little-endian u24 of 01 02 03 is 0x030201 = 197121;
@@ -268,35 +298,113 @@ fn three_byte_integers_and_bits_across_bytes() {
 #[test]
 fn layout_mistakes_name_the_key_and_what_works() {
     let cases = [
-        ("type_at = 5\nfields = [{ name = \"a\", offset = 0, type = \"u8\" }]", "type_at chooses one of several layouts"),
-        ("layouts = [{ type = 1, fields = [{ name = \"a\", offset = 0, type = \"u8\" }] }]", "set type_at"),
-        ("type_at = 0\nlayouts = [{ type = 1, fields = [] }]", "the layout for type 0x01 has no fields"),
-        ("type_at = 0\nlayouts = [{ type = [1, 2], fields = [{ name = \"a\", offset = 0, type = \"u8\" }] }, { type = 2, fields = [{ name = \"a\", offset = 0, type = \"u8\" }] }]", "type 0x02 is in two layouts"),
-        ("type_at = 0\nfields = [{ name = \"a\", offset = 0, type = \"u8\" }]\nlayouts = [{ type = 1, fields = [{ name = \"a\", offset = 0, type = \"u8\" }] }]", "not both"),
-        ("fields = [{ name = \"a\", offset = 0, type = \"bits\", width = 3 }]", "needs bit = "),
-        ("fields = [{ name = \"a\", offset = 0, type = \"bits\", bit = 30, width = 3 }]", "must fit in 32 bits"),
-        ("fields = [{ name = \"a\", offset = 0, type = \"bool\", bit = 1, width = 2 }]", "a bool is one bit"),
-        ("fields = [{ name = \"a\", offset = 0, type = \"u8\", bit = 1 }]", "bit and width are for type = \"bits\""),
-        ("fields = [{ name = \"a\", offset = 0, type = \"u8\", sign_bit = { field = \"flags\", bit = 1 } }]", "sign_bit field \"flags\" is not in the layout (fields: a)"),
-        ("fields = [{ name = \"a\", offset = 0, type = \"u8\", sign_bit = { field = \"a\", bit = 1 } }]", "must name another field"),
-        ("fields = [{ name = \"f\", offset = 0, type = \"f32\" }, { name = \"a\", offset = 0, type = \"u8\", sign_bit = { field = \"f\", bit = 1 } }]", "is f32, not an integer"),
-        ("fields = [{ name = \"f\", offset = 0, type = \"u8\" }, { name = \"a\", offset = 0, type = \"u8\", sign_bit = { field = \"f\", bit = 8 } }]", "bit 8 is outside \"f\" (8 bits, 0-7)"),
-        ("fields = [{ name = \"a\", offset = 0, type = \"u8\", reading = false }]", "gives no readings"),
-        ("frame = { header = \"5G\" }\nfields = [{ name = \"a\", offset = 0, type = \"u8\" }]", "header = \"5G\" is not hex bytes"),
-        ("frame = { length = 4, min_length = 2 }\nfields = [{ name = \"a\", offset = 0, type = \"u8\" }]", "not both"),
-        ("frame = { min_length = 8, max_length = 4 }\nfields = [{ name = \"a\", offset = 0, type = \"u8\" }]", "min_length 8 is above max_length 4"),
-        ("frame = { length = 4 }\nfields = [{ name = \"a\", offset = 2, type = \"u32\" }]", "field \"a\" (bytes 2..6) does not fit a frame of length 4"),
-        ("frame = { length = 3, header = \"50F7\", footer = \"73C4\" }\nfields = [{ name = \"a\", offset = 0, type = \"u8\" }]", "the header and footer (bytes 0..4) does not fit a frame of length 3"),
-        ("frame = { length = 4, checksum = { kind = \"crc16-modbus\", at = 3 } }\nfields = [{ name = \"a\", offset = 0, type = \"u8\" }]", "the crc16-modbus checksum (over = [0, 3], at = 3) does not fit a frame of length 4"),
-        ("frame = { checksum = { kind = \"xor\", over = [4, 2], at = 0 } }\nfields = [{ name = \"a\", offset = 0, type = \"u8\" }]", "covers no bytes"),
-        ("frame = { checksum = { kind = \"xor\", at = 4, endian = \"big\" } }\nfields = [{ name = \"a\", offset = 0, type = \"u8\" }]", "endian is for 2-byte checksums"),
-        ("type_at = 40\nlayouts = [{ type = 1, frame = { length = 33 }, fields = [{ name = \"a\", offset = 0, type = \"u8\" }] }]", "the type byte (bytes 40..41) does not fit a frame of length 33"),
-        ("payload = \"json\"\nframe = { length = 4 }", "need payload = \"hex\" or \"binary\""),
-        ("payload = \"number\"\ntype_at = 4", "need payload = \"hex\" or \"binary\""),
+        (
+            "type_at = 5\nfields = [{ name = \"a\", offset = 0, type = \"u8\" }]",
+            "type_at chooses one of several layouts",
+        ),
+        (
+            "layouts = [{ type = 1, fields = [{ name = \"a\", offset = 0, type = \"u8\" }] }]",
+            "set type_at",
+        ),
+        (
+            "type_at = 0\nlayouts = [{ type = 1, fields = [] }]",
+            "the layout for type 0x01 has no fields",
+        ),
+        (
+            "type_at = 0\nlayouts = [{ type = [1, 2], fields = [{ name = \"a\", offset = 0, type = \"u8\" }] }, { type = 2, fields = [{ name = \"a\", offset = 0, type = \"u8\" }] }]",
+            "type 0x02 is in two layouts",
+        ),
+        (
+            "type_at = 0\nfields = [{ name = \"a\", offset = 0, type = \"u8\" }]\nlayouts = [{ type = 1, fields = [{ name = \"a\", offset = 0, type = \"u8\" }] }]",
+            "not both",
+        ),
+        (
+            "fields = [{ name = \"a\", offset = 0, type = \"bits\", width = 3 }]",
+            "needs bit = ",
+        ),
+        (
+            "fields = [{ name = \"a\", offset = 0, type = \"bits\", bit = 30, width = 3 }]",
+            "must fit in 32 bits",
+        ),
+        (
+            "fields = [{ name = \"a\", offset = 0, type = \"bool\", bit = 1, width = 2 }]",
+            "a bool is one bit",
+        ),
+        (
+            "fields = [{ name = \"a\", offset = 0, type = \"u8\", bit = 1 }]",
+            "bit and width are for type = \"bits\"",
+        ),
+        (
+            "fields = [{ name = \"a\", offset = 0, type = \"u8\", sign_bit = { field = \"flags\", bit = 1 } }]",
+            "sign_bit field \"flags\" is not in the layout (fields: a)",
+        ),
+        (
+            "fields = [{ name = \"a\", offset = 0, type = \"u8\", sign_bit = { field = \"a\", bit = 1 } }]",
+            "must name another field",
+        ),
+        (
+            "fields = [{ name = \"f\", offset = 0, type = \"f32\" }, { name = \"a\", offset = 0, type = \"u8\", sign_bit = { field = \"f\", bit = 1 } }]",
+            "is f32, not an integer",
+        ),
+        (
+            "fields = [{ name = \"f\", offset = 0, type = \"u8\" }, { name = \"a\", offset = 0, type = \"u8\", sign_bit = { field = \"f\", bit = 8 } }]",
+            "bit 8 is outside \"f\" (8 bits, 0-7)",
+        ),
+        (
+            "fields = [{ name = \"a\", offset = 0, type = \"u8\", reading = false }]",
+            "gives no readings",
+        ),
+        (
+            "frame = { header = \"5G\" }\nfields = [{ name = \"a\", offset = 0, type = \"u8\" }]",
+            "header = \"5G\" is not hex bytes",
+        ),
+        (
+            "frame = { length = 4, min_length = 2 }\nfields = [{ name = \"a\", offset = 0, type = \"u8\" }]",
+            "not both",
+        ),
+        (
+            "frame = { min_length = 8, max_length = 4 }\nfields = [{ name = \"a\", offset = 0, type = \"u8\" }]",
+            "min_length 8 is above max_length 4",
+        ),
+        (
+            "frame = { length = 4 }\nfields = [{ name = \"a\", offset = 2, type = \"u32\" }]",
+            "field \"a\" (bytes 2..6) does not fit a frame of length 4",
+        ),
+        (
+            "frame = { length = 3, header = \"50F7\", footer = \"73C4\" }\nfields = [{ name = \"a\", offset = 0, type = \"u8\" }]",
+            "the header and footer (bytes 0..4) does not fit a frame of length 3",
+        ),
+        (
+            "frame = { length = 4, checksum = { kind = \"crc16-modbus\", at = 3 } }\nfields = [{ name = \"a\", offset = 0, type = \"u8\" }]",
+            "the crc16-modbus checksum (over = [0, 3], at = 3) does not fit a frame of length 4",
+        ),
+        (
+            "frame = { checksum = { kind = \"xor\", over = [4, 2], at = 0 } }\nfields = [{ name = \"a\", offset = 0, type = \"u8\" }]",
+            "covers no bytes",
+        ),
+        (
+            "frame = { checksum = { kind = \"xor\", at = 4, endian = \"big\" } }\nfields = [{ name = \"a\", offset = 0, type = \"u8\" }]",
+            "endian is for 2-byte checksums",
+        ),
+        (
+            "type_at = 40\nlayouts = [{ type = 1, frame = { length = 33 }, fields = [{ name = \"a\", offset = 0, type = \"u8\" }] }]",
+            "the type byte (bytes 40..41) does not fit a frame of length 33",
+        ),
+        (
+            "payload = \"json\"\nframe = { length = 4 }",
+            "need payload = \"hex\" or \"binary\"",
+        ),
+        (
+            "payload = \"number\"\ntype_at = 4",
+            "need payload = \"hex\" or \"binary\"",
+        ),
     ];
     for (keys, want) in cases {
         let got = spec_error(keys);
-        assert!(got.contains(want), "{keys}\n  gave {got}\n  expected {want}");
+        assert!(
+            got.contains(want),
+            "{keys}\n  gave {got}\n  expected {want}"
+        );
     }
 }
 
@@ -306,10 +414,14 @@ fn frame_ids_need_an_integer_field_of_every_layout() {
     assert_eq!(s.check_frame_id("device"), Ok(()));
     let unknown = s.check_frame_id("devce").unwrap_err().to_string();
     assert!(
-        unknown.starts_with("{frame.devce}: no field \"devce\" in the layout (integer fields: device, flags, lat,"),
+        unknown.starts_with(
+            "{frame.devce}: no field \"devce\" in the layout (integer fields: device, flags, lat,"
+        ),
         "{unknown}"
     );
-    let float = spec("fields = [{ name = \"d\", offset = 0, type = \"u8\" }, { name = \"f\", offset = 0, type = \"f32\" }]");
+    let float = spec(
+        "fields = [{ name = \"d\", offset = 0, type = \"u8\" }, { name = \"f\", offset = 0, type = \"f32\" }]",
+    );
     assert_eq!(
         float.check_frame_id("f").unwrap_err().to_string(),
         "{frame.f}: field \"f\" is f32; an id needs an integer field"
