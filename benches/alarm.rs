@@ -178,9 +178,7 @@ async fn engine_latency(dir: &Path) -> (Vec<Duration>, Vec<Duration>) {
 /// MQTT publish (QoS 1, to an in-process broker) → alarm in the snapshot.
 async fn mqtt_latency(dir: &Path) -> Option<Vec<Duration>> {
     use rumqttc::{AsyncClient, MqttOptions, QoS};
-    let broker = floorwatch::demo::mqtt::InProcessBroker::start()
-        .await
-        .ok()?;
+    let broker = floorwatch::sim::mqtt::InProcessBroker::start().await.ok()?;
     let config = Config::parse(Path::new("bench.toml"), &config_text(Some(broker.port))).ok()?;
     let running = Running::start(&config, &dir.join("mqtt.sqlite"))
         .await

@@ -7,11 +7,11 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use floorwatch::config::{Config, Table};
+use floorwatch::sim::modbus::{
+    self as sim, METER_HOLE, METER_MAP, METER_UNIT, SimOptions, SimServer, Simulator,
+};
 use floorwatch::source::modbus::OneDevice;
 use floorwatch::source::modbus::decode::Codec;
-use floorwatch::source::modbus::sim::{
-    self, METER_HOLE, METER_MAP, METER_UNIT, SimOptions, SimServer, Simulator,
-};
 use floorwatch::source::modbus::{DeviceMap, device_maps};
 use std::hint::black_box;
 use std::path::Path;

@@ -2,13 +2,14 @@
 //!
 //! 1. Bytes written to the terminal per second in steady state: 50 simulated
 //!    sensors updating at 1 Hz at 120x40, against the same screen repainted in
-//!    full every frame (`FLOORWATCH_FULL_REDRAW=1`), measured in the same run.
+//!    full every frame, measured in the same run (that baseline lives only in a
+//!    build with `--features bench-full-redraw`, never in the shipped binary).
 //! 2. CPU of the idle console (sensors configured, no data arriving), against
 //!    the headless recorder on the same config, measured in the same run.
 //!
 //! ```sh
-//! cargo bench --bench tui_terminal                            # 60 s per measurement
-//! FLOORWATCH_BENCH_SECS=20 cargo bench --bench tui_terminal -- bytes
+//! cargo bench --features bench-full-redraw --bench tui_terminal   # 60 s per measurement
+//! FLOORWATCH_BENCH_SECS=20 cargo bench --features bench-full-redraw --bench tui_terminal -- bytes
 //! ```
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
@@ -138,6 +139,9 @@ fn clock_ticks_per_second() -> f64 {
         .unwrap_or(100.0)
 }
 
+/// Whether the binary under test has the full-redraw baseline compiled in.
+const FULL_REDRAW_BUILT: bool = cfg!(feature = "bench-full-redraw");
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument selects one part.
     let filter = std::env::args().skip(1).find(|a| !a.starts_with("--"));
@@ -154,6 +158,10 @@ fn main() {
         let db = db.to_str().expect("utf-8 path");
         let args = ["run", "--config", busy, "--db", db];
         let steady = run(dir, &args, &[]);
+        if !FULL_REDRAW_BUILT {
+            eprintln!("the full-redraw baseline needs `cargo bench --features bench-full-redraw`");
+            std::process::exit(2);
+        }
         let full = run(dir, &args, &[("FLOORWATCH_FULL_REDRAW", "1")]);
         let rate = |r: &Run| r.bytes as f64 / r.wall.as_secs_f64();
         println!(

@@ -6,7 +6,9 @@
 //! Layers, lowest first; a module uses the ones below it, never one above
 //! (`tests/it/layering.rs` enforces it):
 //! 1. leaves: [`model`], [`paths`], [`logging`]
-//! 2. [`config`] — the TOML model, spans and validation
+//! 2. [`config`] — the TOML model, its syntax types (urls, topic routes,
+//!    payload layouts, keys), spans and validation; what only upper layers
+//!    know (themes, TLS files) is passed in as [`config::Surroundings`]
 //! 3. [`error`] — exit codes and how errors are printed
 //! 4. [`store`] — the history file (schema, writer, queries)
 //! 5. domain on plain data: [`alarm`], [`billing`], [`csvio`], [`report`]
@@ -23,6 +25,7 @@ pub mod billing;
 pub mod cmd;
 pub mod config;
 pub mod csvio;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod engine;
 pub mod error;
@@ -30,6 +33,8 @@ pub mod logging;
 pub mod model;
 pub mod paths;
 pub mod report;
+#[cfg(feature = "demo")]
+pub mod sim;
 pub mod source;
 pub mod store;
 pub mod ui;

@@ -1,5 +1,6 @@
 //! `floorwatch check`: validate a config, every problem as file:line:col: message.
 
+use super::surroundings::ConsoleSurroundings;
 use super::{config_path, report};
 use crate::config::{Config, Purpose};
 use crate::error::EXIT_OK;
@@ -16,7 +17,7 @@ pub struct CheckArgs {
 
 pub(super) fn run(args: CheckArgs) -> Result<u8> {
     let path = config_path(args.config)?;
-    match Config::load_for(&path, Purpose::Check) {
+    match Config::load_for(&path, Purpose::Check, &ConsoleSurroundings) {
         Ok(config) => {
             println!("{}", summary(&config, &path));
             Ok(EXIT_OK)

@@ -1,26 +1,32 @@
 //! The commands layer: the command line (clap derive) and dispatch. Each
 //! subcommand lives in its own file with its arguments and orchestration;
 //! the modules below (csvio, report, billing, store, ...) know nothing of it.
+//! `demo` and `simulate` exist only with the cargo feature `demo`.
 
 mod check;
 mod completions;
 mod db;
+#[cfg(feature = "demo")]
 mod demo;
 mod export;
 mod import;
 mod invoice;
 mod replay;
 mod run;
+#[cfg(feature = "demo")]
 mod simulate;
+mod surroundings;
 
 pub use check::CheckArgs;
 pub use db::DbCommand;
+#[cfg(feature = "demo")]
 pub use demo::DemoArgs;
 pub use export::ExportArgs;
 pub use import::{CsvArgs, ImportArgs};
 pub use invoice::InvoiceArgs;
 pub use replay::ReplayArgs;
 pub use run::RunArgs;
+#[cfg(feature = "demo")]
 pub use simulate::{SimulateCommand, SimulateModbusArgs};
 
 use crate::config::ConfigErrors;
@@ -31,14 +37,24 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 
-const EXAMPLES: &str = "\
-Examples:
+/// The examples of the simulator subcommands (feature `demo`).
+#[cfg(feature = "demo")]
+macro_rules! simulator_examples {
+    () => {
+        "
   floorwatch demo                                   the console on a built-in simulated plant
+  floorwatch simulate modbus --listen 127.0.0.1:5020   a simulated meter and PLC to poll"
+    };
+}
+
+/// The examples of the subcommands every build has.
+macro_rules! plant_examples {
+    () => {
+        "
   floorwatch --config plant.toml                    the console on your plant
   floorwatch run --headless --config plant.toml     record history without a screen (systemd)
   floorwatch check --config plant.toml              validate a config (exit 2 on problems)
   floorwatch invoice --all --period 2026-10 -o inv/ one invoice per customer + summary CSV
-  floorwatch simulate modbus --listen 127.0.0.1:5020   a simulated meter and PLC to poll
   floorwatch import --map Voltage=house.voltage:V household.txt
                                                     import CSV history (repeat --map per column)
   floorwatch replay --speed 600 --headless fixtures/factory_day.csv
@@ -46,7 +62,20 @@ Examples:
   floorwatch export readings --from 2026-10-01 --to 2026-10-02 -o day.csv
   floorwatch export aggregates --every 1h --sensor 'line1.*' -o hourly.csv
   floorwatch db check --db history.sqlite           ok (exit 0), or the damage found (exit 2)
-  floorwatch completions bash > /etc/bash_completion.d/floorwatch";
+  floorwatch completions bash > /etc/bash_completion.d/floorwatch"
+    };
+}
+
+#[cfg(feature = "demo")]
+const EXAMPLES: &str = concat!("Examples:", simulator_examples!(), plant_examples!());
+#[cfg(not(feature = "demo"))]
+const EXAMPLES: &str = concat!("Examples:", plant_examples!());
+
+/// Where to turn without a config file.
+#[cfg(feature = "demo")]
+const NO_CONFIG_HINT: &str = "pass --config FILE, or try `floorwatch demo`";
+#[cfg(not(feature = "demo"))]
+const NO_CONFIG_HINT: &str = "pass --config FILE";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -75,6 +104,7 @@ pub enum Command {
     /// Validate a config: every problem as file:line:col: message.
     Check(CheckArgs),
     /// The console on a built-in simulated plant; needs no config or network.
+    #[cfg(feature = "demo")]
     Demo(DemoArgs),
     /// Energy invoices per customer or meter from the history file.
     Invoice(InvoiceArgs),
@@ -88,6 +118,7 @@ pub enum Command {
     #[command(subcommand)]
     Db(DbCommand),
     /// Serve built-in simulated devices, to try a config without hardware.
+    #[cfg(feature = "demo")]
     #[command(subcommand)]
     Simulate(SimulateCommand),
     /// Print shell completions.
@@ -155,11 +186,13 @@ fn dispatch(cli: Cli) -> Result<u8> {
         Some(Command::Man) => completions::man(),
         Some(Command::Export(args)) => export::run(args),
         Some(Command::Db(command)) => db::run(command),
+        #[cfg(feature = "demo")]
         Some(Command::Demo(args)) => demo::run(args, cli.verbose),
         Some(Command::Invoice(args)) => {
             let path = config_path(args.config.clone())?;
             invoice::run(args, &path)
         }
+        #[cfg(feature = "demo")]
         Some(Command::Simulate(command)) => simulate::run(command, cli.verbose),
         Some(Command::Import(args)) => import::run(args),
         Some(Command::Replay(args)) => replay::run(args, cli.verbose),
@@ -172,7 +205,7 @@ pub(crate) fn config_path(given: Option<PathBuf>) -> Result<PathBuf> {
     let path = given.unwrap_or_else(paths::default_config);
     if !path.exists() {
         return Err(BadInput(format!(
-            "config file {} not found: pass --config FILE, or try `floorwatch demo`",
+            "config file {} not found: {NO_CONFIG_HINT}",
             path.display()
         ))
         .into());
@@ -233,11 +266,11 @@ mod tests {
 
     #[test]
     fn console_options_before_a_subcommand_are_refused() {
-        let err = Cli::parse_args(["floorwatch", "--headless", "demo"]).unwrap_err();
+        let err = Cli::parse_args(["floorwatch", "--headless", "replay", "day.csv"]).unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
         assert!(
             err.to_string()
-                .contains("'--headless' cannot be used before the 'demo' subcommand"),
+                .contains("'--headless' cannot be used before the 'replay' subcommand"),
             "{err}"
         );
         let err = Cli::parse_args(["floorwatch", "--config", "x.toml", "check"]).unwrap_err();

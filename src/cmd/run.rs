@@ -1,6 +1,7 @@
 //! `floorwatch run` (the default command): the console on a config, or
 //! `--headless`, recording history and logging status lines.
 
+use super::surroundings::ConsoleSurroundings;
 use super::{config_path, report};
 use crate::app::{Running, shutdown_signal};
 use crate::config::{Config, Purpose};
@@ -30,7 +31,7 @@ pub struct RunArgs {
 
 pub(super) fn run(args: RunArgs, verbose: u8) -> Result<u8> {
     let path = config_path(args.config.clone())?;
-    let mut config = match Config::load_for(&path, Purpose::Console) {
+    let mut config = match Config::load_for(&path, Purpose::Console, &ConsoleSurroundings) {
         Ok(config) => config,
         Err(errors) => return Ok(report(&errors)),
     };

@@ -4,9 +4,7 @@
 use crate::app::shutdown_signal;
 use crate::config::Dur;
 use crate::logging;
-use crate::source::modbus::sim::{
-    ExceptionRule, Faults, METER_UNIT, PLC_UNIT, SimOptions, Simulator,
-};
+use crate::sim::modbus::{ExceptionRule, Faults, METER_UNIT, PLC_UNIT, SimOptions, Simulator};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use std::net::SocketAddr;
@@ -56,7 +54,7 @@ pub(super) fn run(command: SimulateCommand, verbose: u8) -> Result<u8> {
 /// `floorwatch simulate modbus`: serves until SIGINT/SIGTERM.
 fn modbus(args: SimulateModbusArgs) -> Result<u8> {
     if args.print_config {
-        print!("{}", crate::demo::modbus::simulator_config(args.listen));
+        print!("{}", crate::sim::modbus::polling_config(args.listen));
         return Ok(crate::error::EXIT_OK);
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

@@ -134,14 +134,17 @@ pub struct Roc {
     pub per_minute: f64,
 }
 
+/// A rate of change not written like `"2.0/min"`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid rate of change {0:?}: write it like \"2.0/min\", \"0.1/s\" or \"5/h\" (or a number, per minute)"
+)]
+pub struct InvalidRoc(pub String);
+
 impl std::str::FromStr for Roc {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || {
-            format!(
-                "invalid rate of change {s:?}: write it like \"2.0/min\", \"0.1/s\" or \"5/h\" (or a number, per minute)"
-            )
-        };
+    type Err = InvalidRoc;
+    fn from_str(s: &str) -> Result<Self, InvalidRoc> {
+        let bad = || InvalidRoc(s.to_owned());
         let (number, unit) = s.split_once('/').ok_or_else(bad)?;
         let value: f64 = number.trim().parse().map_err(|_| bad())?;
         let per_minute = match unit.trim() {
@@ -395,7 +398,8 @@ alarm = { consumption = { period = "1d" }, suppressed = true, bad_quality = fals
         let per_minute = |s: &str| s.parse::<super::Roc>().map(|r| r.per_minute);
         assert_eq!(per_minute("0.1/s"), Ok(6.0));
         assert_eq!(per_minute("6/h"), Ok(0.1));
-        assert!(per_minute("2 per min").unwrap_err().contains("\"2.0/min\""));
+        let refused = per_minute("2 per min").unwrap_err().to_string();
+        assert!(refused.contains("\"2.0/min\""), "{refused}");
     }
 
     #[test]

@@ -51,11 +51,23 @@ impl<'de> Deserialize<'de> for Exact {
     }
 }
 
-fn parse_decimal(text: &str) -> Result<Exact, String> {
+/// A price or quantity that is not a decimal number.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid decimal {text:?}: {source}")]
+struct InvalidDecimal {
+    text: String,
+    #[source]
+    source: rust_decimal::Error,
+}
+
+fn parse_decimal(text: &str) -> Result<Exact, InvalidDecimal> {
     Decimal::from_str(text.trim())
         .or_else(|_| Decimal::from_scientific(text.trim()))
         .map(|d| Exact(d.normalize()))
-        .map_err(|e| format!("invalid decimal {text:?}: {e}"))
+        .map_err(|source| InvalidDecimal {
+            text: text.to_owned(),
+            source,
+        })
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]

@@ -2,6 +2,21 @@
 //! spell it: delimiter, decimal mark, date format, layout. Syntax only; the
 //! reading is `csvio`'s (which re-exports these).
 
+/// A CSV setting written in a way no parser here understands.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CsvSyntaxError {
+    #[error("unknown decimal mark {0:?}: expected \"point\" or \"comma\"")]
+    DecimalMark(String),
+    #[error(
+        "unknown date format {0:?}: expected auto, dmy, mdy, epoch-s, epoch-ms or a pattern like \"%d.%m.%Y %H:%M\""
+    )]
+    DateFormat(String),
+    #[error("unknown layout {0:?}: expected \"long\" or \"wide\"")]
+    Layout(String),
+    #[error("delimiter {0:?} should be one character, e.g. \",\", \";\" or \"tab\"")]
+    Delimiter(String),
+}
+
 /// Which character separates the integer and fractional part.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum DecimalMark {
@@ -11,14 +26,12 @@ pub enum DecimalMark {
 }
 
 impl std::str::FromStr for DecimalMark {
-    type Err = String;
+    type Err = CsvSyntaxError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim() {
             "." | "point" => Ok(DecimalMark::Point),
             "," | "comma" => Ok(DecimalMark::Comma),
-            _ => Err(format!(
-                "unknown decimal mark {s:?}: expected \"point\" or \"comma\""
-            )),
+            _ => Err(CsvSyntaxError::DecimalMark(s.to_owned())),
         }
     }
 }
@@ -45,7 +58,7 @@ pub enum DateFormat {
 }
 
 impl std::str::FromStr for DateFormat {
-    type Err = String;
+    type Err = CsvSyntaxError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(match s.trim().to_ascii_lowercase().as_str() {
             "auto" => DateFormat::Auto,
@@ -54,11 +67,7 @@ impl std::str::FromStr for DateFormat {
             "epoch" | "epoch-s" | "s" => DateFormat::EpochSeconds,
             "epoch-ms" | "ms" => DateFormat::EpochMillis,
             _ if s.contains('%') => DateFormat::Pattern(s.to_owned()),
-            _ => {
-                return Err(format!(
-                    "unknown date format {s:?}: expected auto, dmy, mdy, epoch-s, epoch-ms or a pattern like \"%d.%m.%Y %H:%M\""
-                ));
-            }
+            _ => return Err(CsvSyntaxError::DateFormat(s.to_owned())),
         })
     }
 }
@@ -70,27 +79,23 @@ pub enum Layout {
 }
 
 impl std::str::FromStr for Layout {
-    type Err = String;
+    type Err = CsvSyntaxError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "long" => Ok(Layout::Long),
             "wide" => Ok(Layout::Wide),
-            _ => Err(format!(
-                "unknown layout {s:?}: expected \"long\" or \"wide\""
-            )),
+            _ => Err(CsvSyntaxError::Layout(s.to_owned())),
         }
     }
 }
 
 /// Parses a `--delimiter` value: one character, or `tab`.
-pub fn parse_delimiter(s: &str) -> Result<u8, String> {
+pub fn parse_delimiter(s: &str) -> Result<u8, CsvSyntaxError> {
     match s {
         "tab" | "\\t" | "\t" => Ok(b'\t'),
         "comma" => Ok(b','),
         "semicolon" => Ok(b';'),
         _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
-        _ => Err(format!(
-            "delimiter {s:?} should be one character, e.g. \",\", \";\" or \"tab\""
-        )),
+        _ => Err(CsvSyntaxError::Delimiter(s.to_owned())),
     }
 }

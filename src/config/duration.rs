@@ -19,14 +19,24 @@ impl Dur {
     }
 }
 
+/// A duration humantime cannot read.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid duration {text:?} ({source}); write it like \"500ms\", \"5s\", \"15m\" or \"2h\"")]
+pub struct InvalidDuration {
+    text: String,
+    #[source]
+    source: humantime::DurationError,
+}
+
 impl std::str::FromStr for Dur {
-    type Err = String;
+    type Err = InvalidDuration;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        humantime::parse_duration(s.trim()).map(Dur).map_err(|e| {
-            format!(
-                "invalid duration {s:?} ({e}); write it like \"500ms\", \"5s\", \"15m\" or \"2h\""
-            )
-        })
+        humantime::parse_duration(s.trim())
+            .map(Dur)
+            .map_err(|source| InvalidDuration {
+                text: s.to_owned(),
+                source,
+            })
     }
 }
 
@@ -75,7 +85,7 @@ mod tests {
 
     #[test]
     fn rejects_a_bare_number_with_a_hint() {
-        let err = "5".parse::<Dur>().unwrap_err();
+        let err = "5".parse::<Dur>().unwrap_err().to_string();
         assert!(err.contains("\"5s\""), "{err}");
     }
 }

@@ -3,41 +3,57 @@
 
 mod alarm;
 mod billing;
+mod broker_url;
 pub mod csv;
 mod diagnostics;
 mod duration;
 mod export;
 mod frame;
+mod frame_layout;
 mod import;
+pub mod keys;
 mod locate;
 mod modbus;
+mod modbus_url;
 mod mqtt;
+mod payload;
 mod preflight;
+mod route;
 mod secret;
 mod validate;
 
 pub use alarm::{
-    AlarmLimits, AlarmSettings, ConsumptionRule, Deadband, PerLimit, PriorityName,
+    AlarmLimits, AlarmSettings, ConsumptionRule, Deadband, InvalidRoc, PerLimit, PriorityName,
     PriorityOverrides, Roc,
 };
 pub use billing::{
     Customer, EnergyRate, Exact, HOLIDAY_BIT, MeterBinding, MeterKind, Tariff, TariffChange,
     TariffPrices, Tax, Tier, day_mask, parse_local_date,
 };
+pub use broker_url::{BrokerUrl, BrokerUrlError};
 pub use diagnostics::{ConfigErrors, Diagnostic};
-pub use duration::Dur;
+pub use duration::{Dur, InvalidDuration};
 pub use export::ExportConfig;
 pub use frame::{ChecksumKind, ChecksumSpec, FrameSpec, LayoutSpec, SignBit, TypeValues};
+pub use frame_layout::{
+    ChecksumRule, FrameIdError, FrameLayout, FrameProblem, FrameRules, LayoutField, TypedLayout,
+};
 pub use import::{ColumnTarget, ImportProfile};
 pub use modbus::{
-    ModbusBinding, ModbusDevice, ModbusTemplate, ModbusUrl, SerialSettings, Table, TemplateField,
-    UnreadableRange, ValueType, WordOrder,
+    ModbusBinding, ModbusDevice, ModbusTemplate, Table, TemplateField, UnreadableRange, ValueType,
+    WordOrder,
 };
+pub use modbus_url::{ModbusUrl, ModbusUrlError, SerialSettings};
 pub use mqtt::{
     DEFAULT_MAX_PACKET_SIZE, DecodeKeys, Endian, FieldSpec, FieldType, MqttBinding, MqttBroker,
     MqttPattern, PayloadKind, TimeFormat,
 };
-pub use preflight::Purpose;
+pub use payload::{JsonPaths, LayoutError, LayoutProblem, Linear, PayloadFormat, PayloadLayout};
+pub use preflight::{Purpose, Surroundings};
+pub use route::{
+    IdError, IdFormat, IdTemplate, RouteError, RouteProblem, RouteTarget, TopicError, TopicFilter,
+    TopicRoute,
+};
 pub use secret::{redact_url, url_user_info};
 
 use crate::model::{SensorId, SensorMeta};
@@ -175,7 +191,7 @@ pub struct Ui {
     pub shelve: Dur,
     /// Rebinding: action name = key or [keys].
     #[serde(default)]
-    pub keys: crate::ui::keys::KeyBindings,
+    pub keys: keys::KeyBindings,
 }
 
 impl Default for Ui {

@@ -1,7 +1,7 @@
 //! `[[modbus]]` devices, `[[modbus_template]]` register maps shared by many
 //! devices, and per-sensor `modbus = {...}` register bindings.
 
-use super::Dur;
+use super::{Dur, ModbusUrl, ModbusUrlError};
 use serde::Deserialize;
 use std::time::Duration;
 use toml::Spanned;
@@ -53,7 +53,7 @@ impl ModbusDevice {
             .as_ref()
             .map_or(DEFAULT_MAX_GAP, |g| *g.get_ref())
     }
-    pub fn parsed_url(&self) -> Result<ModbusUrl, String> {
+    pub fn parsed_url(&self) -> Result<ModbusUrl, ModbusUrlError> {
         ModbusUrl::parse(self.url.get_ref())
     }
 }
@@ -230,189 +230,8 @@ fn one() -> f64 {
     1.0
 }
 
-/// Where a device is.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum ModbusUrl {
-    Tcp { host: String, port: u16 },
-    RtuOverTcp { host: String, port: u16 },
-    Rtu(SerialSettings),
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct SerialSettings {
-    pub path: String,
-    pub baud: u32,
-    /// `N`, `E` or `O`.
-    pub parity: char,
-    pub data_bits: u8,
-    pub stop_bits: u8,
-}
-
-impl ModbusUrl {
-    pub fn parse(url: &str) -> Result<ModbusUrl, String> {
-        if super::url_user_info(url).is_some() {
-            return Err(format!(
-                "Modbus url {:?}: Modbus has no user or password: remove the user@ part",
-                super::redact_url(url)
-            ));
-        }
-        if let Some(rest) = url.strip_prefix("tcp://") {
-            let (host, port) = host_port(rest, url)?;
-            Ok(ModbusUrl::Tcp { host, port })
-        } else if let Some(rest) = url.strip_prefix("rtu+tcp://") {
-            let (host, port) = host_port(rest, url)?;
-            Ok(ModbusUrl::RtuOverTcp { host, port })
-        } else if let Some(rest) = url.strip_prefix("rtu://") {
-            parse_serial(rest, url).map(ModbusUrl::Rtu)
-        } else {
-            Err(format!(
-                "Modbus url {url:?} must start with tcp://, rtu+tcp:// or rtu:// \
-                 (e.g. \"tcp://10.0.0.5:502\", \"rtu:///dev/ttyUSB0?baud=9600&parity=N&data=8&stop=1\")"
-            ))
-        }
-    }
-
-    /// The link this url stands for: devices with equal keys share one connection or bus.
-    pub fn link_key(&self) -> String {
-        match self {
-            ModbusUrl::Tcp { host, port } => format!("tcp://{host}:{port}"),
-            ModbusUrl::RtuOverTcp { host, port } => format!("rtu+tcp://{host}:{port}"),
-            ModbusUrl::Rtu(s) => format!("rtu://{}", s.path),
-        }
-    }
-}
-
-fn host_port(rest: &str, url: &str) -> Result<(String, u16), String> {
-    let rest = rest.trim_end_matches('/');
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((host, port)) => {
-            let port = port.parse::<u16>().map_err(|_| {
-                format!("Modbus url {url:?}: port {port:?} is not a number 0-65535")
-            })?;
-            (host, port)
-        }
-        None => (rest, 502),
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty() {
-        return Err(format!("Modbus url {url:?} has no host"));
-    }
-    Ok((host.to_owned(), port))
-}
-
-fn parse_serial(rest: &str, url: &str) -> Result<SerialSettings, String> {
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if path.is_empty() {
-        return Err(format!(
-            "Modbus url {url:?} has no serial device path (rtu:///dev/ttyUSB0?baud=9600)"
-        ));
-    }
-    let mut settings = SerialSettings {
-        path: path.to_owned(),
-        baud: 9600,
-        parity: 'N',
-        data_bits: 8,
-        stop_bits: 1,
-    };
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair
-            .split_once('=')
-            .ok_or_else(|| format!("Modbus url {url:?}: {pair:?} is not key=value"))?;
-        let bad =
-            |expected: &str| format!("Modbus url {url:?}: {key}={value:?}: expected {expected}");
-        match key {
-            "baud" => settings.baud = value.parse().map_err(|_| bad("a baud rate like 9600"))?,
-            "parity" => {
-                settings.parity = match value.to_ascii_uppercase().as_str() {
-                    "N" | "NONE" => 'N',
-                    "E" | "EVEN" => 'E',
-                    "O" | "ODD" => 'O',
-                    _ => return Err(bad("N, E or O")),
-                }
-            }
-            "data" => {
-                settings.data_bits = match value {
-                    "5" | "6" | "7" | "8" => value.parse().map_err(|_| bad("5, 6, 7 or 8"))?,
-                    _ => return Err(bad("5, 6, 7 or 8")),
-                }
-            }
-            "stop" => {
-                settings.stop_bits = match value {
-                    "1" => 1,
-                    "2" => 2,
-                    _ => return Err(bad("1 or 2")),
-                }
-            }
-            _ => {
-                return Err(format!(
-                    "Modbus url {url:?}: unknown option {key:?} (known: baud, parity, data, stop)"
-                ));
-            }
-        }
-    }
-    Ok(settings)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_tcp_with_and_without_port() {
-        assert_eq!(
-            ModbusUrl::parse("tcp://127.0.0.1:5020").unwrap(),
-            ModbusUrl::Tcp {
-                host: "127.0.0.1".into(),
-                port: 5020
-            }
-        );
-        assert_eq!(
-            ModbusUrl::parse("tcp://meter.local").unwrap(),
-            ModbusUrl::Tcp {
-                host: "meter.local".into(),
-                port: 502
-            }
-        );
-    }
-
-    #[test]
-    fn a_password_in_the_url_is_refused_and_not_shown() {
-        let err = ModbusUrl::parse("tcp://admin:S3cret@10.0.0.5:502").unwrap_err();
-        assert_eq!(
-            err,
-            "Modbus url \"tcp://admin:***@10.0.0.5:502\": Modbus has no user or password: remove the user@ part"
-        );
-    }
-
-    #[test]
-    fn parses_rtu_settings() {
-        let url = ModbusUrl::parse("rtu:///dev/ttyUSB0?baud=19200&parity=E&data=8&stop=2").unwrap();
-        assert_eq!(
-            url,
-            ModbusUrl::Rtu(SerialSettings {
-                path: "/dev/ttyUSB0".into(),
-                baud: 19200,
-                parity: 'E',
-                data_bits: 8,
-                stop_bits: 2
-            })
-        );
-        let defaults = ModbusUrl::parse("rtu:///dev/ttyS1").unwrap();
-        assert_eq!(defaults.link_key(), "rtu:///dev/ttyS1");
-    }
-
-    #[test]
-    fn rejects_bad_urls_with_the_reason() {
-        let err = ModbusUrl::parse("rtu:///dev/ttyUSB0?baud=fast").unwrap_err();
-        assert!(err.contains("baud") && err.contains("9600"), "{err}");
-        let err = ModbusUrl::parse("rtu:///dev/ttyUSB0?speed=9600").unwrap_err();
-        assert!(err.contains("unknown option \"speed\""), "{err}");
-        let err = ModbusUrl::parse("http://x").unwrap_err();
-        assert!(err.contains("tcp://"), "{err}");
-        let err = ModbusUrl::parse("tcp://host:99999").unwrap_err();
-        assert!(err.contains("99999"), "{err}");
-    }
-
     fn problems(text: &str) -> Vec<String> {
         match crate::config::Config::parse(std::path::Path::new("plant.toml"), text) {
             Ok(_) => Vec::new(),

@@ -213,6 +213,10 @@ pub enum FieldType {
 }
 
 impl FieldType {
+    /// Integers can name sensors (`{frame.NAME}`) and carry sign flags; floats cannot.
+    pub fn is_integer(self) -> bool {
+        !matches!(self, FieldType::F32 | FieldType::F64)
+    }
     /// Bytes read; for `bits`/`bool` the smallest (see [`FieldSpec::size`]).
     pub fn size(self) -> usize {
         match self {
@@ -241,6 +245,13 @@ impl FieldSpec {
     }
     pub fn bit_width(&self) -> u32 {
         self.width.as_ref().map_or(1, |w| *w.get_ref())
+    }
+    /// Bits of the integer this field reads (`{frame.NAME}` ids are padded to them).
+    pub fn bits(&self) -> u32 {
+        match self.kind {
+            FieldType::Bits | FieldType::Bool => self.bit_width(),
+            kind => (kind.size() * 8) as u32,
+        }
     }
 }
 

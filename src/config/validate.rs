@@ -39,8 +39,8 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
             "[[mqtt]]",
             &mut diags,
         );
-        if let Err((span, message)) = crate::source::mqtt::routes::pattern_route(pattern) {
-            diags.push(Diagnostic::at(span, message));
+        if let Err(refused) = super::TopicRoute::of_pattern(pattern) {
+            diags.push(Diagnostic::at(refused.span.clone(), refused.to_string()));
         }
     }
     for broker in &config.mqtt {
@@ -50,22 +50,22 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
     billing::check(config, &mut diags);
     import::check(config, &mut diags);
     display::check(config, &mut diags);
-    diags.extend(crate::ui::keys::check_bindings(&config.ui.keys));
+    diags.extend(super::keys::check_bindings(&config.ui.keys));
     values::check(config, &Document::parse(&config.source), &mut diags);
     diags
 }
+
+/// A timezone name chrono-tz does not know.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown timezone {0:?}: expected an IANA name like \"Europe/Paris\" or \"UTC\"")]
+struct UnknownTimezone(String);
 
 fn check_timezone(config: &Config, diags: &mut Vec<Diagnostic>) {
     if let Some(tz) = &config.plant.timezone
         && tz.get_ref().parse::<chrono_tz::Tz>().is_err()
     {
-        diags.push(Diagnostic::at(
-            tz.span(),
-            format!(
-                "unknown timezone {:?}: expected an IANA name like \"Europe/Paris\" or \"UTC\"",
-                tz.get_ref()
-            ),
-        ));
+        let unknown = UnknownTimezone(tz.get_ref().clone());
+        diags.push(Diagnostic::at(tz.span(), unknown.to_string()));
     }
 }
 
@@ -124,14 +124,14 @@ pub(super) fn require_known(
 fn check_urls(config: &Config, diags: &mut Vec<Diagnostic>) {
     for broker in &config.mqtt {
         for url in broker.urls() {
-            if let Err(message) = crate::source::mqtt::connect::BrokerUrl::parse(url.get_ref()) {
-                diags.push(Diagnostic::at(url.span(), message));
+            if let Err(refused) = super::BrokerUrl::parse(url.get_ref()) {
+                diags.push(Diagnostic::at(url.span(), refused.to_string()));
             }
         }
     }
     for device in &config.modbus {
-        if let Err(message) = device.parsed_url() {
-            diags.push(Diagnostic::at(device.url.span(), message));
+        if let Err(refused) = device.parsed_url() {
+            diags.push(Diagnostic::at(device.url.span(), refused.to_string()));
         }
     }
 }
@@ -145,10 +145,8 @@ fn check_sensor(
 ) {
     if let Some(binding) = &sensor.mqtt {
         require_known(&binding.broker, brokers, "MQTT broker", "[[mqtt]]", diags);
-        if let Err((span, message)) =
-            crate::source::mqtt::routes::binding_route(sensor.id.get_ref(), binding)
-        {
-            diags.push(Diagnostic::at(span, message));
+        if let Err(refused) = super::TopicRoute::of_binding(sensor.id.get_ref(), binding) {
+            diags.push(Diagnostic::at(refused.span.clone(), refused.to_string()));
         }
     }
     if let Some(binding) = &sensor.modbus {

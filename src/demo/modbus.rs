@@ -1,12 +1,8 @@
 //! The Modbus side of the demo plant: the built-in meter (unit 1) and PLC
-//! (unit 2) served over Modbus TCP, and a config that polls them
-//! (`floorwatch simulate modbus --print-config`).
+//! (unit 2) of [`crate::sim::modbus`], served over Modbus TCP on loopback.
 
 use super::DemoServices;
-use crate::config::Table;
-use crate::source::modbus::sim::{
-    self, METER_HOLE, METER_MAP, METER_UNIT, PLC_MAP, PLC_UNIT, SimOptions, Simulator,
-};
+use crate::sim::modbus::{SimOptions, Simulator};
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
 
@@ -24,38 +20,4 @@ pub async fn start(services: &mut DemoServices) -> Result<()> {
         std::future::pending::<()>().await;
     }));
     Ok(())
-}
-
-/// A config polling every value of the simulator at `addr`.
-pub fn simulator_config(addr: SocketAddr) -> String {
-    let mut out = String::from("# Polls `floorwatch simulate modbus`.\n");
-    out.push_str(&sim::template_toml(
-        "sim-meter",
-        &METER_MAP,
-        &[(Table::Input, METER_HOLE.0, METER_HOLE.1)],
-    ));
-    out.push_str(&sim::template_toml("sim-plc", &PLC_MAP, &[]));
-    for (name, unit, template) in [
-        ("meter", METER_UNIT, "sim-meter"),
-        ("plc", PLC_UNIT, "sim-plc"),
-    ] {
-        out.push_str(&format!(
-            "\n[[modbus]]\nname = \"{name}\"\nurl = \"tcp://{addr}\"\nunit = {unit}\npoll = \"1s\"\ntimeout = \"500ms\"\ntemplate = \"{template}\"\n"
-        ));
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_printed_simulator_config_is_valid() {
-        let text = simulator_config("127.0.0.1:5020".parse().unwrap());
-        let config = crate::config::Config::parse(std::path::Path::new("sim.toml"), &text)
-            .unwrap_or_else(|e| panic!("{e}\n{text}"));
-        let maps = crate::source::modbus::device_maps(&config).unwrap();
-        assert_eq!(maps.iter().map(|m| m.fields.len()).sum::<usize>(), 72);
-    }
 }

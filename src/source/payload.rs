@@ -7,56 +7,19 @@
 //! frame as a hex string or raw bytes, read by a declared field layout.
 //! Linear `raw`/`eng` scaling applies last.
 
-use crate::config::{DecodeKeys, PayloadKind, TimeFormat};
+use crate::config::{DecodeKeys, JsonPaths, LayoutError, PayloadFormat, PayloadLayout, TimeFormat};
 use crate::model::{Quality, TimestampMs};
 use serde_json::Value;
 use std::ops::Range;
 
 mod frame;
-use frame::FrameDecoder;
-pub use frame::{FrameIdError, FrameRejection, FrameValue, Hex};
+use frame::decode_frame;
+pub use frame::{FrameRejection, FrameValue, Hex};
 
-/// How to read one kind of message, built once from config.
+/// How to read one kind of message, built once from a checked layout.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PayloadSpec {
-    format: Format,
-    scale: Option<Linear>,
-    time_format: TimeFormat,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-enum Format {
-    Number,
-    Json(JsonPaths),
-    Frame(FrameDecoder),
-}
-
-#[derive(Clone, Debug, PartialEq, Default)]
-struct JsonPaths {
-    value: String,
-    time: Option<String>,
-    id: Option<String>,
-    unit: Option<String>,
-    name: Option<String>,
-    quality: Option<String>,
-    items: Option<String>,
-}
-
-/// `raw = [4, 20], eng = [0, 10]`: a straight line through two points.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Linear {
-    raw: [f64; 2],
-    eng: [f64; 2],
-}
-
-impl Linear {
-    pub fn new(raw: [f64; 2], eng: [f64; 2]) -> Option<Linear> {
-        let finite = raw.iter().chain(eng.iter()).all(|v| v.is_finite());
-        (finite && raw[0] != raw[1]).then_some(Linear { raw, eng })
-    }
-    pub fn apply(self, v: f64) -> f64 {
-        self.eng[0] + (v - self.raw[0]) * (self.eng[1] - self.eng[0]) / (self.raw[1] - self.raw[0])
-    }
+    layout: PayloadLayout,
 }
 
 /// One value found in a message. `key` is the id from `id_path` (JSON) or
@@ -127,120 +90,45 @@ pub enum DecodeError {
     },
 }
 
-/// A config problem found while building a [`PayloadSpec`]; `span` points at the key.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SpecError {
-    pub span: Option<Range<usize>>,
-    pub message: String,
-}
-
-impl SpecError {
-    fn at(span: Range<usize>, message: impl Into<String>) -> Self {
-        SpecError {
-            span: Some(span),
-            message: message.into(),
-        }
-    }
-}
-
 impl PayloadSpec {
-    pub fn number() -> PayloadSpec {
-        PayloadSpec {
-            format: Format::Number,
-            scale: None,
-            time_format: TimeFormat::Auto,
-        }
+    pub fn new(layout: PayloadLayout) -> PayloadSpec {
+        PayloadSpec { layout }
     }
 
-    /// Builds and checks the decoder a binding or pattern describes.
-    pub fn from_keys(keys: &DecodeKeys<'_>) -> Result<PayloadSpec, SpecError> {
-        let kind = keys.kind();
-        let format = match kind {
-            PayloadKind::Number => Format::Number,
-            PayloadKind::Json => Format::Json(json_paths(keys)?),
-            PayloadKind::Hex | PayloadKind::Binary => {
-                Format::Frame(FrameDecoder::from_keys(keys, kind == PayloadKind::Hex)?)
-            }
-        };
-        if kind != PayloadKind::Json
-            && let Some(key) = [
-                keys.value,
-                keys.time,
-                keys.id_path,
-                keys.unit_path,
-                keys.name_path,
-                keys.quality,
-                keys.items,
-            ]
-            .into_iter()
-            .flatten()
-            .next()
-        {
-            return Err(SpecError::at(
-                key.span(),
-                format!(
-                    "JSON pointer keys need payload = \"json\" (this payload is {})",
-                    kind_name(kind)
-                ),
-            ));
-        }
-        if matches!(format, Format::Json(_) | Format::Number)
-            && let Some(first) = frame_key_span(keys)
-        {
-            return Err(SpecError::at(
-                first,
-                "fields (a frame layout) need payload = \"hex\" or \"binary\"",
-            ));
-        }
-        Ok(PayloadSpec {
-            format,
-            scale: linear(keys)?,
-            time_format: keys.time_format.unwrap_or_default(),
-        })
+    pub fn number() -> PayloadSpec {
+        PayloadSpec::new(PayloadLayout::number())
+    }
+
+    /// Checks the payload keys of a binding or pattern and builds their decoder.
+    pub fn from_keys(keys: &DecodeKeys<'_>) -> Result<PayloadSpec, LayoutError> {
+        PayloadLayout::from_keys(keys).map(PayloadSpec::new)
     }
 
     /// The layout's field names, in order (empty unless hex/binary).
     pub fn field_names(&self) -> Vec<&str> {
-        match &self.format {
-            Format::Frame(frame) => frame.field_names(),
-            _ => Vec::new(),
-        }
-    }
-
-    /// Whether `{frame.NAME}` can name this payload's sensors.
-    pub fn check_frame_id(&self, name: &str) -> Result<(), FrameIdError> {
-        match &self.format {
-            Format::Frame(frame) => frame.check_id_field(name),
-            _ => Err(FrameIdError::NotAFrame(name.to_owned())),
-        }
+        self.layout.field_names()
     }
 
     pub fn has_id_path(&self) -> bool {
-        matches!(&self.format, Format::Json(p) if p.id.is_some())
+        self.layout.has_id_path()
     }
 
     /// Decodes one message; `arrival_ms` stands in for a missing timestamp.
     pub fn decode(&self, payload: &[u8], arrival_ms: TimestampMs) -> Decoding {
-        let mut out = match &self.format {
-            Format::Number => single(decode_number(payload, arrival_ms)),
-            Format::Json(paths) => decode_json(paths, self.time_format, payload, arrival_ms),
-            Format::Frame(frame) => frame.decode(payload, arrival_ms),
+        let layout = &self.layout;
+        let mut out = match &layout.format {
+            PayloadFormat::Number => single(decode_number(payload, arrival_ms)),
+            PayloadFormat::Json(paths) => {
+                decode_json(paths, layout.time_format, payload, arrival_ms)
+            }
+            PayloadFormat::Frame(frame) => decode_frame(frame, payload, arrival_ms),
         };
-        if let Some(scale) = self.scale {
+        if let Some(scale) = layout.scale {
             for reading in &mut out.readings {
                 reading.value = scale.apply(reading.value);
             }
         }
         out
-    }
-}
-
-fn kind_name(kind: PayloadKind) -> &'static str {
-    match kind {
-        PayloadKind::Number => "number",
-        PayloadKind::Json => "json",
-        PayloadKind::Hex => "hex",
-        PayloadKind::Binary => "binary",
     }
 }
 
@@ -254,56 +142,6 @@ fn single(result: Result<Decoded, DecodeError>) -> Decoding {
             error: Some(e),
             ..Default::default()
         },
-    }
-}
-
-/// The first frame key (`fields`, `layouts`, `frame`, `type_at`) given.
-fn frame_key_span(keys: &DecodeKeys<'_>) -> Option<Range<usize>> {
-    (keys.fields.first().map(|f| f.span()))
-        .or_else(|| keys.layouts.first().map(|l| l.span()))
-        .or_else(|| keys.frame.map(|f| f.span()))
-        .or_else(|| keys.type_at.map(|t| t.span()))
-}
-
-fn pointer(key: Option<&toml::Spanned<String>>) -> Result<Option<String>, SpecError> {
-    let Some(key) = key else { return Ok(None) };
-    let p = key.get_ref();
-    if !p.is_empty() && !p.starts_with('/') {
-        return Err(SpecError::at(
-            key.span(),
-            format!("{p:?} is not a JSON pointer: write it like \"/value\" or \"/location/zone\""),
-        ));
-    }
-    Ok(Some(p.clone()))
-}
-
-fn json_paths(keys: &DecodeKeys<'_>) -> Result<JsonPaths, SpecError> {
-    Ok(JsonPaths {
-        value: pointer(keys.value)?.unwrap_or_else(|| "/value".into()),
-        time: pointer(keys.time)?,
-        id: pointer(keys.id_path)?,
-        unit: pointer(keys.unit_path)?,
-        name: pointer(keys.name_path)?,
-        quality: pointer(keys.quality)?,
-        items: pointer(keys.items)?,
-    })
-}
-
-fn linear(keys: &DecodeKeys<'_>) -> Result<Option<Linear>, SpecError> {
-    match (keys.raw, keys.eng) {
-        (None, None) => Ok(None),
-        (Some(raw), Some(eng)) => Linear::new(*raw.get_ref(), *eng.get_ref())
-            .map(Some)
-            .ok_or_else(|| {
-                SpecError::at(
-                    raw.span(),
-                    "raw = [a, b] needs two different finite numbers (and eng two finite numbers)",
-                )
-            }),
-        (Some(one), None) | (None, Some(one)) => Err(SpecError::at(
-            one.span(),
-            "linear scaling needs both raw = [lo, hi] and eng = [lo, hi]",
-        )),
     }
 }
 

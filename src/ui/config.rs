@@ -52,7 +52,8 @@ impl UiConfig {
                     .join("; ")
             ))
         })?;
-        let (themes, warnings) = theme::load_all(user_themes);
+        let (themes, unloadable) = theme::load_all(user_themes);
+        let warnings = unloadable.iter().map(ToString::to_string).collect();
         let themes: Vec<Theme> = themes.into_iter().map(|t| t.for_terminal(colors)).collect();
         let wanted = ui.theme.as_deref().unwrap_or("default");
         let initial_theme = themes

@@ -3,8 +3,7 @@
 //! for the sensors made from that field. Only the console rounds; the
 //! history keeps every digit.
 
-use crate::config::{Config, FieldSpec, MqttPattern};
-use crate::source::mqtt::routes::{IdTemplate, TopicFilter};
+use crate::config::{Config, FieldSpec, IdTemplate, LayoutSpec, MqttPattern, TopicFilter};
 use std::collections::HashMap;
 use toml::Spanned;
 
@@ -57,7 +56,7 @@ impl Decimals {
 
 fn all_fields<'a>(
     fields: &'a [Spanned<FieldSpec>],
-    layouts: &'a [Spanned<crate::config::LayoutSpec>],
+    layouts: &'a [Spanned<LayoutSpec>],
 ) -> impl Iterator<Item = &'a FieldSpec> {
     let in_layouts = layouts.iter().flat_map(|l| l.get_ref().fields.iter());
     fields.iter().chain(in_layouts).map(Spanned::get_ref)

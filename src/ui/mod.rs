@@ -77,7 +77,7 @@ pub async fn run_console(console: Console, config: &Config, db: &Path) -> Result
         tracing::warn!("{warning}");
     }
     let frame_every = Duration::from_secs_f64(1.0 / f64::from(ui_config.max_fps));
-    let full_redraw = std::env::var_os("FLOORWATCH_FULL_REDRAW").is_some();
+    let full_redraw = full_redraw_requested();
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(BadInput(
             "the console needs a terminal on stdin and stdout; use --headless to record without one"
@@ -185,25 +185,47 @@ fn draw_frame(
     full_redraw: bool,
 ) -> Result<()> {
     use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
-    use ratatui::backend::Backend;
     crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)
         .context("writing to the terminal")?;
     let frame = terminal
         .draw(|frame| draw::draw(frame, ui))
         .context("drawing the console")?;
     if full_redraw {
-        // Benchmark baseline only: repaint every cell of every frame.
         let buffer = frame.buffer.clone();
-        let cells = buffer.content.iter().enumerate().map(|(i, cell)| {
-            let (x, y) = buffer.pos_of(i);
-            (x, y, cell)
-        });
-        terminal
-            .backend_mut()
-            .draw(cells)
-            .context("writing to the terminal")?;
+        repaint_every_cell(terminal, &buffer)?;
     }
     crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)
         .context("writing to the terminal")?;
+    Ok(())
+}
+
+/// The `tui_terminal` bench's baseline (a console that repaints every cell of
+/// every frame): only in a build with `--features bench-full-redraw`, and then
+/// only with `FLOORWATCH_FULL_REDRAW=1`.
+fn full_redraw_requested() -> bool {
+    cfg!(feature = "bench-full-redraw") && std::env::var_os("FLOORWATCH_FULL_REDRAW").is_some()
+}
+
+#[cfg(feature = "bench-full-redraw")]
+fn repaint_every_cell(
+    terminal: &mut ratatui::DefaultTerminal,
+    buffer: &ratatui::buffer::Buffer,
+) -> Result<()> {
+    use ratatui::backend::Backend;
+    let cells = buffer.content.iter().enumerate().map(|(i, cell)| {
+        let (x, y) = buffer.pos_of(i);
+        (x, y, cell)
+    });
+    terminal
+        .backend_mut()
+        .draw(cells)
+        .context("writing to the terminal")
+}
+
+#[cfg(not(feature = "bench-full-redraw"))]
+fn repaint_every_cell(
+    _terminal: &mut ratatui::DefaultTerminal,
+    _buffer: &ratatui::buffer::Buffer,
+) -> Result<()> {
     Ok(())
 }

@@ -8,7 +8,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 /// Built-in themes, in cycling order; `default` first.
@@ -51,6 +51,40 @@ pub struct Theme {
     pub dialog: Style,
 }
 
+/// Why a theme file does not load.
+#[derive(Debug, thiserror::Error)]
+pub enum ThemeError {
+    #[error(transparent)]
+    Toml(#[from] toml::de::Error),
+    #[error("styles.{role}: {colour}")]
+    Style {
+        role: &'static str,
+        #[source]
+        colour: UnknownColour,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown colour {0:?}: use \"#rrggbb\", an ANSI name like \"red\", or \"reset\"")]
+pub struct UnknownColour(pub String);
+
+/// A user theme that could not be loaded: a warning, never fatal.
+#[derive(Debug, thiserror::Error)]
+#[error("theme {}: {problem}", .path.display())]
+pub struct ThemeFileError {
+    pub path: PathBuf,
+    #[source]
+    pub problem: ThemeFileProblem,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ThemeFileProblem {
+    #[error(transparent)]
+    Read(#[from] std::io::Error),
+    #[error(transparent)]
+    Parse(#[from] ThemeError),
+}
+
 /// How a style is written in a theme file.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,10 +120,13 @@ macro_rules! roles {
         struct StyleSpecs { $( #[serde(default)] $role: Option<StyleSpec>, )* }
 
         impl StyleSpecs {
-            fn build(&self, name: String) -> Result<Theme, String> {
+            fn build(&self, name: String) -> Result<Theme, ThemeError> {
                 let mut theme = Theme { name, ..Theme::default() };
                 $( if let Some(spec) = &self.$role {
-                    theme.$role = spec.style().map_err(|e| format!("styles.{}: {e}", stringify!($role)))?;
+                    theme.$role = spec.style().map_err(|colour| ThemeError::Style {
+                        role: stringify!($role),
+                        colour,
+                    })?;
                 } )*
                 Ok(theme)
             }
@@ -132,7 +169,7 @@ roles!(
 );
 
 impl StyleSpec {
-    fn style(&self) -> Result<Style, String> {
+    fn style(&self) -> Result<Style, UnknownColour> {
         let mut style = Style::default();
         if let Some(fg) = &self.fg {
             style = style.fg(parse_color(fg)?);
@@ -156,16 +193,14 @@ impl StyleSpec {
     }
 }
 
-fn parse_color(text: &str) -> Result<Color, String> {
-    Color::from_str(text).map_err(|_| {
-        format!("unknown colour {text:?}: use \"#rrggbb\", an ANSI name like \"red\", or \"reset\"")
-    })
+fn parse_color(text: &str) -> Result<Color, UnknownColour> {
+    Color::from_str(text).map_err(|_| UnknownColour(text.to_owned()))
 }
 
 impl Theme {
     /// Parses a theme file; `fallback_name` is used when it has no `name`.
-    pub fn parse(text: &str, fallback_name: &str) -> Result<Theme, String> {
-        let file: ThemeFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str, fallback_name: &str) -> Result<Theme, ThemeError> {
+        let file: ThemeFile = toml::from_str(text)?;
         let _ = file.description;
         let name = file.name.unwrap_or_else(|| fallback_name.to_owned());
         file.styles.build(name)
@@ -249,7 +284,7 @@ fn to_ansi16(color: Color) -> Color {
 /// The themes the operator can cycle through: built-ins, then user themes
 /// (`*.toml` in `dir`; a user theme with a built-in's name replaces it).
 /// Unreadable user themes are returned as warnings, never fatal.
-pub fn load_all(user_dir: Option<&Path>) -> (Vec<Theme>, Vec<String>) {
+pub fn load_all(user_dir: Option<&Path>) -> (Vec<Theme>, Vec<ThemeFileError>) {
     let mut themes: Vec<Theme> = BUILTIN
         .iter()
         .filter_map(|(name, text)| Theme::parse(text, name).ok())
@@ -267,22 +302,25 @@ pub fn load_all(user_dir: Option<&Path>) -> (Vec<Theme>, Vec<String>) {
         .collect();
     paths.sort();
     for path in paths {
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let parsed = std::fs::read_to_string(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|text| Theme::parse(&text, &stem));
-        match parsed {
+        match load_file(&path) {
             Ok(theme) => match themes.iter_mut().find(|t| t.name == theme.name) {
                 Some(existing) => *existing = theme,
                 None => themes.push(theme),
             },
-            Err(e) => warnings.push(format!("theme {}: {e}", path.display())),
+            Err(problem) => warnings.push(ThemeFileError { path, problem }),
         }
     }
     (themes, warnings)
+}
+
+/// A user theme file; its name defaults to the file's stem.
+fn load_file(path: &Path) -> Result<Theme, ThemeFileProblem> {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let text = std::fs::read_to_string(path)?;
+    Ok(Theme::parse(&text, &stem)?)
 }
 
 #[cfg(test)]
@@ -352,6 +390,15 @@ mod tests {
         );
         assert_eq!(themes[1].base, Style::default().fg(Color::Black));
         assert_eq!(warnings.len(), 1);
-        assert!(warnings[0].contains("broken.toml") && warnings[0].contains("\"nope\""));
+        let warning = warnings[0].to_string();
+        assert!(warning.contains("broken.toml") && warning.contains("\"nope\""));
+        assert_eq!(
+            warning,
+            format!(
+                "theme {}: styles.alarm: unknown colour \"nope\": \
+                 use \"#rrggbb\", an ANSI name like \"red\", or \"reset\"",
+                dir.path().join("broken.toml").display()
+            )
+        );
     }
 }

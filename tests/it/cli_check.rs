@@ -123,7 +123,30 @@ fn bad_usage_exits_2_and_help_shows_examples() {
         .output()
         .unwrap();
     assert!(help.status.success());
-    assert!(String::from_utf8_lossy(&help.stdout).contains("floorwatch demo"));
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("floorwatch check --config plant.toml"),
+        "{help}"
+    );
+    assert_eq!(
+        help.contains("floorwatch demo"),
+        cfg!(feature = "demo"),
+        "the demo example only where the subcommand is: {help}"
+    );
+}
+
+#[cfg(not(feature = "demo"))]
+#[test]
+fn a_plant_build_has_no_simulator_subcommands() {
+    for subcommand in ["demo", "simulate"] {
+        let out = Command::new(common::floorwatch_bin())
+            .arg(subcommand)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{subcommand}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("unrecognized subcommand"), "{stderr}");
+    }
 }
 
 #[test]

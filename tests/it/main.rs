@@ -1,17 +1,22 @@
 //! Every end-to-end test in one binary: it links once instead of once per
 //! file. A module per former test file; shared helpers are modules too.
+//! Modules that need the simulators (Modbus server, in-process broker, the
+//! `demo` and `simulate` subcommands) exist only with the cargo feature `demo`.
 
 mod billing_support;
 mod common;
 mod csv_support;
 mod export_support;
+#[cfg(feature = "demo")]
 mod modbus_support;
 mod mqtt_support;
 
 mod alarm_engine;
 mod alarm_journal_view;
+#[cfg(feature = "demo")]
 mod alarm_modbus_stale;
 mod alarm_seed;
+#[cfg(feature = "demo")]
 mod alarm_shared;
 mod billing_all;
 mod billing_cli;
@@ -33,11 +38,15 @@ mod export_tui;
 mod headless;
 mod history_file;
 mod layering;
+#[cfg(feature = "demo")]
 mod modbus_cli;
+#[cfg(feature = "demo")]
 mod modbus_poll;
+#[cfg(feature = "demo")]
 mod modbus_rtu;
 mod mqtt_bursts;
 mod mqtt_frames;
+#[cfg(feature = "demo")]
 mod mqtt_inprocess;
 mod mqtt_mosquitto;
 mod mqtt_restart;

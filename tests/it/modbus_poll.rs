@@ -5,8 +5,8 @@ use crate::modbus_support;
 
 use floorwatch::config::Table;
 use floorwatch::model::Quality;
-use floorwatch::source::modbus::sim::{
-    self, ExceptionRule, Faults, METER_HOLE, METER_MAP, METER_UNIT, PLC_MAP, PLC_UNIT,
+use floorwatch::sim::modbus::{
+    self as sim, ExceptionRule, Faults, METER_HOLE, METER_MAP, METER_UNIT, PLC_MAP, PLC_UNIT,
 };
 use floorwatch::source::raw::RawSample;
 use floorwatch::source::{LinkState, SourceEvent};

@@ -5,7 +5,7 @@
 use crate::common;
 use crate::modbus_support;
 
-use floorwatch::source::modbus::sim::{PLC_UNIT, SimOptions, Simulator};
+use floorwatch::sim::modbus::{PLC_UNIT, SimOptions, Simulator};
 use modbus_support::*;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -87,8 +87,8 @@ async fn polls_a_meter_and_a_plc_over_rtu_on_one_serial_bus() {
             seen.len() == 4
         })
         .await;
-    use floorwatch::source::modbus::sim::{METER_MAP, PLC_MAP, served_value};
-    let expect = |map: &[floorwatch::source::modbus::sim::MapEntry], key: &str| {
+    use floorwatch::sim::modbus::{METER_MAP, PLC_MAP, served_value};
+    let expect = |map: &[floorwatch::sim::modbus::MapEntry], key: &str| {
         let entry = map.iter().find(|e| e.key == key).unwrap();
         served_value(entry, sim.value(entry.quantity))
     };

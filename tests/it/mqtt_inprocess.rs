@@ -4,7 +4,7 @@
 use crate::mqtt_support;
 
 use floorwatch::app::Running;
-use floorwatch::demo::mqtt::InProcessBroker;
+use floorwatch::sim::mqtt::InProcessBroker;
 use mqtt_support::*;
 
 fn config(port: u16) -> String {

@@ -7,6 +7,7 @@ use common::tmux::Tmux;
 use common::{floorwatch_bin, machine_tool};
 use std::process::Command;
 
+#[cfg(feature = "demo")]
 fn demo(dir: &std::path::Path, width: u16, height: u16) -> Tmux {
     let command = format!(
         "{} demo --db {}",
@@ -48,6 +49,7 @@ fn quit(term: &Tmux) {
     term.assert_exited_cleanly();
 }
 
+#[cfg(feature = "demo")]
 #[test]
 fn demo_navigation_filter_detail_help_and_quit() {
     if !machine_tool("tmux") {
@@ -99,6 +101,7 @@ fn demo_navigation_filter_detail_help_and_quit() {
     quit(&term);
 }
 
+#[cfg(feature = "demo")]
 #[test]
 fn ctrl_c_quits_and_restores_the_terminal() {
     if !machine_tool("tmux") {
@@ -267,6 +270,7 @@ fn check_reports_bad_key_bindings_with_their_position() {
     );
 }
 
+#[cfg(feature = "demo")]
 #[test]
 fn without_a_terminal_the_console_says_to_use_headless() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,7 +1,7 @@
 //! Checks of `[[import]]`: every value goes through the parser of the
 //! command-line flag it stands for, so config and flags accept the same text.
 
-use super::unique_names;
+use super::{UnknownTimezone, unique_names};
 use crate::config::csv::{DateFormat, DecimalMark, Layout, parse_delimiter};
 use crate::config::{Config, Diagnostic, ImportProfile};
 use std::collections::HashMap;
@@ -35,11 +35,9 @@ fn check_profile(p: &ImportProfile, diags: &mut Vec<Diagnostic>) {
     parses(&p.decimal, diags, |s| s.parse::<DecimalMark>().map(drop));
     parses(&p.date_format, diags, |s| s.parse::<DateFormat>().map(drop));
     parses(&p.timezone, diags, |s| {
-        s.parse::<chrono_tz::Tz>().map(drop).map_err(|_| {
-            format!(
-                "unknown timezone {s:?}: expected an IANA name like \"Europe/Paris\" or \"UTC\""
-            )
-        })
+        s.parse::<chrono_tz::Tz>()
+            .map(drop)
+            .map_err(|_| UnknownTimezone(s.to_owned()))
     });
     parses(&p.layout, diags, |s| s.parse::<Layout>().map(drop));
     if let Some(layout) = &p.layout
@@ -91,14 +89,14 @@ fn check_columns(p: &ImportProfile, diags: &mut Vec<Diagnostic>) {
 }
 
 /// Reports the parser's message at the value when it does not parse.
-fn parses(
+fn parses<E: std::fmt::Display>(
     value: &Option<Spanned<String>>,
     diags: &mut Vec<Diagnostic>,
-    parse: impl Fn(&str) -> Result<(), String>,
+    parse: impl Fn(&str) -> Result<(), E>,
 ) {
     if let Some(value) = value
-        && let Err(message) = parse(value.get_ref())
+        && let Err(refused) = parse(value.get_ref())
     {
-        diags.push(Diagnostic::at(value.span(), message));
+        diags.push(Diagnostic::at(value.span(), refused.to_string()));
     }
 }

@@ -6,7 +6,6 @@
 pub mod decode;
 pub mod planner;
 mod poller;
-pub mod sim;
 
 use super::{SourceError, SourceEvent};
 use crate::config::{

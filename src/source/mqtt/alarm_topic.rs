@@ -3,7 +3,7 @@
 //! acknowledgements published by other consoles are applied here, so an ack
 //! on one screen stops the blink on all of them.
 
-use super::connect::Connection;
+use super::connect::{Connection, SetupError};
 use crate::alarm::{AlarmCommand, AlarmEvent};
 use crate::config::Config;
 use crate::model::TimestampMs;
@@ -64,9 +64,18 @@ pub struct SharedTopic {
     pub console: String,
 }
 
+/// Why the shared alarm topic cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SharedTopicError {
+    #[error("[alarms] broker {0:?} is not an [[mqtt]] broker")]
+    UnknownBroker(String),
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+}
+
 impl SharedTopic {
     /// `None` when `[alarms] alarm_topic` is not configured.
-    pub fn from_config(config: &Config) -> Result<Option<SharedTopic>, String> {
+    pub fn from_config(config: &Config) -> Result<Option<SharedTopic>, SharedTopicError> {
         let (Some(broker), Some(topic)) = (&config.alarms.broker, &config.alarms.alarm_topic)
         else {
             return Ok(None);
@@ -76,12 +85,9 @@ impl SharedTopic {
             .iter()
             .find(|b| b.name.get_ref() == broker.get_ref())
         else {
-            return Err(format!(
-                "[alarms] broker {:?} is not an [[mqtt]] broker",
-                broker.get_ref()
-            ));
+            return Err(SharedTopicError::UnknownBroker(broker.get_ref().clone()));
         };
-        let connection = Connection::from_config(broker).map_err(|e| e.to_string())?;
+        let connection = Connection::from_config(broker)?;
         // A connection of its own: a console id that no other console uses.
         let console = format!("{}-alarms-{}", connection.client_id, std::process::id());
         let mut options = connection.options(0);

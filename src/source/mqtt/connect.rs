@@ -1,93 +1,91 @@
 //! Connection settings for one `[[mqtt]]` broker: URLs, client id,
 //! credentials, TLS (rustls with the ring provider) and rumqttc options.
 
-use crate::config::MqttBroker;
+pub use crate::config::BrokerUrl;
+use crate::config::{BrokerUrlError, MqttBroker};
 use rumqttc::{MqttOptions, TlsConfiguration, Transport};
 use rustls::ClientConfig;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// `mqtt://host:port` / `mqtts://host:port`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BrokerUrl {
-    pub tls: bool,
-    pub host: String,
-    pub port: u16,
-}
-
-impl BrokerUrl {
-    pub fn parse(url: &str) -> Result<BrokerUrl, String> {
-        if let Some(user_info) = crate::config::url_user_info(url) {
-            let user = user_info.split(':').next().unwrap_or_default();
-            return Err(format!(
-                "MQTT url {:?}: credentials do not belong in the url: set username = {user:?} \
-                 and the password with password_env or password_file",
-                crate::config::redact_url(url)
-            ));
-        }
-        let (tls, rest) = if let Some(rest) = url.strip_prefix("mqtts://") {
-            (true, rest)
-        } else if let Some(rest) = url.strip_prefix("mqtt://") {
-            (false, rest)
-        } else {
-            return Err(format!(
-                "MQTT url {url:?} must start with mqtt:// or mqtts://"
-            ));
-        };
-        let rest = rest.trim_end_matches('/');
-        let default_port = if tls { 8883 } else { 1883 };
-        let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
-            let (host, after) = v6
-                .split_once(']')
-                .ok_or_else(|| format!("MQTT url {url:?}: unclosed [ in an IPv6 address"))?;
-            (host, after.strip_prefix(':'))
-        } else {
-            match rest.rsplit_once(':') {
-                Some((host, port)) => (host, Some(port)),
-                None => (rest, None),
-            }
-        };
-        if host.is_empty() || host.contains(['/', '@', '?']) {
-            return Err(format!(
-                "MQTT url {url:?}: expected mqtt://host:port (no path, user or query)"
-            ));
-        }
-        let port =
-            match port {
-                Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| {
-                    format!("MQTT url {url:?}: port {p:?} is not a number 1-65535")
-                })?,
-                None => default_port,
-            };
-        Ok(BrokerUrl {
-            tls,
-            host: host.to_owned(),
-            port,
-        })
-    }
-}
-
-impl std::fmt::Display for BrokerUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let scheme = if self.tls { "mqtts" } else { "mqtt" };
-        if self.host.contains(':') {
-            write!(f, "{scheme}://[{}]:{}", self.host, self.port)
-        } else {
-            write!(f, "{scheme}://{}:{}", self.host, self.port)
-        }
-    }
-}
-
 /// A setup problem that stops this broker from starting; names the broker and the file or variable.
 #[derive(Debug, thiserror::Error)]
-#[error("MQTT broker {broker:?}: {message}")]
+#[error("MQTT broker {broker:?}: {problem}")]
 pub struct SetupError {
     pub broker: String,
-    pub message: String,
+    #[source]
+    pub problem: SetupProblem,
+}
+
+/// What keeps a broker's connection from being set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupProblem {
+    #[error(transparent)]
+    Url(#[from] BrokerUrlError),
+    #[error("password_env: environment variable {0} is not set (or not UTF-8)")]
+    PasswordEnvUnset(String),
+    #[error("a password is set but no username")]
+    PasswordWithoutUsername,
+    #[error("TLS setup: {0}")]
+    Tls(#[source] rustls::Error),
+    #[error("client_cert/client_key: {0}")]
+    ClientAuth(#[source] rustls::Error),
+    #[error("mqtts:// needs CA certificates: none found on this system; set ca_file")]
+    NoSystemRoots,
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error(transparent)]
+    Pem(#[from] PemError),
+}
+
+/// A file a broker names (password, TLS) that cannot be used as it is.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("password_file {file}: cannot read it: {source}")]
+    PasswordFile {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("ca_file {file}: no usable CA certificate in it")]
+    NoUsableCa { file: String },
+    #[error("ca_file {0}")]
+    CaFile(#[source] PemError),
+    #[error("client_cert {0}")]
+    ClientCert(#[source] PemError),
+    #[error("client_key {0}")]
+    ClientKey(#[source] PemError),
+}
+
+/// A PEM file that does not hold what it should; names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum PemError {
+    #[error("{path}: cannot read it: {source}")]
+    Unreadable {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a PEM certificate file: {}", pem_problem(.pem))]
+    NotCertificates { path: String, pem: pem::Error },
+    #[error("{path}: no PEM certificate in it")]
+    NoCertificate { path: String },
+    #[error("{path}: no private key in it")]
+    NoKey { path: String },
+    #[error("{path}: not a PEM key file: {}", pem_problem(.pem))]
+    NotAKey { path: String, pem: pem::Error },
+}
+
+/// A problem `floorwatch check` finds before connecting, at the config key naming the file.
+#[derive(Debug)]
+pub struct FileProblem {
+    pub span: Range<usize>,
+    pub error: FileError,
 }
 
 /// Everything needed to (re)build the connection options of one broker.
@@ -107,15 +105,15 @@ pub struct Connection {
 impl Connection {
     pub fn from_config(broker: &MqttBroker) -> Result<Connection, SetupError> {
         let name = broker.name.get_ref().clone();
-        let fail = |message: String| SetupError {
+        let fail = |problem: SetupProblem| SetupError {
             broker: name.clone(),
-            message,
+            problem,
         };
         let urls = broker
             .urls()
             .map(|u| BrokerUrl::parse(u.get_ref()))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(fail)?;
+            .map_err(|e| fail(e.into()))?;
         let tls = if urls.iter().any(|u| u.tls) {
             Some(Arc::new(tls_config(broker).map_err(fail)?))
         } else {
@@ -199,36 +197,40 @@ pub fn default_client_id() -> String {
     format!("floorwatch-{}-{}", clean(&host), clean(&user))
 }
 
-fn credentials(broker: &MqttBroker) -> Result<Option<(String, String)>, String> {
+fn credentials(broker: &MqttBroker) -> Result<Option<(String, String)>, SetupProblem> {
     let password = if let Some(var) = &broker.password_env {
         let var = var.get_ref();
-        Some(std::env::var(var).map_err(|_| {
-            format!("password_env: environment variable {var} is not set (or not UTF-8)")
-        })?)
+        Some(std::env::var(var).map_err(|_| SetupProblem::PasswordEnvUnset(var.clone()))?)
     } else if let Some(file) = &broker.password_file {
-        let file = file.get_ref();
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| format!("password_file {file}: cannot read it: {e}"))?;
-        Some(text.lines().next().unwrap_or("").to_owned())
+        Some(read_password(file.get_ref())?)
     } else {
         None
     };
     Ok(match (&broker.username, password) {
         (Some(user), password) => Some((user.clone(), password.unwrap_or_default())),
-        (None, Some(_)) => return Err("a password is set but no username".into()),
+        (None, Some(_)) => return Err(SetupProblem::PasswordWithoutUsername),
         (None, None) => None,
     })
+}
+
+/// The first line of a password file.
+fn read_password(file: &str) -> Result<String, FileError> {
+    let text = std::fs::read_to_string(file).map_err(|source| FileError::PasswordFile {
+        file: file.to_owned(),
+        source,
+    })?;
+    Ok(text.lines().next().unwrap_or("").to_owned())
 }
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn tls_config(broker: &MqttBroker) -> Result<ClientConfig, String> {
+fn tls_config(broker: &MqttBroker) -> Result<ClientConfig, SetupProblem> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup: {e}"))?;
+        .map_err(SetupProblem::Tls)?;
     let builder = if broker.insecure {
         builder
             .dangerous()
@@ -242,112 +244,120 @@ fn tls_config(broker: &MqttBroker) -> Result<ClientConfig, String> {
             let key = read_key(key.get_ref())?;
             builder
                 .with_client_auth_cert(certs, key)
-                .map_err(|e| format!("client_cert/client_key: {e}"))
+                .map_err(SetupProblem::ClientAuth)
         }
         _ => Ok(builder.with_no_client_auth()),
     }
 }
 
-fn roots(broker: &MqttBroker) -> Result<rustls::RootCertStore, String> {
+fn roots(broker: &MqttBroker) -> Result<rustls::RootCertStore, SetupProblem> {
     let mut store = rustls::RootCertStore::empty();
     match &broker.ca_file {
         Some(file) => {
             let (added, _) = store.add_parsable_certificates(read_certs(file.get_ref())?);
             if added == 0 {
-                return Err(format!(
-                    "ca_file {}: no usable CA certificate in it",
-                    file.get_ref()
-                ));
+                return Err(no_usable_ca(file.get_ref()).into());
             }
         }
         None => {
             let found = rustls_native_certs::load_native_certs();
             store.add_parsable_certificates(found.certs);
             if store.is_empty() {
-                return Err(
-                    "mqtts:// needs CA certificates: none found on this system; set ca_file".into(),
-                );
+                return Err(SetupProblem::NoSystemRoots);
             }
         }
     }
     Ok(store)
 }
 
+fn no_usable_ca(file: &str) -> FileError {
+    FileError::NoUsableCa {
+        file: file.to_owned(),
+    }
+}
+
 /// What `floorwatch check` can tell before connecting: the files a broker's
 /// TLS and password settings name can be read and hold what they should.
 /// Each problem comes with the config key's span. Paths are read as the
 /// console will read them (relative to the working directory).
-pub fn preflight(broker: &MqttBroker) -> Vec<(std::ops::Range<usize>, String)> {
+pub fn preflight(broker: &MqttBroker) -> Vec<FileProblem> {
     let mut problems = Vec::new();
-    if let Some(file) = &broker.password_file
-        && let Err(e) = std::fs::read_to_string(file.get_ref())
-    {
-        problems.push((
-            file.span(),
-            format!("password_file {}: cannot read it: {e}", file.get_ref()),
-        ));
+    let mut found = |span: Range<usize>, error: Option<FileError>| {
+        problems.extend(error.map(|error| FileProblem { span, error }));
+    };
+    if let Some(file) = &broker.password_file {
+        found(file.span(), read_password(file.get_ref()).err());
     }
     if let Some(file) = &broker.ca_file {
-        let usable = read_certs(file.get_ref()).and_then(|certs| {
-            let mut store = rustls::RootCertStore::empty();
-            match store.add_parsable_certificates(certs) {
-                (0, _) => Err(format!(
-                    "{}: no usable CA certificate in it",
-                    file.get_ref()
-                )),
-                _ => Ok(()),
-            }
-        });
-        if let Err(e) = usable {
-            problems.push((file.span(), format!("ca_file {e}")));
-        }
+        found(file.span(), usable_ca(file.get_ref()).err());
     }
-    if let Some(cert) = &broker.client_cert
-        && let Err(e) = read_certs(cert.get_ref())
-    {
-        problems.push((cert.span(), format!("client_cert {e}")));
+    if let Some(cert) = &broker.client_cert {
+        let error = read_certs(cert.get_ref()).err();
+        found(cert.span(), error.map(FileError::ClientCert));
     }
-    if let Some(key) = &broker.client_key
-        && let Err(e) = read_key(key.get_ref())
-    {
-        problems.push((key.span(), format!("client_key {e}")));
+    if let Some(key) = &broker.client_key {
+        let error = read_key(key.get_ref()).err();
+        found(key.span(), error.map(FileError::ClientKey));
     }
     problems
 }
 
-fn read_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
-    let pem = std::fs::read(path).map_err(|e| format!("{path}: cannot read it: {e}"))?;
+/// A CA file holds at least one certificate rustls can use.
+fn usable_ca(file: &str) -> Result<(), FileError> {
+    let certs = read_certs(file).map_err(FileError::CaFile)?;
+    match rustls::RootCertStore::empty().add_parsable_certificates(certs) {
+        (0, _) => Err(no_usable_ca(file)),
+        _ => Ok(()),
+    }
+}
+
+fn read_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, PemError> {
+    let pem = read_pem(path)?;
     let certs = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{path}: not a PEM certificate file: {}", pem_problem(e)))?;
+        .map_err(|pem| PemError::NotCertificates {
+            path: path.to_owned(),
+            pem,
+        })?;
     if certs.is_empty() {
-        return Err(format!("{path}: no PEM certificate in it"));
+        return Err(PemError::NoCertificate {
+            path: path.to_owned(),
+        });
     }
     Ok(certs)
 }
 
-fn read_key(path: &str) -> Result<PrivateKeyDer<'static>, String> {
-    let pem = std::fs::read(path).map_err(|e| format!("{path}: cannot read it: {e}"))?;
+fn read_key(path: &str) -> Result<PrivateKeyDer<'static>, PemError> {
+    let pem = read_pem(path)?;
     PrivateKeyDer::from_pem_slice(&pem).map_err(|e| match e {
-        pem::Error::NoItemsFound => format!("{path}: no private key in it"),
-        e => format!("{path}: not a PEM key file: {}", pem_problem(e)),
+        pem::Error::NoItemsFound => PemError::NoKey {
+            path: path.to_owned(),
+        },
+        pem => PemError::NotAKey {
+            path: path.to_owned(),
+            pem,
+        },
+    })
+}
+
+fn read_pem(path: &str) -> Result<Vec<u8>, PemError> {
+    std::fs::read(path).map_err(|source| PemError::Unreadable {
+        path: path.to_owned(),
+        source,
     })
 }
 
 /// What is wrong with a PEM file, in the words `check` has always used.
-fn pem_problem(e: pem::Error) -> String {
+fn pem_problem(e: &pem::Error) -> String {
     match e {
         pem::Error::MissingSectionEnd { end_marker } => format!(
             "section end {:?} missing",
-            String::from_utf8_lossy(&end_marker)
+            String::from_utf8_lossy(end_marker)
         ),
         pem::Error::IllegalSectionStart { line } => {
-            format!(
-                "illegal section start: {:?}",
-                String::from_utf8_lossy(&line)
-            )
+            format!("illegal section start: {:?}", String::from_utf8_lossy(line))
         }
-        pem::Error::Base64Decode(e) => e,
+        pem::Error::Base64Decode(e) => e.clone(),
         e => e.to_string(),
     }
 }
@@ -406,31 +416,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_urls_with_default_ports_and_ipv6() {
-        assert_eq!(
-            BrokerUrl::parse("mqtt://127.0.0.1:1884").unwrap(),
-            BrokerUrl {
-                tls: false,
-                host: "127.0.0.1".into(),
-                port: 1884
-            }
-        );
-        assert_eq!(BrokerUrl::parse("mqtts://broker.lan").unwrap().port, 8883);
-        assert_eq!(BrokerUrl::parse("mqtt://broker.lan/").unwrap().port, 1883);
-        let v6 = BrokerUrl::parse("mqtt://[::1]:1999").unwrap();
-        assert_eq!((v6.host.as_str(), v6.port), ("::1", 1999));
-        assert_eq!(v6.to_string(), "mqtt://[::1]:1999");
-        assert!(BrokerUrl::parse("tcp://x").unwrap_err().contains("mqtt://"));
-        assert!(
-            BrokerUrl::parse("mqtt://x:99999")
-                .unwrap_err()
-                .contains("port")
-        );
-        assert!(BrokerUrl::parse("mqtt://u@x").is_err());
-        assert!(BrokerUrl::parse("mqtt://").is_err());
-    }
-
-    #[test]
     fn pem_files_are_read_and_their_problems_named() {
         let dir = tempfile::tempdir().unwrap();
         let write = |name: &str, text: &str| {
@@ -457,23 +442,23 @@ mod tests {
 
         let plain = write("plain.pem", "not a certificate\n");
         assert_eq!(
-            read_certs(&plain).unwrap_err(),
+            read_certs(&plain).unwrap_err().to_string(),
             format!("{plain}: no PEM certificate in it")
         );
         assert_eq!(
-            read_key(&plain).unwrap_err(),
+            read_key(&plain).unwrap_err().to_string(),
             format!("{plain}: no private key in it")
         );
         let cert_only = write("cert.pem", &cert.pem());
         assert_eq!(
-            read_key(&cert_only).unwrap_err(),
+            read_key(&cert_only).unwrap_err().to_string(),
             format!("{cert_only}: no private key in it")
         );
 
         let pem = cert.pem();
         let cut = write("cut.pem", &pem[..pem.find("-----END").unwrap()]);
         assert_eq!(
-            read_certs(&cut).unwrap_err(),
+            read_certs(&cut).unwrap_err().to_string(),
             format!(
                 "{cut}: not a PEM certificate file: \
                  section end \"CERTIFICATE\" missing"
@@ -484,12 +469,14 @@ mod tests {
         assert!(
             read_key(&cut_key)
                 .unwrap_err()
+                .to_string()
                 .starts_with(&format!("{cut_key}: not a PEM key file: section end")),
         );
         let missing = dir.path().join("missing.pem").display().to_string();
         assert!(
             read_certs(&missing)
                 .unwrap_err()
+                .to_string()
                 .starts_with(&format!("{missing}: cannot read it: "))
         );
     }

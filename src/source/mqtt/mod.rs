@@ -21,7 +21,6 @@
 pub mod alarm_topic;
 pub mod connect;
 mod health;
-pub mod id_template;
 pub mod routes;
 
 use crate::model::now_ms;

@@ -1,113 +1,28 @@
-//! Which sensor a message belongs to: topic filters with `+`/`#`, sensor-id
-//! templates (`{1}.{2}`, `{id}`, `{field}`, `{frame.NAME}`; see
-//! [`IdTemplate`]), and the per-broker route table that turns one publish
-//! into readings and newly discovered sensors.
+//! Which sensor a message belongs to: the per-broker route table that turns
+//! one publish into readings and newly discovered sensors. Topic filters and
+//! id templates (`{1}.{2}`, `{id}`, `{field}`, `{frame.NAME}`), and the
+//! checks of the routes, are `config::route`'s.
 
-pub use super::id_template::IdTemplate;
-use crate::config::{Config, MqttBinding, MqttPattern};
+use crate::config::{Config, RouteTarget, TopicFilter, TopicRoute};
 use crate::model::{Reading, SensorId, SensorMeta, TimestampMs};
 use crate::source::payload::{DecodeError, Decoded, FrameValue, PayloadSpec};
 use std::collections::{HashMap, HashSet};
-
-/// An MQTT topic filter, e.g. `plant/+/+/value` or `factory/#`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TopicFilter {
-    text: String,
-    levels: Vec<Level>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Level {
-    Exact(String),
-    Plus,
-    Hash,
-}
-
-impl TopicFilter {
-    pub fn parse(text: &str) -> Result<TopicFilter, String> {
-        if text.is_empty() {
-            return Err("topic must not be empty".into());
-        }
-        let parts: Vec<&str> = text.split('/').collect();
-        let mut levels = Vec::with_capacity(parts.len());
-        for (i, part) in parts.iter().enumerate() {
-            let level = match *part {
-                "+" => Level::Plus,
-                "#" if i + 1 == parts.len() => Level::Hash,
-                "#" => return Err(format!("topic {text:?}: # must be the last level")),
-                p if p.contains(['+', '#']) => {
-                    return Err(format!(
-                        "topic {text:?}: + and # must fill a whole level (like a/+/b or a/#)"
-                    ));
-                }
-                p => Level::Exact(p.to_owned()),
-            };
-            levels.push(level);
-        }
-        Ok(TopicFilter {
-            text: text.to_owned(),
-            levels,
-        })
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-
-    /// Number of `{n}` captures a match yields.
-    pub fn wildcards(&self) -> usize {
-        self.levels
-            .iter()
-            .filter(|l| !matches!(l, Level::Exact(_)))
-            .count()
-    }
-
-    /// The wildcard captures when `topic` matches (`#` captures the rest, `/` included).
-    pub fn captures<'t>(&self, topic: &'t str) -> Option<Vec<&'t str>> {
-        let mut rest = Some(topic);
-        let mut captures = Vec::new();
-        for level in &self.levels {
-            if let Level::Hash = level {
-                // `a/#` also matches `a` itself (MQTT 3.1.1 §4.7.1.2).
-                captures.push(rest.unwrap_or(""));
-                return Some(captures);
-            }
-            let current = rest?;
-            let (segment, tail) = match current.split_once('/') {
-                Some((s, t)) => (s, Some(t)),
-                None => (current, None),
-            };
-            match level {
-                Level::Exact(e) if e == segment => {}
-                Level::Plus => captures.push(segment),
-                _ => return None,
-            }
-            rest = tail;
-        }
-        rest.is_none().then_some(captures)
-    }
-}
-
-/// What a route does with the values a message gave.
-#[derive(Clone, Debug)]
-enum Target {
-    Sensor {
-        id: SensorId,
-        field: Option<String>,
-        match_id: Option<String>,
-    },
-    Pattern {
-        id: IdTemplate,
-        unit: Option<String>,
-        group: Option<String>,
-    },
-}
 
 #[derive(Clone, Debug)]
 pub struct Route {
     filter: TopicFilter,
     spec: PayloadSpec,
-    target: Target,
+    target: RouteTarget,
+}
+
+impl From<TopicRoute> for Route {
+    fn from(route: TopicRoute) -> Route {
+        Route {
+            filter: route.filter,
+            spec: PayloadSpec::new(route.layout),
+            target: route.target,
+        }
+    }
 }
 
 /// What one publish gave.
@@ -141,9 +56,9 @@ impl Router {
                 .mqtt
                 .as_ref()
                 .filter(|b| b.broker.get_ref() == broker)
-                && let Ok(route) = binding_route(sensor.id.get_ref(), b)
+                && let Ok(route) = TopicRoute::of_binding(sensor.id.get_ref(), b)
             {
-                routes.push(route);
+                routes.push(route.into());
             }
         }
         for pattern in config
@@ -151,8 +66,8 @@ impl Router {
             .iter()
             .filter(|p| p.broker.get_ref() == broker)
         {
-            if let Ok(route) = pattern_route(pattern) {
-                routes.push(route);
+            if let Ok(route) = TopicRoute::of_pattern(pattern) {
+                routes.push(route.into());
             }
         }
         Router {
@@ -249,13 +164,13 @@ impl Router {
 
 /// The sensor a decoded value is for; `Ok(None)` when a binding does not want it.
 fn target_id(
-    target: &Target,
+    target: &RouteTarget,
     captures: &[&str],
     decoded: &Decoded,
     frame: &[FrameValue],
 ) -> Result<Option<String>, DecodeError> {
     match target {
-        Target::Sensor {
+        RouteTarget::Sensor {
             id,
             field,
             match_id,
@@ -267,7 +182,7 @@ fn target_id(
             };
             Ok(wanted.then(|| id.to_string()))
         }
-        Target::Pattern { id, .. } => id
+        RouteTarget::Pattern { id, .. } => id
             .render_with(captures, decoded.key.as_deref(), |name| {
                 let value = frame.iter().find(|v| &*v.name == name)?;
                 Some((value.raw, value.bits))
@@ -277,10 +192,10 @@ fn target_id(
     }
 }
 
-fn discovered_meta(target: &Target, id: &SensorId, decoded: &Decoded) -> SensorMeta {
+fn discovered_meta(target: &RouteTarget, id: &SensorId, decoded: &Decoded) -> SensorMeta {
     let (unit, group) = match target {
-        Target::Pattern { unit, group, .. } => (unit.clone(), group.clone()),
-        Target::Sensor { .. } => (None, None),
+        RouteTarget::Pattern { unit, group, .. } => (unit.clone(), group.clone()),
+        RouteTarget::Sensor { .. } => (None, None),
     };
     SensorMeta {
         id: id.clone(),
@@ -291,89 +206,6 @@ fn discovered_meta(target: &Target, id: &SensorId, decoded: &Decoded) -> SensorM
     }
 }
 
-/// The route of a sensor's `mqtt = {...}`; the error is the config problem.
-pub fn binding_route(
-    sensor: &str,
-    binding: &MqttBinding,
-) -> Result<Route, (std::ops::Range<usize>, String)> {
-    let filter =
-        TopicFilter::parse(binding.topic.get_ref()).map_err(|e| (binding.topic.span(), e))?;
-    let spec = PayloadSpec::from_keys(&binding.decode_keys())
-        .map_err(|e| (e.span.unwrap_or(binding.topic.span()), e.message))?;
-    if let Some(field) = &binding.field
-        && !spec.field_names().contains(&field.get_ref().as_str())
-    {
-        return Err((
-            field.span(),
-            format!(
-                "field {:?} is not in the layout (fields: {})",
-                field.get_ref(),
-                spec.field_names().join(", ")
-            ),
-        ));
-    }
-    let first_field = spec.field_names().first().map(|f| f.to_string());
-    Ok(Route {
-        filter,
-        target: Target::Sensor {
-            id: SensorId::new(sensor),
-            field: binding
-                .field
-                .as_ref()
-                .map(|f| f.get_ref().clone())
-                .or(first_field),
-            match_id: binding.match_id.clone(),
-        },
-        spec,
-    })
-}
-
-/// The route of a `[[mqtt_pattern]]`; the error is the config problem.
-pub fn pattern_route(pattern: &MqttPattern) -> Result<Route, (std::ops::Range<usize>, String)> {
-    let filter =
-        TopicFilter::parse(pattern.topic.get_ref()).map_err(|e| (pattern.topic.span(), e))?;
-    let spec = PayloadSpec::from_keys(&pattern.decode_keys())
-        .map_err(|e| (e.span.unwrap_or(pattern.topic.span()), e.message))?;
-    let id = IdTemplate::parse(pattern.id.get_ref(), filter.wildcards())
-        .map_err(|e| (pattern.id.span(), e))?;
-    let fields = spec.field_names().len();
-    if id.uses_field() && fields == 0 {
-        return Err((
-            pattern.id.span(),
-            "{field} needs a hex or binary layout (fields = [...])".into(),
-        ));
-    }
-    if let Some(problem) = id.frame_fields().find_map(|f| spec.check_frame_id(f).err()) {
-        return Err((
-            pattern.id.span(),
-            format!("id {:?}: {problem}", pattern.id.get_ref()),
-        ));
-    }
-    if id.uses_id() && !spec.has_id_path() {
-        return Err((
-            pattern.id.span(),
-            "{id} needs id_path = \"/...\" (where the payload names the sensor)".into(),
-        ));
-    }
-    if fields > 1 && !id.uses_field() {
-        return Err((
-            pattern.id.span(),
-            format!(
-                "the layout has {fields} fields: put {{field}} in the id so each gets its own sensor"
-            ),
-        ));
-    }
-    Ok(Route {
-        filter,
-        spec,
-        target: Target::Pattern {
-            id,
-            unit: pattern.unit.clone(),
-            group: pattern.group.clone(),
-        },
-    })
-}
-
 #[cfg(test)]
 mod frame_tests;
 
@@ -381,45 +213,6 @@ mod frame_tests;
 mod tests {
     use super::*;
     use std::path::Path;
-
-    #[test]
-    fn filters_match_like_a_broker_and_capture_wildcards() {
-        let f = TopicFilter::parse("plant/+/+/value").unwrap();
-        assert_eq!(
-            f.captures("plant/line1/temp/value"),
-            Some(vec!["line1", "temp"])
-        );
-        assert_eq!(f.captures("plant/line1/temp"), None);
-        assert_eq!(f.captures("plant/line1/temp/value/x"), None);
-        let h = TopicFilter::parse("factory/#").unwrap();
-        assert_eq!(h.captures("factory/a/b"), Some(vec!["a/b"]));
-        assert_eq!(h.captures("factory"), Some(vec![""]));
-        assert_eq!(h.captures("other/a"), None);
-        let exact = TopicFilter::parse("a/b").unwrap();
-        assert_eq!(exact.captures("a/b"), Some(vec![]));
-        assert_eq!(exact.captures("a/bc"), None);
-        assert!(TopicFilter::parse("a/#/b").is_err());
-        assert!(TopicFilter::parse("a/b+").is_err());
-        assert!(TopicFilter::parse("").is_err());
-    }
-
-    #[test]
-    fn id_templates_fill_captures_ids_and_fields() {
-        let t = IdTemplate::parse("{1}.{2}", 2).unwrap();
-        assert_eq!(
-            t.render(&["line1", "temp"], None).as_deref(),
-            Some("line1.temp")
-        );
-        let k = IdTemplate::parse("dev-{1}/{field}", 1).unwrap();
-        assert_eq!(
-            k.render(&["7"], Some("temp")).as_deref(),
-            Some("dev-7/temp")
-        );
-        assert_eq!(k.render(&["7"], None), None);
-        let err = IdTemplate::parse("{3}", 2).unwrap_err();
-        assert!(err.contains("{1}..{2}"), "{err}");
-        assert!(IdTemplate::parse("{1", 1).is_err());
-    }
 
     fn config(text: &str) -> Config {
         Config::parse(Path::new("t.toml"), text).unwrap()

@@ -1,4 +1,5 @@
-//! Packed frames (a hex string or raw bytes) read by a declared field layout.
+//! Packed frames (a hex string or raw bytes) read by a checked
+//! [`FrameLayout`].
 //!
 //! A binding may declare what makes a frame valid (`frame = { length,
 //! header, footer, checksum }`) and several layouts chosen by a type byte
@@ -6,151 +7,68 @@
 //! broken rule or an unreadable field gives no readings, only the reason.
 //! A plain `fields = [...]` layout keeps the fields it could read.
 
-mod build;
 mod read;
 mod rules;
 
-use super::{DecodeError, Decoded, Decoding, SpecError, single};
-use crate::config::{DecodeKeys, FieldSpec};
+use super::{DecodeError, Decoded, Decoding, single};
+use crate::config::{FrameLayout, LayoutField, TypedLayout};
 use crate::model::{Quality, TimestampMs};
-use build::type_list;
 pub use read::FrameValue;
-use read::{Raw, bits_of, is_integer, read_raw};
-use rules::Rules;
+use read::{Raw, read_raw};
 pub use rules::{FrameRejection, Hex};
 use std::borrow::Cow;
-use std::sync::Arc;
 
-/// How to check and read the frames of one binding or pattern.
-#[derive(Clone, Debug, PartialEq)]
-pub(super) struct FrameDecoder {
-    hex: bool,
-    /// Validity was declared: a frame is read whole or rejected.
-    strict: bool,
-    rules: Rules,
-    type_at: Option<usize>,
-    layouts: Vec<Layout>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-struct Layout {
-    /// Type byte values (empty: the one layout, no type byte).
-    types: Vec<u8>,
-    rules: Rules,
-    fields: Vec<Field>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-struct Field {
-    spec: FieldSpec,
-    name: Arc<str>,
-    /// Index of the flags field and the bit that makes this value negative.
-    sign: Option<(usize, u32)>,
-}
-
-/// Why `{frame.NAME}` cannot name sensors.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub enum FrameIdError {
-    #[error("{{frame.{0}}} needs a hex or binary layout (fields = [...])")]
-    NotAFrame(String),
-    #[error("{{frame.{name}}}: no field {name:?} in the layout (integer fields: {known})")]
-    Unknown { name: String, known: String },
-    #[error("{{frame.{name}}}: field {name:?} is {kind}; an id needs an integer field")]
-    NotInteger { name: String, kind: String },
-    #[error("{{frame.{name}}}: the layout for type {types} has no field {name:?}")]
-    NotInEveryLayout { name: String, types: String },
-}
-
-impl FrameDecoder {
-    pub fn from_keys(keys: &DecodeKeys<'_>, hex: bool) -> Result<FrameDecoder, SpecError> {
-        build::build(keys, hex)
-    }
-
-    /// Names of the fields that give readings, over every layout, in order.
-    pub fn field_names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = Vec::new();
-        let fields = self.layouts.iter().flat_map(|l| &l.fields);
-        for field in fields.filter(|f| f.spec.reading) {
-            if !names.contains(&field.spec.name.as_str()) {
-                names.push(&field.spec.name);
-            }
+/// The readings of one frame by `layout`.
+pub(super) fn decode_frame(
+    layout: &FrameLayout,
+    payload: &[u8],
+    arrival_ms: TimestampMs,
+) -> Decoding {
+    let bytes = if layout.hex {
+        match hex_bytes(payload) {
+            Ok(bytes) => Cow::Owned(bytes),
+            Err(e) => return single(Err(e)),
         }
-        names
+    } else {
+        Cow::Borrowed(payload)
+    };
+    match layout_for(layout, &bytes) {
+        Ok(typed) => read_layout(typed, &bytes, arrival_ms, layout.strict),
+        Err(rejected) => single(Err(DecodeError::Frame(rejected))),
     }
+}
 
-    /// Whether `{frame.NAME}` can be read from every frame this decoder accepts.
-    pub fn check_id_field(&self, name: &str) -> Result<(), FrameIdError> {
-        for layout in &self.layouts {
-            let Some(field) = layout.fields.iter().find(|f| f.spec.name == name) else {
-                return Err(self.unknown_id_field(layout, name));
+/// The layout that reads `bytes`, once every rule on the way holds.
+fn layout_for<'l>(
+    layout: &'l FrameLayout,
+    bytes: &[u8],
+) -> Result<&'l TypedLayout, FrameRejection> {
+    rules::check(&layout.rules, bytes)?;
+    let typed = match layout.type_at {
+        None => &layout.layouts[0],
+        Some(at) => {
+            let Some(found) = bytes.get(at) else {
+                let got = bytes.len();
+                return Err(FrameRejection::NoTypeByte { at, got });
             };
-            if !is_integer(field.spec.kind) {
-                let kind = format!("{:?}", field.spec.kind).to_lowercase();
-                let name = name.to_owned();
-                return Err(FrameIdError::NotInteger { name, kind });
-            }
+            let chosen = layout.layouts.iter().find(|l| l.types.contains(found));
+            chosen.ok_or_else(|| FrameRejection::UnknownType {
+                found: Hex(vec![*found]),
+                known: layout.known_types(),
+            })?
         }
-        Ok(())
-    }
-
-    fn unknown_id_field(&self, layout: &Layout, name: &str) -> FrameIdError {
-        let name = name.to_owned();
-        if self.layouts.len() > 1 {
-            let types = type_list(&layout.types);
-            return FrameIdError::NotInEveryLayout { name, types };
-        }
-        let known: Vec<&str> = (layout.fields.iter())
-            .filter(|f| is_integer(f.spec.kind))
-            .map(|f| f.spec.name.as_str())
-            .collect();
-        let known = known.join(", ");
-        FrameIdError::Unknown { name, known }
-    }
-
-    pub fn decode(&self, payload: &[u8], arrival_ms: TimestampMs) -> Decoding {
-        let bytes = if self.hex {
-            match hex_bytes(payload) {
-                Ok(bytes) => Cow::Owned(bytes),
-                Err(e) => return single(Err(e)),
-            }
-        } else {
-            Cow::Borrowed(payload)
-        };
-        match self.layout_for(&bytes) {
-            Ok(layout) => read_layout(layout, &bytes, arrival_ms, self.strict),
-            Err(rejected) => single(Err(DecodeError::Frame(rejected))),
-        }
-    }
-
-    /// The layout that reads `bytes`, once every rule on the way holds.
-    fn layout_for(&self, bytes: &[u8]) -> Result<&Layout, FrameRejection> {
-        self.rules.check(bytes)?;
-        let layout = match self.type_at {
-            None => &self.layouts[0],
-            Some(at) => {
-                let Some(found) = bytes.get(at) else {
-                    let got = bytes.len();
-                    return Err(FrameRejection::NoTypeByte { at, got });
-                };
-                let chosen = self.layouts.iter().find(|l| l.types.contains(found));
-                chosen.ok_or_else(|| FrameRejection::UnknownType {
-                    found: Hex(vec![*found]),
-                    known: self.known_types(),
-                })?
-            }
-        };
-        layout.rules.check(bytes)?;
-        Ok(layout)
-    }
-
-    fn known_types(&self) -> String {
-        let all: Vec<u8> = self.layouts.iter().flat_map(|l| l.types.clone()).collect();
-        type_list(&all)
-    }
+    };
+    rules::check(&typed.rules, bytes)?;
+    Ok(typed)
 }
 
 /// The readings of one frame; `strict`: all of them or none.
-fn read_layout(layout: &Layout, bytes: &[u8], arrival_ms: TimestampMs, strict: bool) -> Decoding {
+fn read_layout(
+    layout: &TypedLayout,
+    bytes: &[u8],
+    arrival_ms: TimestampMs,
+    strict: bool,
+) -> Decoding {
     let raws: Vec<Result<Raw, DecodeError>> = layout
         .fields
         .iter()
@@ -177,7 +95,7 @@ fn read_layout(layout: &Layout, bytes: &[u8], arrival_ms: TimestampMs, strict: b
 
 /// Sign from the flags, then `raw × scale + offset_value`.
 fn value_of(
-    field: &Field,
+    field: &LayoutField,
     raw: Raw,
     raws: &[Result<Raw, DecodeError>],
 ) -> Result<f64, DecodeError> {
@@ -200,7 +118,7 @@ fn value_of(
     }
 }
 
-fn reading(field: &Field, value: f64, arrival_ms: TimestampMs) -> Decoded {
+fn reading(field: &LayoutField, value: f64, arrival_ms: TimestampMs) -> Decoded {
     Decoded {
         key: Some(field.spec.name.clone()),
         value,
@@ -213,14 +131,14 @@ fn reading(field: &Field, value: f64, arrival_ms: TimestampMs) -> Decoded {
 }
 
 /// The integer fields' values, for `{frame.NAME}` in sensor ids.
-fn frame_values(layout: &Layout, raws: &[Result<Raw, DecodeError>]) -> Vec<FrameValue> {
+fn frame_values(layout: &TypedLayout, raws: &[Result<Raw, DecodeError>]) -> Vec<FrameValue> {
     let pairs = layout.fields.iter().zip(raws);
     pairs
         .filter_map(|(field, raw)| match raw {
             Ok(Raw::Int(raw)) => Some(FrameValue {
                 name: field.name.clone(),
                 raw: *raw,
-                bits: bits_of(&field.spec),
+                bits: field.spec.bits(),
             }),
             _ => None,
         })

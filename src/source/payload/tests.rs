@@ -14,14 +14,6 @@ fn spec(keys: &str) -> PayloadSpec {
     PayloadSpec::from_keys(&binding.decode_keys()).unwrap()
 }
 
-fn spec_error(keys: &str) -> String {
-    let toml = format!("broker = \"b\"\ntopic = \"t\"\n{keys}");
-    let binding: MqttBinding = toml::from_str(&toml).unwrap();
-    PayloadSpec::from_keys(&binding.decode_keys())
-        .unwrap_err()
-        .message
-}
-
 fn one(spec: &PayloadSpec, payload: &str) -> Decoded {
     let out = spec.decode(payload.as_bytes(), ARRIVAL);
     assert_eq!(out.error, None, "{payload}");
@@ -295,25 +287,6 @@ fn quality_from_numbers_flags_and_words() {
     assert_eq!(q(r#"{"value":1,"q":"stale"}"#), Quality::Stale);
     assert_eq!(q(r#"{"value":1,"q":"sensor fault"}"#), Quality::Bad);
     assert_eq!(q(r#"{"value":1}"#), Quality::Good);
-}
-
-#[test]
-fn config_mistakes_are_reported_with_a_hint() {
-    assert!(spec_error("payload = \"hex\"").contains("needs a layout"));
-    assert!(spec_error("value = \"value\"").contains("not a JSON pointer"));
-    assert!(spec_error("raw = [4, 4]\neng = [0, 1]").contains("two different"));
-    assert!(spec_error("raw = [4, 20]").contains("both raw"));
-    assert!(spec_error("payload = \"number\"\nvalue = \"/v\"").contains("need payload = \"json\""));
-    assert!(
-        spec_error("payload = \"json\"\nfields = [{ name = \"a\", offset = 0, type = \"u8\" }]")
-            .contains("hex")
-    );
-    assert!(
-        spec_error(
-            "fields = [{ name = \"a\", offset = 0, type = \"u8\" }, { name = \"a\", offset = 1, type = \"u8\" }]"
-        )
-        .contains("duplicate field")
-    );
 }
 
 fn any_spec() -> impl Strategy<Value = PayloadSpec> {

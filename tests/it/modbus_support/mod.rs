@@ -4,7 +4,7 @@
 
 use floorwatch::config::Config;
 use floorwatch::model::{Quality, Reading};
-use floorwatch::source::modbus::sim::{SimOptions, SimServer, Simulator};
+use floorwatch::sim::modbus::{SimOptions, SimServer, Simulator};
 use floorwatch::source::raw::RawSample;
 use floorwatch::source::{SourceEvent, SourceStatus};
 use std::collections::HashMap;

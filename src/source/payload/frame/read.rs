@@ -34,19 +34,6 @@ fn mask(bits: u32) -> u64 {
     1u64.checked_shl(bits).map_or(u64::MAX, |m| m - 1)
 }
 
-/// Whether a field reads an integer (usable in ids and as a sign source).
-pub(crate) fn is_integer(kind: FieldType) -> bool {
-    !matches!(kind, FieldType::F32 | FieldType::F64)
-}
-
-/// Bits of the integer a field yields.
-pub(crate) fn bits_of(field: &FieldSpec) -> u32 {
-    match field.kind {
-        FieldType::Bits | FieldType::Bool => field.bit_width(),
-        kind => (kind.size() * 8) as u32,
-    }
-}
-
 /// The field's raw value from `bytes`.
 pub(crate) fn read_raw(field: &FieldSpec, bytes: &[u8]) -> Result<Raw, DecodeError> {
     let need = field.offset..field.offset.saturating_add(field.size());

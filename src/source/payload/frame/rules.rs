@@ -1,29 +1,9 @@
 //! What makes a frame valid: length, constant header and footer bytes, a
 //! checksum. A frame that breaks a rule is rejected whole, with the reason.
 
-use crate::config::ChecksumKind;
+use crate::config::{ChecksumKind, ChecksumRule, FrameRules};
 use std::fmt;
 use std::ops::Range;
-
-/// The checked validity rules of a binding's `frame` or of one layout.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct Rules {
-    pub length: Option<usize>,
-    pub min_length: Option<usize>,
-    pub max_length: Option<usize>,
-    pub header: Vec<u8>,
-    pub footer: Vec<u8>,
-    pub checksum: Option<Checksum>,
-}
-
-/// A checksum stored in the frame; negative offsets count from the end.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Checksum {
-    pub kind: ChecksumKind,
-    pub over: [i64; 2],
-    pub at: i64,
-    pub little_endian: bool,
-}
 
 /// Why a frame was rejected (nothing of it is stored).
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -67,37 +47,31 @@ impl fmt::Display for Hex {
     }
 }
 
-impl Rules {
-    /// Checks `bytes` against every rule, in the order an integrator reads
-    /// them: length, header, footer, checksum.
-    pub fn check(&self, bytes: &[u8]) -> Result<(), FrameRejection> {
-        self.check_length(bytes.len())?;
-        check_constant(&self.header, bytes.get(..self.header.len()), bytes, true)?;
-        let footer_at = bytes.len().checked_sub(self.footer.len());
-        check_constant(
-            &self.footer,
-            footer_at.and_then(|at| bytes.get(at..)),
-            bytes,
-            false,
-        )?;
-        match &self.checksum {
-            Some(checksum) => checksum.check(bytes),
-            None => Ok(()),
-        }
+/// Checks `bytes` against every rule, in the order an integrator reads
+/// them: length, header, footer, checksum.
+pub(super) fn check(rules: &FrameRules, bytes: &[u8]) -> Result<(), FrameRejection> {
+    check_length(rules, bytes.len())?;
+    check_constant(&rules.header, bytes.get(..rules.header.len()), bytes, true)?;
+    let footer_at = bytes.len().checked_sub(rules.footer.len());
+    let footer = footer_at.and_then(|at| bytes.get(at..));
+    check_constant(&rules.footer, footer, bytes, false)?;
+    match &rules.checksum {
+        Some(checksum) => check_checksum(checksum, bytes),
+        None => Ok(()),
     }
+}
 
-    fn check_length(&self, got: usize) -> Result<(), FrameRejection> {
-        if let Some(need) = self.length.filter(|n| *n != got) {
-            return Err(FrameRejection::Length { got, need });
-        }
-        if let Some(min) = self.min_length.filter(|m| got < *m) {
-            return Err(FrameRejection::TooShort { got, min });
-        }
-        if let Some(max) = self.max_length.filter(|m| got > *m) {
-            return Err(FrameRejection::TooLong { got, max });
-        }
-        Ok(())
+fn check_length(rules: &FrameRules, got: usize) -> Result<(), FrameRejection> {
+    if let Some(need) = rules.length.filter(|n| *n != got) {
+        return Err(FrameRejection::Length { got, need });
     }
+    if let Some(min) = rules.min_length.filter(|m| got < *m) {
+        return Err(FrameRejection::TooShort { got, min });
+    }
+    if let Some(max) = rules.max_length.filter(|m| got > *m) {
+        return Err(FrameRejection::TooLong { got, max });
+    }
+    Ok(())
 }
 
 fn check_constant(
@@ -118,55 +92,33 @@ fn check_constant(
     })
 }
 
-/// An offset into a frame of `len` bytes: negative counts from the end.
-pub(crate) fn resolve(offset: i64, len: usize) -> Option<usize> {
-    if offset >= 0 {
-        usize::try_from(offset).ok().filter(|o| *o <= len)
-    } else {
-        len.checked_sub(usize::try_from(offset.unsigned_abs()).ok()?)
+fn check_checksum(checksum: &ChecksumRule, bytes: &[u8]) -> Result<(), FrameRejection> {
+    let kind = checksum.kind.name();
+    let Some((over, stored)) = checksum.places(bytes.len()) else {
+        let got = bytes.len();
+        return Err(FrameRejection::ChecksumOutside { kind, got });
+    };
+    let computed = compute(checksum.kind, &bytes[over.clone()]);
+    let found = &bytes[stored.clone()];
+    let expected = stored_bytes(checksum, computed);
+    if found == expected.as_slice() {
+        return Ok(());
     }
+    Err(FrameRejection::Checksum {
+        kind,
+        over,
+        computed: Hex(expected),
+        found: Hex(found.to_vec()),
+        at: stored.start,
+    })
 }
 
-impl Checksum {
-    /// The covered bytes and the stored checksum's place in a frame of `len` bytes.
-    pub fn places(&self, len: usize) -> Option<(Range<usize>, Range<usize>)> {
-        let start = resolve(self.over[0], len)?;
-        let end = resolve(self.over[1], len)?;
-        let at = resolve(self.at, len)?;
-        let stored = at..at.checked_add(self.kind.size())?;
-        (start <= end && stored.end <= len).then_some((start..end, stored))
-    }
-
-    fn check(&self, bytes: &[u8]) -> Result<(), FrameRejection> {
-        let kind = self.kind.name();
-        let Some((over, stored)) = self.places(bytes.len()) else {
-            return Err(FrameRejection::ChecksumOutside {
-                kind,
-                got: bytes.len(),
-            });
-        };
-        let computed = compute(self.kind, &bytes[over.clone()]);
-        let found = &bytes[stored.clone()];
-        let expected = self.to_bytes(computed);
-        if found == expected.as_slice() {
-            return Ok(());
-        }
-        Err(FrameRejection::Checksum {
-            kind,
-            over,
-            computed: Hex(expected),
-            found: Hex(found.to_vec()),
-            at: stored.start,
-        })
-    }
-
-    /// The checksum as it is stored in the frame.
-    fn to_bytes(&self, value: u16) -> Vec<u8> {
-        match self.kind.size() {
-            1 => vec![value as u8],
-            _ if self.little_endian => value.to_le_bytes().to_vec(),
-            _ => value.to_be_bytes().to_vec(),
-        }
+/// The checksum as it is stored in the frame.
+fn stored_bytes(checksum: &ChecksumRule, value: u16) -> Vec<u8> {
+    match checksum.kind.size() {
+        1 => vec![value as u8],
+        _ if checksum.little_endian => value.to_le_bytes().to_vec(),
+        _ => value.to_be_bytes().to_vec(),
     }
 }
 

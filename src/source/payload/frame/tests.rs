@@ -5,7 +5,7 @@
 
 use super::super::{Decoding, PayloadSpec};
 use super::rules::compute;
-use crate::config::{ChecksumKind, MqttBinding};
+use crate::config::{ChecksumKind, MqttBinding, PayloadLayout};
 use crate::model::TimestampMs;
 use proptest::prelude::*;
 
@@ -53,7 +53,11 @@ fn spec(keys: &str) -> PayloadSpec {
 fn spec_error(keys: &str) -> String {
     PayloadSpec::from_keys(&binding(keys).decode_keys())
         .unwrap_err()
-        .message
+        .to_string()
+}
+
+fn layout(keys: &str) -> PayloadLayout {
+    PayloadLayout::from_keys(&binding(keys).decode_keys()).unwrap()
 }
 
 fn values(out: &Decoding) -> Vec<(&str, f64)> {
@@ -410,7 +414,7 @@ fn layout_mistakes_name_the_key_and_what_works() {
 
 #[test]
 fn frame_ids_need_an_integer_field_of_every_layout() {
-    let s = spec(MESSENGER);
+    let s = layout(MESSENGER);
     assert_eq!(s.check_frame_id("device"), Ok(()));
     let unknown = s.check_frame_id("devce").unwrap_err().to_string();
     assert!(
@@ -419,7 +423,7 @@ fn frame_ids_need_an_integer_field_of_every_layout() {
         ),
         "{unknown}"
     );
-    let float = spec(
+    let float = layout(
         "fields = [{ name = \"d\", offset = 0, type = \"u8\" }, { name = \"f\", offset = 0, type = \"f32\" }]",
     );
     assert_eq!(
@@ -430,7 +434,7 @@ fn frame_ids_need_an_integer_field_of_every_layout() {
         float.check_frame_id("x").unwrap_err().to_string(),
         "{frame.x}: no field \"x\" in the layout (integer fields: d)"
     );
-    assert!(PayloadSpec::number().check_frame_id("d").is_err());
+    assert!(PayloadLayout::number().check_frame_id("d").is_err());
 }
 
 /// A valid telemetry frame with `edits` applied (byte index, new value).

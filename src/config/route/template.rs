@@ -26,6 +26,32 @@ pub enum IdFormat {
     HexLower,
 }
 
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("id {0:?}: unclosed {{")]
+    Unclosed(String),
+    #[error(
+        "id {id:?}: {{{name}}} is not a placeholder; use {{1}}..{{{wildcards}}} (the topic's + and # in order), {{id}} or {{field}}"
+    )]
+    NotAPlaceholder {
+        id: String,
+        name: String,
+        wildcards: usize,
+    },
+    #[error("id must not be empty")]
+    Empty,
+    #[error(
+        "id {id:?}: {{frame.{spec}}}: unknown format {format:?}; write {{frame.NAME}} (decimal), {{frame.NAME:X}} or {{frame.NAME:x}} (hex)"
+    )]
+    FrameFormat {
+        id: String,
+        spec: String,
+        format: String,
+    },
+    #[error("id {0:?}: {{frame.}} needs a field name, like {{frame.device}}")]
+    FrameWithoutName(String),
+}
+
 impl IdFormat {
     /// `raw` of a field of `bits` bits: decimal, or hex padded to the width
     /// (negative values as the field's two's complement).
@@ -42,7 +68,7 @@ impl IdFormat {
 }
 
 impl IdTemplate {
-    pub fn parse(text: &str, wildcards: usize) -> Result<IdTemplate, String> {
+    pub fn parse(text: &str, wildcards: usize) -> Result<IdTemplate, IdError> {
         let mut parts = Vec::new();
         let mut rest = text;
         while let Some(open) = rest.find('{') {
@@ -50,7 +76,7 @@ impl IdTemplate {
                 parts.push(Part::Text(rest[..open].to_owned()));
             }
             let Some(close) = rest[open..].find('}') else {
-                return Err(format!("id {text:?}: unclosed {{"));
+                return Err(IdError::Unclosed(text.to_owned()));
             };
             let name = &rest[open + 1..open + close];
             parts.push(placeholder(text, name, wildcards)?);
@@ -60,7 +86,7 @@ impl IdTemplate {
             parts.push(Part::Text(rest.to_owned()));
         }
         if parts.is_empty() {
-            return Err("id must not be empty".into());
+            return Err(IdError::Empty);
         }
         Ok(IdTemplate { parts })
     }
@@ -133,38 +159,41 @@ fn matches_parts(parts: &[Part], rest: &str, field: Option<&str>) -> bool {
     }
 }
 
-fn placeholder(text: &str, name: &str, wildcards: usize) -> Result<Part, String> {
+/// The part `{name}` of template `id` stands for.
+fn placeholder(id: &str, name: &str, wildcards: usize) -> Result<Part, IdError> {
     if let Some(frame) = name.strip_prefix("frame.") {
-        return frame_part(text, frame);
+        return frame_part(id, frame);
     }
     match name {
         "id" => Ok(Part::Id),
         "field" => Ok(Part::Field),
         n => match n.parse::<usize>() {
             Ok(i) if (1..=wildcards).contains(&i) => Ok(Part::Capture(i - 1)),
-            _ => Err(format!(
-                "id {text:?}: {{{name}}} is not a placeholder; use {{1}}..{{{wildcards}}} (the topic's + and # in order), {{id}}, {{field}} or {{frame.NAME}}"
-            )),
+            _ => Err(IdError::NotAPlaceholder {
+                id: id.to_owned(),
+                name: name.to_owned(),
+                wildcards,
+            }),
         },
     }
 }
 
 /// `device`, `device:X`, `device:x`.
-fn frame_part(text: &str, spec: &str) -> Result<Part, String> {
+fn frame_part(id: &str, spec: &str) -> Result<Part, IdError> {
     let (name, format) = match spec.split_once(':') {
         None => (spec, IdFormat::Decimal),
         Some((name, "X")) => (name, IdFormat::HexUpper),
         Some((name, "x")) => (name, IdFormat::HexLower),
         Some((_, other)) => {
-            return Err(format!(
-                "id {text:?}: {{frame.{spec}}}: unknown format {other:?}; write {{frame.NAME}} (decimal), {{frame.NAME:X}} or {{frame.NAME:x}} (hex)"
-            ));
+            return Err(IdError::FrameFormat {
+                id: id.to_owned(),
+                spec: spec.to_owned(),
+                format: other.to_owned(),
+            });
         }
     };
     if name.is_empty() {
-        return Err(format!(
-            "id {text:?}: {{frame.}} needs a field name, like {{frame.device}}"
-        ));
+        return Err(IdError::FrameWithoutName(id.to_owned()));
     }
     Ok(Part::Frame {
         name: name.to_owned(),
@@ -203,15 +232,19 @@ mod tests {
 
     #[test]
     fn bad_frame_placeholders_say_what_works() {
-        let err = IdTemplate::parse("{frame.device:b}", 0).unwrap_err();
-        assert!(err.contains("unknown format \"b\""), "{err}");
-        assert!(
-            IdTemplate::parse("{frame.}", 0)
+        assert_eq!(
+            IdTemplate::parse("{frame.device:b}", 0)
                 .unwrap_err()
-                .contains("needs a field name")
+                .to_string(),
+            "id \"{frame.device:b}\": {frame.device:b}: unknown format \"b\"; \
+             write {frame.NAME} (decimal), {frame.NAME:X} or {frame.NAME:x} (hex)"
         );
-        let err = IdTemplate::parse("{frame}", 0).unwrap_err();
-        assert!(err.contains("{frame.NAME}"), "{err}");
+        let err = IdTemplate::parse("{frame.}", 0).unwrap_err().to_string();
+        assert!(err.contains("needs a field name"), "{err}");
+        assert!(matches!(
+            IdTemplate::parse("{frame}", 0),
+            Err(IdError::NotAPlaceholder { .. })
+        ));
     }
 
     #[test]

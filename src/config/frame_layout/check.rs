@@ -1,12 +1,11 @@
-//! The frame decoder a binding or pattern describes, checked: every
-//! problem names its key (the span) and what would work.
+//! Building a [`FrameLayout`] from the config keys: every problem names its
+//! key (the span) and what would work.
 
-use super::super::SpecError;
-use super::read::{bits_of, is_integer};
-use super::rules::{Checksum, Rules};
-use super::{Field, FrameDecoder, Layout};
+use super::{ChecksumRule, FrameLayout, FrameRules, LayoutField, TypedLayout, type_list};
+use crate::config::payload::{LayoutError, LayoutProblem};
 use crate::config::{
-    ChecksumKind, DecodeKeys, Endian, FieldSpec, FieldType, FrameSpec, LayoutSpec, SignBit,
+    ChecksumKind, ChecksumSpec, DecodeKeys, Endian, FieldSpec, FieldType, FrameSpec, LayoutSpec,
+    SignBit,
 };
 use std::collections::HashSet;
 use std::ops::Range;
@@ -14,12 +13,8 @@ use std::sync::Arc;
 use toml::Spanned;
 
 /// A config problem of a frame layout.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub(crate) enum FrameProblem {
-    #[error(
-        "a hex or binary payload needs a layout: fields = [{{ name, offset, type, endian, scale, offset_value }}]"
-    )]
-    NoLayout,
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FrameProblem {
     #[error("use fields (one layout) or layouts (several, chosen by type_at), not both")]
     FieldsAndLayouts,
     #[error(
@@ -32,10 +27,6 @@ pub(crate) enum FrameProblem {
     LayoutWithoutFields(String),
     #[error("type 0x{0:02X} is in two layouts")]
     TypeTwice(u8),
-    #[error("duplicate field name {0:?} in the layout")]
-    DuplicateField(String),
-    #[error("field {0:?}: scale and offset_value must be finite")]
-    NonFinite(String),
     #[error("field {0:?}: bit and width are for type = \"bits\" or \"bool\"")]
     BitKeysOnBytes(String),
     #[error("field {0:?}: type = \"{1}\" needs bit = <its lowest bit, 0 = least significant>")]
@@ -95,21 +86,28 @@ pub(crate) enum FrameProblem {
     EndianOnByteChecksum(&'static str),
 }
 
-fn at(span: Range<usize>, problem: FrameProblem) -> SpecError {
-    SpecError::at(span, problem.to_string())
+fn at(span: Range<usize>, problem: FrameProblem) -> LayoutError {
+    layout_error(span, LayoutProblem::Frame(problem))
+}
+
+fn layout_error(span: Range<usize>, problem: LayoutProblem) -> LayoutError {
+    LayoutError {
+        span: Some(span),
+        problem,
+    }
 }
 
 /// The decoder of a hex (`hex = true`) or binary payload.
-pub(super) fn build(keys: &DecodeKeys<'_>, hex: bool) -> Result<FrameDecoder, SpecError> {
+pub(super) fn build(keys: &DecodeKeys<'_>, hex: bool) -> Result<FrameLayout, LayoutError> {
     let rules = match keys.frame {
         Some(frame) => rules(frame.get_ref())?,
-        None => Rules::default(),
+        None => FrameRules::default(),
     };
     let (type_at, layouts) = match (keys.fields, keys.layouts, keys.type_at) {
         ([], [], _) => {
-            return Err(SpecError {
+            return Err(LayoutError {
                 span: keys.payload.map(|p| p.span()),
-                message: FrameProblem::NoLayout.to_string(),
+                problem: LayoutProblem::FrameWithoutFields,
             });
         }
         ([_, ..], [first, ..], _) => return Err(at(first.span(), FrameProblem::FieldsAndLayouts)),
@@ -120,7 +118,7 @@ pub(super) fn build(keys: &DecodeKeys<'_>, hex: bool) -> Result<FrameDecoder, Sp
         }
         ([], layouts, Some(t)) => (Some(*t.get_ref()), typed_layouts(layouts, &rules, t)?),
     };
-    Ok(FrameDecoder {
+    Ok(FrameLayout {
         hex,
         strict: keys.frame.is_some() || !keys.layouts.is_empty(),
         rules,
@@ -129,19 +127,22 @@ pub(super) fn build(keys: &DecodeKeys<'_>, hex: bool) -> Result<FrameDecoder, Sp
     })
 }
 
-fn single_layout(fields: &[Spanned<FieldSpec>], frame: &Rules) -> Result<Layout, SpecError> {
-    Ok(Layout {
+fn single_layout(
+    fields: &[Spanned<FieldSpec>],
+    frame: &FrameRules,
+) -> Result<TypedLayout, LayoutError> {
+    Ok(TypedLayout {
         types: Vec::new(),
         fields: checked_fields(fields, frame.length)?,
-        rules: Rules::default(),
+        rules: FrameRules::default(),
     })
 }
 
 fn typed_layouts(
     specs: &[Spanned<LayoutSpec>],
-    frame: &Rules,
+    frame: &FrameRules,
     type_at: &Spanned<usize>,
-) -> Result<Vec<Layout>, SpecError> {
+) -> Result<Vec<TypedLayout>, LayoutError> {
     let mut seen = HashSet::new();
     let mut layouts = Vec::with_capacity(specs.len());
     for spec in specs {
@@ -156,7 +157,7 @@ fn typed_layouts(
         }
         let rules = match &layout.frame {
             Some(f) => rules(f.get_ref())?,
-            None => Rules::default(),
+            None => FrameRules::default(),
         };
         let length = rules.length.or(frame.length);
         if let Some(length) = length {
@@ -165,7 +166,7 @@ fn typed_layouts(
             check_places(&frame_with_length(frame, length), spec.span(), None)?;
             check_places(&frame_with_length(&rules, length), spec.span(), None)?;
         }
-        layouts.push(Layout {
+        layouts.push(TypedLayout {
             types: types.clone(),
             fields: checked_fields(&layout.fields, length)?,
             rules,
@@ -174,23 +175,17 @@ fn typed_layouts(
     Ok(layouts)
 }
 
-/// `0x02` or `0x02, 0x03`.
-pub(super) fn type_list(types: &[u8]) -> String {
-    let shown: Vec<String> = types.iter().map(|t| format!("0x{t:02X}")).collect();
-    shown.join(", ")
-}
-
 /// The frame's rules with the length a layout fixes (to check places against).
-fn frame_with_length(frame: &Rules, length: usize) -> Rules {
-    Rules {
+fn frame_with_length(frame: &FrameRules, length: usize) -> FrameRules {
+    FrameRules {
         length: Some(length),
         ..frame.clone()
     }
 }
 
-fn rules(frame: &FrameSpec) -> Result<Rules, SpecError> {
+fn rules(frame: &FrameSpec) -> Result<FrameRules, LayoutError> {
     let value = |s: &Option<Spanned<usize>>| s.as_ref().map(|v| *v.get_ref());
-    let rules = Rules {
+    let rules = FrameRules {
         length: value(&frame.length),
         min_length: value(&frame.min_length),
         max_length: value(&frame.max_length),
@@ -206,7 +201,7 @@ fn rules(frame: &FrameSpec) -> Result<Rules, SpecError> {
     Ok(rules)
 }
 
-fn check_lengths(frame: &FrameSpec, rules: &Rules) -> Result<(), SpecError> {
+fn check_lengths(frame: &FrameSpec, rules: &FrameRules) -> Result<(), LayoutError> {
     if let (Some(length), Some(_)) = (&frame.length, rules.min_length.or(rules.max_length)) {
         return Err(at(length.span(), FrameProblem::LengthAndRange));
     }
@@ -224,10 +219,10 @@ fn check_lengths(frame: &FrameSpec, rules: &Rules) -> Result<(), SpecError> {
 
 /// Header, footer and checksum must fit the exact length, when there is one.
 fn check_places(
-    rules: &Rules,
+    rules: &FrameRules,
     span: Range<usize>,
     checksum_span: Option<Range<usize>>,
-) -> Result<(), SpecError> {
+) -> Result<(), LayoutError> {
     let Some(length) = rules.length else {
         return Ok(());
     };
@@ -253,7 +248,7 @@ fn fits(
     what: &str,
     need: Range<usize>,
     length: usize,
-) -> Result<(), SpecError> {
+) -> Result<(), LayoutError> {
     if need.end <= length {
         return Ok(());
     }
@@ -261,7 +256,7 @@ fn fits(
     Err(at(span, FrameProblem::Outside { what, need, length }))
 }
 
-fn hex_key(key: &'static str, text: Option<&Spanned<String>>) -> Result<Vec<u8>, SpecError> {
+fn hex_key(key: &'static str, text: Option<&Spanned<String>>) -> Result<Vec<u8>, LayoutError> {
     let Some(text) = text else {
         return Ok(Vec::new());
     };
@@ -286,7 +281,7 @@ fn hex_key(key: &'static str, text: Option<&Spanned<String>>) -> Result<Vec<u8>,
     }
 }
 
-fn checksum(spec: &Spanned<crate::config::ChecksumSpec>) -> Result<Checksum, SpecError> {
+fn checksum(spec: &Spanned<ChecksumSpec>) -> Result<ChecksumRule, LayoutError> {
     let c = spec.get_ref();
     let at_offset = *c.at.get_ref();
     let over = c.over.as_ref().map_or([0, at_offset], |o| *o.get_ref());
@@ -300,7 +295,7 @@ fn checksum(spec: &Spanned<crate::config::ChecksumSpec>) -> Result<Checksum, Spe
             FrameProblem::EndianOnByteChecksum(c.kind.name()),
         ));
     }
-    Ok(Checksum {
+    Ok(ChecksumRule {
         kind: c.kind,
         over,
         at: at_offset,
@@ -312,17 +307,15 @@ fn checksum(spec: &Spanned<crate::config::ChecksumSpec>) -> Result<Checksum, Spe
 fn checked_fields(
     fields: &[Spanned<FieldSpec>],
     length: Option<usize>,
-) -> Result<Vec<Field>, SpecError> {
+) -> Result<Vec<LayoutField>, LayoutError> {
     let mut names = HashSet::new();
     for field in fields {
         let f = field.get_ref();
         if !names.insert(f.name.as_str()) {
-            return Err(at(
-                field.span(),
-                FrameProblem::DuplicateField(f.name.clone()),
-            ));
+            let problem = LayoutProblem::DuplicateField(f.name.clone());
+            return Err(layout_error(field.span(), problem));
         }
-        check_field(f).map_err(|p| at(field.span(), p))?;
+        check_field(f).map_err(|p| layout_error(field.span(), p))?;
         if let Some(length) = length {
             let what = format!("field {:?}", f.name);
             fits(field.span(), &what, f.offset..f.offset + f.size(), length)?;
@@ -337,10 +330,14 @@ fn checked_fields(
         .collect()
 }
 
-fn check_field(f: &FieldSpec) -> Result<(), FrameProblem> {
+fn check_field(f: &FieldSpec) -> Result<(), LayoutProblem> {
     if !(f.scale.is_finite() && f.offset_value.is_finite()) {
-        return Err(FrameProblem::NonFinite(f.name.clone()));
+        return Err(LayoutProblem::NonFiniteField(f.name.clone()));
     }
+    check_bits(f).map_err(LayoutProblem::Frame)
+}
+
+fn check_bits(f: &FieldSpec) -> Result<(), FrameProblem> {
     let bit_keys = f.bit.is_some() || f.width.is_some();
     match f.kind {
         FieldType::Bits | FieldType::Bool if f.bit.is_none() => {
@@ -366,12 +363,12 @@ fn check_field(f: &FieldSpec) -> Result<(), FrameProblem> {
 }
 
 /// The field with its sign source resolved to an index in the layout.
-fn with_sign(f: &FieldSpec, fields: &[Spanned<FieldSpec>]) -> Result<Field, FrameProblem> {
+fn with_sign(f: &FieldSpec, fields: &[Spanned<FieldSpec>]) -> Result<LayoutField, FrameProblem> {
     let sign = match &f.sign_bit {
         Some(sign) => Some(sign_source(f, sign.get_ref(), fields)?),
         None => None,
     };
-    Ok(Field {
+    Ok(LayoutField {
         spec: f.clone(),
         name: Arc::from(f.name.as_str()),
         sign,
@@ -397,7 +394,7 @@ fn sign_source(
         });
     };
     let source = fields[index].get_ref();
-    if !is_integer(source.kind) {
+    if !source.kind.is_integer() {
         let kind = format!("{:?}", source.kind).to_lowercase();
         return Err(FrameProblem::SignNotInteger {
             name,
@@ -405,7 +402,7 @@ fn sign_source(
             kind,
         });
     }
-    let (bit, bits) = (*sign.bit.get_ref(), bits_of(source));
+    let (bit, bits) = (*sign.bit.get_ref(), source.bits());
     if bit >= bits {
         return Err(FrameProblem::SignBitOutside {
             name,
