@@ -1,7 +1,7 @@
 //! Topic routes as the config writes them: topic filters with `+`/`#`,
-//! sensor-id templates (`{1}.{2}`, `{id}`, `{field}`), and the checked route
-//! of a sensor's `mqtt = {...}` or a `[[mqtt_pattern]]` that the MQTT source
-//! builds its router from.
+//! sensor-id templates (`{1}.{2}`, `{id}`, `{field}`, `{frame.NAME}`), and
+//! the checked route of a sensor's `mqtt = {...}` or a `[[mqtt_pattern]]`
+//! that the MQTT source builds its router from.
 
 use super::FrameIdError;
 use super::payload::{LayoutProblem, PayloadLayout};
