@@ -8,6 +8,8 @@ pub mod csv;
 mod diagnostics;
 mod duration;
 mod export;
+mod frame;
+mod frame_layout;
 mod import;
 pub mod keys;
 mod locate;
@@ -32,6 +34,10 @@ pub use broker_url::{BrokerUrl, BrokerUrlError};
 pub use diagnostics::{ConfigErrors, Diagnostic};
 pub use duration::{Dur, InvalidDuration};
 pub use export::ExportConfig;
+pub use frame::{ChecksumKind, ChecksumSpec, FrameSpec, LayoutSpec, SignBit, TypeValues};
+pub use frame_layout::{
+    ChecksumRule, FrameIdError, FrameLayout, FrameProblem, FrameRules, LayoutField, TypedLayout,
+};
 pub use import::{ColumnTarget, ImportProfile};
 pub use modbus::{
     ModbusBinding, ModbusDevice, ModbusTemplate, Table, TemplateField, UnreadableRange, ValueType,
@@ -45,7 +51,8 @@ pub use mqtt::{
 pub use payload::{JsonPaths, LayoutError, LayoutProblem, Linear, PayloadFormat, PayloadLayout};
 pub use preflight::{Purpose, Surroundings};
 pub use route::{
-    IdError, IdTemplate, RouteError, RouteProblem, RouteTarget, TopicError, TopicFilter, TopicRoute,
+    IdError, IdFormat, IdTemplate, RouteError, RouteProblem, RouteTarget, TopicError, TopicFilter,
+    TopicRoute,
 };
 pub use secret::{redact_url, url_user_info};
 
@@ -227,6 +234,8 @@ pub struct Sensor {
     pub sim: Option<SimBinding>,
     pub alarm: Option<Spanned<AlarmLimits>>,
     pub meter: Option<MeterBinding>,
+    /// Digits after the point on the console (the history keeps every digit).
+    pub decimals: Option<Spanned<u8>>,
 }
 
 impl Sensor {

@@ -6,6 +6,7 @@
 //! `deny_unknown_fields`, so the keys are listed in both structs).
 
 use super::Dur;
+use super::frame::{FrameSpec, LayoutSpec, SignBit};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -82,6 +83,13 @@ pub struct MqttBinding {
     pub eng: Option<Spanned<[f64; 2]>>,
     #[serde(default)]
     pub fields: Vec<Spanned<FieldSpec>>,
+    /// What makes a hex/binary frame valid (length, header, footer, checksum).
+    pub frame: Option<Spanned<FrameSpec>>,
+    /// Offset of the type byte that chooses one of `layouts`.
+    pub type_at: Option<Spanned<usize>>,
+    /// Several layouts, chosen by the type byte at `type_at`.
+    #[serde(default)]
+    pub layouts: Vec<Spanned<LayoutSpec>>,
     /// Which field of a hex/binary layout is this sensor's value (default: the first).
     pub field: Option<Spanned<String>>,
     /// Take only the readings whose `id_path` equals this (one topic carrying many sensors).
@@ -94,7 +102,8 @@ pub struct MqttPattern {
     pub broker: Spanned<String>,
     pub topic: Spanned<String>,
     /// Sensor id built from the wildcard captures (`{1}.{2}`), the payload's
-    /// id (`{id}`, needs `id_path`) and the layout field name (`{field}`).
+    /// id (`{id}`, needs `id_path`), the layout field name (`{field}`) and
+    /// a frame field's value (`{frame.device}`).
     pub id: Spanned<String>,
     pub unit: Option<String>,
     pub group: Option<String>,
@@ -111,6 +120,12 @@ pub struct MqttPattern {
     pub eng: Option<Spanned<[f64; 2]>>,
     #[serde(default)]
     pub fields: Vec<Spanned<FieldSpec>>,
+    pub frame: Option<Spanned<FrameSpec>>,
+    pub type_at: Option<Spanned<usize>>,
+    #[serde(default)]
+    pub layouts: Vec<Spanned<LayoutSpec>>,
+    /// Display precision of the discovered sensors (the history keeps every digit).
+    pub decimals: Option<Spanned<u8>>,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -156,6 +171,21 @@ pub struct FieldSpec {
     #[serde(default)]
     pub offset_value: f64,
     pub unit: Option<String>,
+    /// `bits`/`bool`: the lowest bit (0 = least significant).
+    pub bit: Option<Spanned<u32>>,
+    /// `bits`: how many bits (1-32).
+    pub width: Option<Spanned<u32>>,
+    /// The value is negative when this bit of another field is set.
+    pub sign_bit: Option<Spanned<SignBit>>,
+    /// `false`: read for ids and signs only, not a sensor of its own.
+    #[serde(default = "yes")]
+    pub reading: bool,
+    /// Display precision of this field's sensors.
+    pub decimals: Option<Spanned<u8>>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn one() -> f64 {
@@ -169,19 +199,58 @@ pub enum FieldType {
     I8,
     U16,
     I16,
+    /// 3 bytes, e.g. a device id.
+    U24,
+    I24,
     U32,
     I32,
     F32,
     F64,
+    /// `width` bits from `bit` up (an unsigned number).
+    Bits,
+    /// One bit: 0 or 1.
+    Bool,
 }
 
 impl FieldType {
+    /// Integers can name sensors (`{frame.NAME}`) and carry sign flags; floats cannot.
+    pub fn is_integer(self) -> bool {
+        !matches!(self, FieldType::F32 | FieldType::F64)
+    }
+    /// Bytes read; for `bits`/`bool` the smallest (see [`FieldSpec::size`]).
     pub fn size(self) -> usize {
         match self {
-            FieldType::U8 | FieldType::I8 => 1,
+            FieldType::U8 | FieldType::I8 | FieldType::Bits | FieldType::Bool => 1,
             FieldType::U16 | FieldType::I16 => 2,
+            FieldType::U24 | FieldType::I24 => 3,
             FieldType::U32 | FieldType::I32 | FieldType::F32 => 4,
             FieldType::F64 => 8,
+        }
+    }
+}
+
+impl FieldSpec {
+    /// Bytes this field reads: bit fields take the bytes their bits reach.
+    pub fn size(&self) -> usize {
+        match self.kind {
+            FieldType::Bits | FieldType::Bool => {
+                let top = self.bit_at().saturating_add(self.bit_width());
+                top.div_ceil(8).max(1) as usize
+            }
+            kind => kind.size(),
+        }
+    }
+    pub fn bit_at(&self) -> u32 {
+        self.bit.as_ref().map_or(0, |b| *b.get_ref())
+    }
+    pub fn bit_width(&self) -> u32 {
+        self.width.as_ref().map_or(1, |w| *w.get_ref())
+    }
+    /// Bits of the integer this field reads (`{frame.NAME}` ids are padded to them).
+    pub fn bits(&self) -> u32 {
+        match self.kind {
+            FieldType::Bits | FieldType::Bool => self.bit_width(),
+            kind => (kind.size() * 8) as u32,
         }
     }
 }
@@ -209,6 +278,9 @@ pub struct DecodeKeys<'a> {
     pub raw: Option<&'a Spanned<[f64; 2]>>,
     pub eng: Option<&'a Spanned<[f64; 2]>>,
     pub fields: &'a [Spanned<FieldSpec>],
+    pub frame: Option<&'a Spanned<FrameSpec>>,
+    pub type_at: Option<&'a Spanned<usize>>,
+    pub layouts: &'a [Spanned<LayoutSpec>],
 }
 
 impl DecodeKeys<'_> {
@@ -217,7 +289,7 @@ impl DecodeKeys<'_> {
         if let Some(kind) = self.payload {
             return *kind.get_ref();
         }
-        if !self.fields.is_empty() {
+        if !self.fields.is_empty() || !self.layouts.is_empty() {
             PayloadKind::Hex
         } else if [
             self.value,
@@ -253,6 +325,9 @@ impl MqttBinding {
             raw: self.raw.as_ref(),
             eng: self.eng.as_ref(),
             fields: &self.fields,
+            frame: self.frame.as_ref(),
+            type_at: self.type_at.as_ref(),
+            layouts: &self.layouts,
         }
     }
 }
@@ -272,6 +347,9 @@ impl MqttPattern {
             raw: self.raw.as_ref(),
             eng: self.eng.as_ref(),
             fields: &self.fields,
+            frame: self.frame.as_ref(),
+            type_at: self.type_at.as_ref(),
+            layouts: &self.layouts,
         }
     }
 }

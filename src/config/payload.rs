@@ -2,7 +2,8 @@
 //! pattern shares (`payload`, `value`, `time`, `fields`, `raw`/`eng`, ...).
 //! The MQTT source decodes messages by it.
 
-use super::{DecodeKeys, FieldSpec, PayloadKind, TimeFormat};
+use super::frame_layout::{FrameIdError, FrameLayout, FrameProblem};
+use super::{DecodeKeys, PayloadKind, TimeFormat};
 use std::ops::Range;
 use toml::Spanned;
 
@@ -18,7 +19,7 @@ pub struct PayloadLayout {
 pub enum PayloadFormat {
     Number,
     Json(JsonPaths),
-    Frame { hex: bool, fields: Vec<FieldSpec> },
+    Frame(FrameLayout),
 }
 
 /// JSON pointers to the parts of a JSON message.
@@ -78,6 +79,8 @@ pub enum LayoutProblem {
     BadScale,
     #[error("linear scaling needs both raw = [lo, hi] and eng = [lo, hi]")]
     HalfScale,
+    #[error(transparent)]
+    Frame(#[from] FrameProblem),
 }
 
 impl LayoutProblem {
@@ -105,10 +108,9 @@ impl PayloadLayout {
         let format = match kind {
             PayloadKind::Number => PayloadFormat::Number,
             PayloadKind::Json => PayloadFormat::Json(json_paths(keys)?),
-            PayloadKind::Hex | PayloadKind::Binary => PayloadFormat::Frame {
-                hex: kind == PayloadKind::Hex,
-                fields: frame_fields(keys)?,
-            },
+            PayloadKind::Hex | PayloadKind::Binary => {
+                PayloadFormat::Frame(FrameLayout::from_keys(keys, kind == PayloadKind::Hex)?)
+            }
         };
         if kind != PayloadKind::Json
             && let Some(key) = json_pointer_keys(keys).into_iter().flatten().next()
@@ -116,9 +118,9 @@ impl PayloadLayout {
             return Err(LayoutProblem::PointerWithoutJson(kind_name(kind)).at(key.span()));
         }
         if matches!(format, PayloadFormat::Json(_) | PayloadFormat::Number)
-            && let Some(first) = keys.fields.first()
+            && let Some(first) = frame_key_span(keys)
         {
-            return Err(LayoutProblem::FieldsWithoutFrame.at(first.span()));
+            return Err(LayoutProblem::FieldsWithoutFrame.at(first));
         }
         Ok(PayloadLayout {
             format,
@@ -130,14 +132,30 @@ impl PayloadLayout {
     /// The layout's field names, in order (empty unless hex/binary).
     pub fn field_names(&self) -> Vec<&str> {
         match &self.format {
-            PayloadFormat::Frame { fields, .. } => fields.iter().map(|f| f.name.as_str()).collect(),
+            PayloadFormat::Frame(frame) => frame.field_names(),
             _ => Vec::new(),
+        }
+    }
+
+    /// Whether `{frame.NAME}` can name this payload's sensors.
+    pub fn check_frame_id(&self, name: &str) -> Result<(), FrameIdError> {
+        match &self.format {
+            PayloadFormat::Frame(frame) => frame.check_id_field(name),
+            _ => Err(FrameIdError::NotAFrame(name.to_owned())),
         }
     }
 
     pub fn has_id_path(&self) -> bool {
         matches!(&self.format, PayloadFormat::Json(p) if p.id.is_some())
     }
+}
+
+/// The first frame key (`fields`, `layouts`, `frame`, `type_at`) given.
+fn frame_key_span(keys: &DecodeKeys<'_>) -> Option<Range<usize>> {
+    (keys.fields.first().map(|f| f.span()))
+        .or_else(|| keys.layouts.first().map(|l| l.span()))
+        .or_else(|| keys.frame.map(|f| f.span()))
+        .or_else(|| keys.type_at.map(|t| t.span()))
 }
 
 fn json_pointer_keys<'a>(keys: &DecodeKeys<'a>) -> [Option<&'a Spanned<String>>; 7] {
@@ -180,26 +198,6 @@ fn json_paths(keys: &DecodeKeys<'_>) -> Result<JsonPaths, LayoutError> {
         quality: pointer(keys.quality)?,
         items: pointer(keys.items)?,
     })
-}
-
-fn frame_fields(keys: &DecodeKeys<'_>) -> Result<Vec<FieldSpec>, LayoutError> {
-    if keys.fields.is_empty() {
-        return Err(LayoutError {
-            span: keys.payload.map(|p| p.span()),
-            problem: LayoutProblem::FrameWithoutFields,
-        });
-    }
-    let mut names = std::collections::HashSet::new();
-    for field in keys.fields {
-        let f = field.get_ref();
-        if !names.insert(f.name.as_str()) {
-            return Err(LayoutProblem::DuplicateField(f.name.clone()).at(field.span()));
-        }
-        if !(f.scale.is_finite() && f.offset_value.is_finite()) {
-            return Err(LayoutProblem::NonFiniteField(f.name.clone()).at(field.span()));
-        }
-    }
-    Ok(keys.fields.iter().map(|f| f.get_ref().clone()).collect())
 }
 
 fn linear(keys: &DecodeKeys<'_>) -> Result<Option<Linear>, LayoutError> {

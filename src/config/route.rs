@@ -1,12 +1,16 @@
 //! Topic routes as the config writes them: topic filters with `+`/`#`,
-//! sensor-id templates (`{1}.{2}`, `{id}`, `{field}`), and the checked route
-//! of a sensor's `mqtt = {...}` or a `[[mqtt_pattern]]` that the MQTT source
-//! builds its router from.
+//! sensor-id templates (`{1}.{2}`, `{id}`, `{field}`, `{frame.NAME}`), and
+//! the checked route of a sensor's `mqtt = {...}` or a `[[mqtt_pattern]]`
+//! that the MQTT source builds its router from.
 
+use super::FrameIdError;
 use super::payload::{LayoutProblem, PayloadLayout};
 use super::{MqttBinding, MqttPattern};
 use crate::model::SensorId;
 use std::ops::Range;
+
+mod template;
+pub use template::{IdError, IdFormat, IdTemplate};
 
 /// An MQTT topic filter, e.g. `plant/+/+/value` or `factory/#`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,98 +99,6 @@ impl TopicFilter {
     }
 }
 
-/// A sensor-id template: text with `{1}`…`{n}` (wildcard captures), `{id}`
-/// (the payload's id) and `{field}` (the frame field name).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IdTemplate {
-    parts: Vec<Part>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Part {
-    Text(String),
-    Capture(usize),
-    Id,
-    Field,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum IdError {
-    #[error("id {0:?}: unclosed {{")]
-    Unclosed(String),
-    #[error(
-        "id {id:?}: {{{name}}} is not a placeholder; use {{1}}..{{{wildcards}}} (the topic's + and # in order), {{id}} or {{field}}"
-    )]
-    NotAPlaceholder {
-        id: String,
-        name: String,
-        wildcards: usize,
-    },
-    #[error("id must not be empty")]
-    Empty,
-}
-
-impl IdTemplate {
-    pub fn parse(text: &str, wildcards: usize) -> Result<IdTemplate, IdError> {
-        let mut parts = Vec::new();
-        let mut rest = text;
-        while let Some(open) = rest.find('{') {
-            if open > 0 {
-                parts.push(Part::Text(rest[..open].to_owned()));
-            }
-            let Some(close) = rest[open..].find('}') else {
-                return Err(IdError::Unclosed(text.to_owned()));
-            };
-            let name = &rest[open + 1..open + close];
-            parts.push(placeholder(text, name, wildcards)?);
-            rest = &rest[open + close + 1..];
-        }
-        if !rest.is_empty() {
-            parts.push(Part::Text(rest.to_owned()));
-        }
-        if parts.is_empty() {
-            return Err(IdError::Empty);
-        }
-        Ok(IdTemplate { parts })
-    }
-
-    pub fn uses_id(&self) -> bool {
-        self.parts.contains(&Part::Id)
-    }
-    pub fn uses_field(&self) -> bool {
-        self.parts.contains(&Part::Field)
-    }
-
-    /// The id, or `None` when `{id}`/`{field}` is needed but absent.
-    pub fn render(&self, captures: &[&str], key: Option<&str>) -> Option<String> {
-        let mut out = String::new();
-        for part in &self.parts {
-            match part {
-                Part::Text(t) => out.push_str(t),
-                Part::Capture(i) => out.push_str(captures.get(*i)?),
-                Part::Id | Part::Field => out.push_str(key?),
-            }
-        }
-        (!out.is_empty()).then_some(out)
-    }
-}
-
-/// The part `{name}` of template `id` stands for.
-fn placeholder(id: &str, name: &str, wildcards: usize) -> Result<Part, IdError> {
-    match name {
-        "id" => Ok(Part::Id),
-        "field" => Ok(Part::Field),
-        n => match n.parse::<usize>() {
-            Ok(i) if (1..=wildcards).contains(&i) => Ok(Part::Capture(i - 1)),
-            _ => Err(IdError::NotAPlaceholder {
-                id: id.to_owned(),
-                name: name.to_owned(),
-                wildcards,
-            }),
-        },
-    }
-}
-
 /// Which sensor(s) a route's values are for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RouteTarget {
@@ -236,6 +148,8 @@ pub enum RouteProblem {
     IdWithoutIdPath,
     #[error("the layout has {0} fields: put {{field}} in the id so each gets its own sensor")]
     FieldsWithoutField(usize),
+    #[error("id {id:?}: {problem}")]
+    FrameId { id: String, problem: FrameIdError },
 }
 
 impl RouteProblem {
@@ -302,6 +216,8 @@ impl TopicRoute {
         let id = IdTemplate::parse(pattern.id.get_ref(), filter.wildcards())
             .map_err(|e| RouteProblem::from(e).at(pattern.id.span()))?;
         check_template_fits(&id, &layout).map_err(|problem| problem.at(pattern.id.span()))?;
+        check_frame_ids(&id, &layout, pattern.id.get_ref())
+            .map_err(|problem| problem.at(pattern.id.span()))?;
         Ok(TopicRoute {
             filter,
             layout,
@@ -327,6 +243,24 @@ fn check_template_fits(id: &IdTemplate, layout: &PayloadLayout) -> Result<(), Ro
         return Err(RouteProblem::FieldsWithoutField(fields));
     }
     Ok(())
+}
+
+/// `{frame.NAME}` must name an integer field of every layout.
+fn check_frame_ids(
+    id: &IdTemplate,
+    layout: &PayloadLayout,
+    text: &str,
+) -> Result<(), RouteProblem> {
+    match id
+        .frame_fields()
+        .find_map(|f| layout.check_frame_id(f).err())
+    {
+        Some(problem) => Err(RouteProblem::FrameId {
+            id: text.to_owned(),
+            problem,
+        }),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! must be unique, limits that must be ordered.
 
 mod billing;
+mod display;
 mod import;
 mod modbus;
 mod values;
@@ -48,6 +49,7 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
     super::alarm::check_settings(config, &brokers, &mut diags);
     billing::check(config, &mut diags);
     import::check(config, &mut diags);
+    display::check(config, &mut diags);
     diags.extend(super::keys::check_bindings(&config.ui.keys));
     values::check(config, &Document::parse(&config.source), &mut diags);
     diags

@@ -14,6 +14,7 @@ use std::ops::Range;
 
 mod frame;
 use frame::decode_frame;
+pub use frame::{FrameRejection, FrameValue, Hex};
 
 /// How to read one kind of message, built once from a checked layout.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,6 +43,8 @@ pub struct Decoded {
 pub struct Decoding {
     pub readings: Vec<Decoded>,
     pub error: Option<DecodeError>,
+    /// A frame's integer fields, for `{frame.NAME}` in sensor ids.
+    pub frame: Vec<FrameValue>,
 }
 
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -76,6 +79,9 @@ pub enum DecodeError {
     },
     #[error("payload of {size} bytes is larger than max_packet_size = {limit} bytes; not decoded")]
     TooLarge { size: usize, limit: usize },
+    /// A frame that breaks its layout's rules: nothing of it is stored.
+    #[error(transparent)]
+    Frame(FrameRejection),
     #[error("reading {index}: {source}")]
     Item {
         index: usize,
@@ -115,7 +121,7 @@ impl PayloadSpec {
             PayloadFormat::Json(paths) => {
                 decode_json(paths, layout.time_format, payload, arrival_ms)
             }
-            PayloadFormat::Frame { hex, fields } => decode_frame(*hex, fields, payload, arrival_ms),
+            PayloadFormat::Frame(frame) => decode_frame(frame, payload, arrival_ms),
         };
         if let Some(scale) = layout.scale {
             for reading in &mut out.readings {
@@ -130,11 +136,11 @@ fn single(result: Result<Decoded, DecodeError>) -> Decoding {
     match result {
         Ok(reading) => Decoding {
             readings: vec![reading],
-            error: None,
+            ..Default::default()
         },
         Err(e) => Decoding {
-            readings: Vec::new(),
             error: Some(e),
+            ..Default::default()
         },
     }
 }

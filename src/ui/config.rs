@@ -29,6 +29,8 @@ pub struct UiConfig {
     pub operator: String,
     /// The dashboard's window (`[history] live_window`): sparklines, exports.
     pub live_window_ms: i64,
+    /// Display precision of sensors that configure one (`decimals`).
+    pub decimals: super::decimals::Decimals,
 }
 
 impl UiConfig {
@@ -94,6 +96,7 @@ impl UiConfig {
             meters,
             operator: operator_name(),
             live_window_ms: config.history.live_window.as_millis_i64(),
+            decimals: super::decimals::Decimals::from_config(config),
         };
         Ok((ui_config, warnings))
     }

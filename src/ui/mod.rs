@@ -8,6 +8,7 @@
 //! and only when something changed.
 
 mod config;
+pub mod decimals;
 pub mod draw;
 mod effects;
 pub mod history;

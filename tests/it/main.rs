@@ -45,6 +45,7 @@ mod modbus_poll;
 #[cfg(feature = "demo")]
 mod modbus_rtu;
 mod mqtt_bursts;
+mod mqtt_frames;
 #[cfg(feature = "demo")]
 mod mqtt_inprocess;
 mod mqtt_mosquitto;
@@ -54,6 +55,7 @@ mod mqtt_tls;
 mod no_loss;
 mod replay_console;
 mod restart_dashboard;
+mod tui_decimals;
 mod tui_property;
 mod tui_snapshots;
 mod tui_state;

@@ -1,10 +1,11 @@
 //! Which sensor a message belongs to: the per-broker route table that turns
 //! one publish into readings and newly discovered sensors. Topic filters and
-//! id templates, and the checks of the routes, are `config::route`'s.
+//! id templates (`{1}.{2}`, `{id}`, `{field}`, `{frame.NAME}`), and the
+//! checks of the routes, are `config::route`'s.
 
 use crate::config::{Config, RouteTarget, TopicFilter, TopicRoute};
 use crate::model::{Reading, SensorId, SensorMeta, TimestampMs};
-use crate::source::payload::{DecodeError, Decoded, PayloadSpec};
+use crate::source::payload::{DecodeError, Decoded, FrameValue, PayloadSpec};
 use std::collections::{HashMap, HashSet};
 
 #[derive(Clone, Debug)]
@@ -112,7 +113,7 @@ impl Router {
             }
             let captures = route.filter.captures(topic).unwrap_or_default();
             for decoded in decoding.readings {
-                match target_id(&route.target, &captures, &decoded) {
+                match target_id(&route.target, &captures, &decoded, &decoding.frame) {
                     Ok(Some(id)) => {
                         let id = SensorId::new(id);
                         if !self.known.contains(&id) {
@@ -166,6 +167,7 @@ fn target_id(
     target: &RouteTarget,
     captures: &[&str],
     decoded: &Decoded,
+    frame: &[FrameValue],
 ) -> Result<Option<String>, DecodeError> {
     match target {
         RouteTarget::Sensor {
@@ -181,7 +183,10 @@ fn target_id(
             Ok(wanted.then(|| id.to_string()))
         }
         RouteTarget::Pattern { id, .. } => id
-            .render(captures, decoded.key.as_deref())
+            .render_with(captures, decoded.key.as_deref(), |name| {
+                let value = frame.iter().find(|v| &*v.name == name)?;
+                Some((value.raw, value.bits))
+            })
             .map(Some)
             .ok_or_else(|| DecodeError::Missing("the sensor id ({id})".into())),
     }
@@ -200,6 +205,9 @@ fn discovered_meta(target: &RouteTarget, id: &SensorId, decoded: &Decoded) -> Se
         range: None,
     }
 }
+
+#[cfg(test)]
+mod frame_tests;
 
 #[cfg(test)]
 mod tests {

@@ -302,6 +302,9 @@ fn any_spec() -> impl Strategy<Value = PayloadSpec> {
         Just(spec(
             "payload = \"binary\"\nfields = [{ name = \"a\", offset = 1, type = \"f32\" }, { name = \"b\", offset = 0, type = \"u8\" }]"
         )),
+        Just(spec(
+            "payload = \"hex\"\nframe = { min_length = 3, header = \"50\", checksum = { kind = \"sum8\", over = [1, -1], at = -1 } }\ntype_at = 1\nlayouts = [{ type = [0x30, 0x31], fields = [{ name = \"f\", offset = 2, type = \"u8\", reading = false }, { name = \"a\", offset = 2, type = \"u24\", sign_bit = { field = \"f\", bit = 0 } }] }, { type = 0x32, fields = [{ name = \"b\", offset = 2, type = \"bits\", bit = 2, width = 11 }, { name = \"c\", offset = 3, type = \"bool\", bit = 5 }] }]"
+        )),
     ]
 }
 

@@ -1,7 +1,7 @@
 //! The alarm pane: active alarms by priority, then newest first;
 //! unacknowledged ones stand out.
 
-use super::{clock, format_value, pane};
+use super::{clock, format_decimals, pane};
 use crate::alarm::{AlarmState, AlarmView, Priority};
 use crate::ui::state::{Focus, UiState};
 use crate::ui::theme::Theme;
@@ -59,7 +59,11 @@ pub fn draw(frame: &mut Frame, area: Rect, ui: &UiState) {
                 Cell::from(priority_label(a.priority)),
                 Cell::from(a.condition.to_uppercase()),
                 Cell::from(name),
-                Cell::from(a.value.map(format_value).unwrap_or_default()),
+                Cell::from(
+                    a.value
+                        .map(|v| format_decimals(v, ui.config.decimals.of(a.sensor.as_str())))
+                        .unwrap_or_default(),
+                ),
                 Cell::from(clock(ui, a.raised_ms)),
                 Cell::from(a.state.label()),
             ];

@@ -1,7 +1,7 @@
 //! Sensor detail: history chart with limit lines, window statistics, the
 //! sensor's recent alarm events and where its values come from.
 
-use super::{format_value, pane, time_fmt};
+use super::{format_decimals, format_value, pane, time_fmt};
 use crate::engine::SensorLive;
 use crate::model::Quality;
 use crate::ui::history::DetailData;
@@ -177,6 +177,7 @@ fn side_panel(
 ) {
     let theme = ui.theme();
     let unit = sensor.map_or("", |s| s.meta.unit.as_str());
+    let decimals = ui.config.decimals.of(detail.sensor.as_str());
     let mut lines = Vec::new();
     let label = |text: &str| Span::styled(format!("{text:<8}"), theme.dim);
     lines.push(Line::from(vec![
@@ -192,16 +193,18 @@ fn side_panel(
         }
         let now = match (s.last, s.quality) {
             (None, _) => Span::styled("no data", theme.dim),
-            (Some(p), Quality::Good) => {
-                Span::styled(format!("{} {unit}", format_value(p.value)), theme.value)
-            }
+            (Some(p), Quality::Good) => Span::styled(
+                format!("{} {unit}", format_decimals(p.value, decimals)),
+                theme.value,
+            ),
             (Some(p), Quality::Stale) => Span::styled(
-                format!("({} {unit}) stale", format_value(p.value)),
+                format!("({} {unit}) stale", format_decimals(p.value, decimals)),
                 theme.stale,
             ),
-            (Some(p), Quality::Bad) => {
-                Span::styled(format!("bad ({})", format_value(p.value)), theme.bad)
-            }
+            (Some(p), Quality::Bad) => Span::styled(
+                format!("bad ({})", format_decimals(p.value, decimals)),
+                theme.bad,
+            ),
         };
         lines.push(Line::from(vec![label("now"), now]));
     }
@@ -233,7 +236,7 @@ fn side_panel(
     lines.push(Line::raw(""));
     match detail.data.as_ref().and_then(|d| d.stats) {
         Some(st) => {
-            let v = |x: f64| format!("{} {unit}", format_value(x));
+            let v = |x: f64| format!("{} {unit}", format_decimals(x, decimals));
             lines.push(Line::from(vec![
                 label("last"),
                 Span::styled(v(st.last), theme.value),
@@ -266,7 +269,7 @@ fn side_panel(
             e.event
         );
         if let Some(v) = e.value {
-            text.push_str(&format!(" {}", format_value(v)));
+            text.push_str(&format!(" {}", format_decimals(v, decimals)));
         }
         if !e.operator.is_empty() {
             text.push_str(&format!(" {}", e.operator));

@@ -317,6 +317,14 @@ pub fn format_value(value: f64) -> String {
     }
 }
 
+/// A sensor's value: with its configured `decimals`, else as [`format_value`].
+pub fn format_decimals(value: f64, decimals: Option<usize>) -> String {
+    match decimals {
+        Some(digits) if value.is_finite() => format!("{value:.digits$}"),
+        _ => format_value(value),
+    }
+}
+
 /// Replaces everything outside ASCII, for terminals without box drawing,
 /// block elements or braille (`--ascii`, or a non-UTF-8 locale).
 fn downgrade_to_ascii(buf: &mut Buffer, area: Rect) {

@@ -1,7 +1,7 @@
 //! The tile grid: group headings and one tile per sensor (name, value,
 //! gauge over the display range, sparkline of the recent window).
 
-use super::format_value;
+use super::format_decimals;
 use crate::alarm::{AlarmView, Priority};
 use crate::engine::SensorLive;
 use crate::model::Quality;
@@ -183,7 +183,8 @@ fn tile(
         buf.set_stringn(x, area.y, text, width, style);
     }
     // Line 2: the value. A stale or bad value is never shown as live.
-    let value_line = value_line(sensor, alarm, theme);
+    let decimals = ui.config.decimals.of(sensor.meta.id.as_str());
+    let value_line = value_line(sensor, alarm, decimals, theme);
     buf.set_line(area.x, area.y + 1, &value_line, area.width);
     // Line 3: gauge over the display range.
     let range = display_range(sensor, ui);
@@ -208,12 +209,17 @@ fn tile(
     );
 }
 
-fn value_line<'a>(sensor: &SensorLive, alarm: Option<&AlarmView>, theme: &Theme) -> Line<'a> {
+fn value_line<'a>(
+    sensor: &SensorLive,
+    alarm: Option<&AlarmView>,
+    decimals: Option<usize>,
+    theme: &Theme,
+) -> Line<'a> {
     let unit = sensor.meta.unit.clone();
     let Some(last) = sensor.last else {
         return Line::styled("  no data", theme.dim);
     };
-    let value = format_value(last.value);
+    let value = format_decimals(last.value, decimals);
     match sensor.quality {
         Quality::Good => {
             let style = match alarm {
