@@ -55,6 +55,8 @@ fn sqlite3(db: &Path, script: &str) {
     let mut child = Command::new("sqlite3")
         .arg(db)
         .stdin(std::process::Stdio::piped())
+        // `PRAGMA journal_mode = WAL` answers "wal" on stdout.
+        .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
     child
