@@ -126,7 +126,7 @@ fn one_meter(db: &Path, config_path: &Path) {
         },
     );
     c.bench_function("billing/baseline: rusqlite scan of the same rows", |b| {
-        let conn = reader.connection();
+        let conn = rusqlite::Connection::open(db).unwrap();
         let mut stmt = conn
             .prepare(
                 "SELECT r.ts, r.value FROM readings r JOIN sensors s ON s.sensor_id = r.sensor_id

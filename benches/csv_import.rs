@@ -83,8 +83,8 @@ fn timed(iters: u64, fresh: &mut impl FnMut() -> PathBuf, run: impl Fn(&Path)) -
 }
 
 fn floorwatch_import(db: &Path, file: &Path) {
-    let conn = floorwatch::store::bulk::open(db).unwrap();
-    import_file(&conn, db, file, &ImportOptions::default(), &mut |_| {
+    let store = floorwatch::store::bulk::open(db).unwrap();
+    import_file(&store, file, &ImportOptions::default(), &mut |_| {
         std::ops::ControlFlow::Continue(())
     })
     .unwrap();

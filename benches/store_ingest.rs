@@ -52,7 +52,7 @@ fn through_writer(path: &Path, rows: &[Reading]) {
 /// The raw baseline: the same schema (created by floorwatch), sensors
 /// pre-registered, one transaction, one prepared statement.
 fn raw_rusqlite(path: &Path, rows: &[Reading]) {
-    let mut conn = floorwatch::store::open(path).unwrap();
+    let mut conn = floorwatch::store::sqlite::open(path).unwrap();
     let tx = conn.transaction().unwrap();
     {
         let mut sensor = tx
@@ -77,7 +77,7 @@ fn raw_rusqlite(path: &Path, rows: &[Reading]) {
 /// The like-for-like baseline: what the writer's commits do, without its
 /// channel, thread, sensor-id lookup and stored/duplicate counting.
 fn raw_rusqlite_writer_batches(path: &Path, rows: &[Reading]) {
-    let mut conn = floorwatch::store::open(path).unwrap();
+    let mut conn = floorwatch::store::sqlite::open(path).unwrap();
     conn.pragma_update(None, "synchronous", "FULL").unwrap();
     // One transaction, as the writer registers new sensors inside its batch
     // (100 autocommits would be 100 fsyncs).
@@ -156,7 +156,7 @@ fn bench(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 timed(iters, &mut fresh, |p| {
                     // Same schema; sensors registered; then one .import transaction.
-                    let mut conn = floorwatch::store::open(p).unwrap();
+                    let mut conn = floorwatch::store::sqlite::open(p).unwrap();
                     let tx = conn.transaction().unwrap();
                     for s in 0..SENSORS {
                         tx.execute(

@@ -7,8 +7,7 @@ use super::evaluator::AlarmEvent;
 use super::machine::{EventKind, Phase, Shelve};
 use super::{AlarmState, Priority};
 use crate::model::TimestampMs;
-use crate::store::{AlarmEventRow, StoreError};
-use rusqlite::{Connection, params_from_iter, types::Value};
+use crate::store::{AlarmEventRow, HistoryReader, JournalQuery, StoreError};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -42,42 +41,15 @@ pub struct Restored {
     pub message: String,
 }
 
-fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-    |source| StoreError::Sqlite {
-        path: path.to_owned(),
-        source,
-    }
-}
-
-const COLUMNS: &str = "ts, sensor, condition, event, state, value, priority, operator, comment";
-
-fn row_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlarmEventRow> {
-    Ok(AlarmEventRow {
-        ts: r.get(0)?,
-        sensor: r.get(1)?,
-        condition: r.get(2)?,
-        event: r.get(3)?,
-        state: r.get(4)?,
-        value: r.get(5)?,
-        priority: r.get(6)?,
-        operator: r.get(7)?,
-        comment: r.get(8)?,
-    })
-}
-
 /// Reads the journal and returns every alarm that was not Normal at its end.
 pub fn restore(path: &Path) -> Result<Vec<Restored>, StoreError> {
-    let conn = crate::store::open_reader(path)?;
-    let mut stmt = conn
-        .prepare(&format!(
-            "SELECT {COLUMNS} FROM alarm_events ORDER BY event_id"
-        ))
-        .map_err(sqlite(path))?;
-    let rows = stmt.query_map([], row_of).map_err(sqlite(path))?;
+    restore_from(&HistoryReader::open(path)?)
+}
+
+/// [`restore`] from an open history.
+pub fn restore_from(history: &HistoryReader) -> Result<Vec<Restored>, StoreError> {
     let mut folded = Fold::default();
-    for row in rows {
-        folded.add(&row.map_err(sqlite(path))?);
-    }
+    history.for_each_journal_row(|row| folded.add(&row))?;
     Ok(folded.into_restored())
 }
 
@@ -192,55 +164,32 @@ pub struct JournalFilter {
     pub limit: Option<usize>,
 }
 
-/// Journal rows matching `filter`, newest first.
-pub fn query(path: &Path, filter: &JournalFilter) -> Result<Vec<AlarmEventRow>, StoreError> {
-    let conn = crate::store::open_reader(path)?;
-    query_conn(&conn, filter).map_err(sqlite(path))
+impl JournalFilter {
+    /// The store's query for this filter.
+    pub fn to_query(&self) -> JournalQuery {
+        JournalQuery {
+            sensor_contains: self.sensor.clone(),
+            priority: self.priority.map(|p| p.label().to_owned()),
+            state: self.state.map(|s| s.label().to_owned()),
+            event: self.event.map(|e| e.label().to_owned()),
+            from_ms: self.from_ms,
+            to_ms: self.to_ms,
+            limit: self.limit.unwrap_or(1_000),
+        }
+    }
 }
 
-pub fn query_conn(
-    conn: &Connection,
+/// Journal rows matching `filter`, newest first.
+pub fn query(path: &Path, filter: &JournalFilter) -> Result<Vec<AlarmEventRow>, StoreError> {
+    query_from(&HistoryReader::open(path)?, filter)
+}
+
+/// [`query`] on an open history.
+pub fn query_from(
+    history: &HistoryReader,
     filter: &JournalFilter,
-) -> rusqlite::Result<Vec<AlarmEventRow>> {
-    let mut clauses = Vec::new();
-    let mut args: Vec<Value> = Vec::new();
-    if let Some(sensor) = &filter.sensor {
-        clauses.push("instr(lower(sensor), lower(?)) > 0");
-        args.push(Value::Text(sensor.clone()));
-    }
-    if let Some(p) = filter.priority {
-        clauses.push("priority = ?");
-        args.push(Value::Text(p.label().to_owned()));
-    }
-    if let Some(s) = filter.state {
-        clauses.push("state = ?");
-        args.push(Value::Text(s.label().to_owned()));
-    }
-    if let Some(e) = filter.event {
-        clauses.push("event = ?");
-        args.push(Value::Text(e.label().to_owned()));
-    }
-    if let Some(from) = filter.from_ms {
-        clauses.push("ts >= ?");
-        args.push(Value::Integer(from));
-    }
-    if let Some(to) = filter.to_ms {
-        clauses.push("ts < ?");
-        args.push(Value::Integer(to));
-    }
-    let condition = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    let limit = filter.limit.unwrap_or(1_000).min(i64::MAX as usize) as i64;
-    args.push(Value::Integer(limit));
-    let sql = format!(
-        "SELECT {COLUMNS} FROM alarm_events {condition} ORDER BY ts DESC, event_id DESC LIMIT ?"
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args), row_of)?;
-    rows.collect()
+) -> Result<Vec<AlarmEventRow>, StoreError> {
+    history.journal_query(&filter.to_query())
 }
 
 /// Every journal row in `[from_ms, to_ms)`, oldest first (for KPIs).
@@ -249,16 +198,5 @@ pub fn rows_between(
     from_ms: TimestampMs,
     to_ms: TimestampMs,
 ) -> Result<Vec<AlarmEventRow>, StoreError> {
-    let conn = crate::store::open_reader(path)?;
-    let mut stmt = conn
-        .prepare(&format!(
-            "SELECT {COLUMNS} FROM alarm_events WHERE ts >= ?1 AND ts < ?2 ORDER BY ts, event_id"
-        ))
-        .map_err(sqlite(path))?;
-    let rows = stmt
-        .query_map([from_ms, to_ms], row_of)
-        .map_err(sqlite(path))?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(sqlite(path))?;
-    Ok(rows)
+    HistoryReader::open(path)?.journal_between(from_ms, to_ms)
 }

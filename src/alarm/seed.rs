@@ -7,9 +7,8 @@
 //! A replay seeds the same way from its own store after every jump.
 
 use super::rules::{AlarmSetup, SensorRules};
-use crate::model::{Quality, SensorId, TimestampMs};
-use crate::store::StoreError;
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::model::{SensorId, TimestampMs};
+use crate::store::{HistoryReader, StoreError};
 use std::path::Path;
 
 /// Recent good values of one sensor, oldest first.
@@ -26,35 +25,32 @@ pub fn load(
     setup: &AlarmSetup,
     until: TimestampMs,
 ) -> Result<Vec<SeedSeries>, StoreError> {
-    let conn = crate::store::open_reader(path)?;
-    load_conn(&conn, setup, until).map_err(|source| StoreError::Sqlite {
-        path: path.to_owned(),
-        source,
-    })
+    load_from(&HistoryReader::open(path)?, setup, until)
 }
 
-/// [`load`] on an open connection to a history file.
-pub fn load_conn(
-    conn: &Connection,
+/// [`load`] from an open history.
+pub fn load_from(
+    history: &HistoryReader,
     setup: &AlarmSetup,
     until: TimestampMs,
-) -> rusqlite::Result<Vec<SeedSeries>> {
+) -> Result<Vec<SeedSeries>, StoreError> {
     let mut seeds = Vec::new();
     for rules in &setup.sensors {
-        seeds.extend(series(conn, rules, until)?);
+        seeds.extend(series(history, rules, until)?);
     }
     Ok(seeds)
 }
 
 fn series(
-    conn: &Connection,
+    history: &HistoryReader,
     rules: &SensorRules,
     until: TimestampMs,
-) -> rusqlite::Result<Option<SeedSeries>> {
+) -> Result<Option<SeedSeries>, StoreError> {
     if rules.roc_per_minute.is_none() && rules.consumption.is_none() {
         return Ok(None);
     }
-    let Some(last) = last_good(conn, rules.id.as_str(), until)? else {
+    // The last reading the evaluator would have used (not bad quality).
+    let Some(last) = history.last_not_bad(rules.id.as_str(), until)? else {
         return Ok(None);
     };
     let mut values = match &rules.consumption {
@@ -64,7 +60,7 @@ fn series(
             let current = last.0.div_euclid(c.period_ms);
             let periods = i64::try_from(c.n).unwrap_or(i64::MAX).saturating_add(1);
             let from = current.saturating_sub(periods).saturating_mul(c.period_ms);
-            period_ends(conn, rules.id.as_str(), from, until, c.period_ms)?
+            history.period_ends(rules.id.as_str(), from, until, c.period_ms)?
         }
         None => Vec::new(),
     };
@@ -77,50 +73,11 @@ fn series(
     }))
 }
 
-const BAD: i64 = 1;
-
-/// The sensor's last reading the evaluator would have used (not bad quality).
-fn last_good(
-    conn: &Connection,
-    tag: &str,
-    until: TimestampMs,
-) -> rusqlite::Result<Option<(TimestampMs, f64)>> {
-    debug_assert_eq!(Quality::Bad.code(), BAD);
-    conn.prepare_cached(
-        "SELECT r.ts, r.value FROM readings r JOIN sensors s ON s.sensor_id = r.sensor_id
-         WHERE s.tag = ?1 AND r.ts <= ?2 AND r.quality <> ?3
-         ORDER BY r.ts DESC LIMIT 1",
-    )?
-    .query_row(params![tag, until, BAD], |r| Ok((r.get(0)?, r.get(1)?)))
-    .optional()
-}
-
-/// The last good reading of each period of `period_ms` in `[from, until]`,
-/// oldest first (what a consumption tracker keeps of each period).
-fn period_ends(
-    conn: &Connection,
-    tag: &str,
-    from: TimestampMs,
-    until: TimestampMs,
-    period_ms: i64,
-) -> rusqlite::Result<Vec<(TimestampMs, f64)>> {
-    // SQLite takes the bare column `value` from the row where max(ts) is found.
-    let mut stmt = conn.prepare_cached(
-        "SELECT max(r.ts), r.value FROM readings r JOIN sensors s ON s.sensor_id = r.sensor_id
-         WHERE s.tag = ?1 AND r.ts >= ?2 AND r.ts <= ?3 AND r.quality <> ?4
-         GROUP BY r.ts / ?5 ORDER BY 1",
-    )?;
-    stmt.query_map(params![tag, from, until, BAD, period_ms.max(1)], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })?
-    .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::alarm::rules::ConsumptionParams;
-    use crate::model::Reading;
+    use crate::model::{Quality, Reading};
     use crate::store::writer::WriterConfig;
     use crate::store::{WriteMsg, Writer};
 

@@ -171,11 +171,11 @@ fn load_reporting(
     db: &Path,
     loading: &mut Loading,
 ) -> Result<Vec<FileReport>, ReplayLoadError> {
-    let conn = crate::store::bulk::open(db)?;
+    let store = crate::store::bulk::open(db)?;
     let mut reports = Vec::with_capacity(files.len());
     for file in files {
         let _ = loading.report(file, Progress::default(), true);
-        let report = import_file(&conn, db, file, options, &mut |p| {
+        let report = import_file(&store, file, options, &mut |p| {
             loading.report(file, p, false)
         })
         .map_err(|e| match e {

@@ -14,8 +14,7 @@
 
 use crate::config::MeterKind;
 use crate::model::{Quality, TimestampMs};
-use crate::store::{HistoryReader, StoreError};
-use rusqlite::{OptionalExtension, params};
+use crate::store::{HistoryReader, Point, StoreError};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -183,7 +182,7 @@ pub fn read_consumption(
         // (from, to]: an interval reading belongs to the interval that ends at it.
         MeterKind::Interval => (period.from + 1, period.to + 1),
     };
-    for_each_value(reader, &meter.sensor, from, to, |ts, value, quality| {
+    reader.for_each_point(&meter.sensor, from, to, |Point { ts, value, quality }| {
         if quality == Quality::Good && value.is_finite() {
             inside.push((ts, value));
         } else {
@@ -198,12 +197,12 @@ pub fn read_consumption(
     }
     let mut readout = match meter.kind {
         MeterKind::Cumulative => {
-            let before = good_reading_before(reader, &meter.sensor, period.from)?;
-            let after = good_reading_from(reader, &meter.sensor, period.to)?;
+            let before = reader.good_before(&meter.sensor, period.from)?;
+            let after = reader.good_from(&meter.sensor, period.to)?;
             cumulative(meter, period, before, &inside, after, sink)
         }
         MeterKind::Interval => {
-            let before = good_reading_before(reader, &meter.sensor, from)?;
+            let before = reader.good_before(&meter.sensor, from)?;
             interval(meter, period, before.map(|r| r.0), &inside, sink)
         }
     };
@@ -211,82 +210,6 @@ pub fn read_consumption(
         readout.notes.push(QualityNote::BadReadings { count: bad });
     }
     Ok(readout)
-}
-
-/// Like `HistoryReader::for_each_in_range` without building a `Reading` (and
-/// its sensor id) per row: billing reads millions of rows.
-fn for_each_value(
-    reader: &HistoryReader,
-    sensor: &str,
-    from: TimestampMs,
-    to: TimestampMs,
-    mut f: impl FnMut(TimestampMs, f64, Quality),
-) -> Result<(), StoreError> {
-    let conn = reader.connection();
-    let ctx = |source| StoreError::Sqlite {
-        path: conn.path().unwrap_or_default().into(),
-        source,
-    };
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT r.ts, r.value, r.quality FROM readings r
-             WHERE r.sensor_id = (SELECT sensor_id FROM sensors WHERE tag = ?1)
-               AND r.ts >= ?2 AND r.ts < ?3 ORDER BY r.ts",
-        )
-        .map_err(ctx)?;
-    let mut rows = stmt.query(params![sensor, from, to]).map_err(ctx)?;
-    while let Some(row) = rows.next().map_err(ctx)? {
-        let ts: i64 = row.get(0).map_err(ctx)?;
-        let value: f64 = row.get(1).map_err(ctx)?;
-        let quality: i64 = row.get(2).map_err(ctx)?;
-        f(ts, value, Quality::from_code(quality));
-    }
-    Ok(())
-}
-
-fn good_reading_before(
-    reader: &HistoryReader,
-    sensor: &str,
-    ts: TimestampMs,
-) -> Result<Option<(TimestampMs, f64)>, StoreError> {
-    one_reading(
-        reader,
-        "SELECT r.ts, r.value FROM readings r JOIN sensors s ON s.sensor_id = r.sensor_id
-         WHERE s.tag = ?1 AND r.ts < ?2 AND r.quality = 0 ORDER BY r.ts DESC LIMIT 1",
-        sensor,
-        ts,
-    )
-}
-
-fn good_reading_from(
-    reader: &HistoryReader,
-    sensor: &str,
-    ts: TimestampMs,
-) -> Result<Option<(TimestampMs, f64)>, StoreError> {
-    one_reading(
-        reader,
-        "SELECT r.ts, r.value FROM readings r JOIN sensors s ON s.sensor_id = r.sensor_id
-         WHERE s.tag = ?1 AND r.ts >= ?2 AND r.quality = 0 ORDER BY r.ts LIMIT 1",
-        sensor,
-        ts,
-    )
-}
-
-fn one_reading(
-    reader: &HistoryReader,
-    sql: &str,
-    sensor: &str,
-    ts: TimestampMs,
-) -> Result<Option<(TimestampMs, f64)>, StoreError> {
-    let conn = reader.connection();
-    let ctx = |source| StoreError::Sqlite {
-        path: conn.path().unwrap_or_default().into(),
-        source,
-    };
-    let mut stmt = conn.prepare_cached(sql).map_err(ctx)?;
-    stmt.query_row(params![sensor, ts], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()
-        .map_err(ctx)
 }
 
 enum Step {

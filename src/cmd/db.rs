@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_OK};
 use crate::model::format_ts;
 use crate::store::check::{CheckMode, CheckOutcome, MAX_PROBLEMS, check_file};
-use crate::store::{SCHEMA_VERSION, StoreError};
+use crate::store::{SCHEMA_VERSION, Summary};
 use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
@@ -93,17 +93,6 @@ fn what_to_do(db: &Path) -> String {
     )
 }
 
-/// What `db status` shows.
-#[derive(Debug, Default, PartialEq)]
-struct Summary {
-    schema_version: i64,
-    sensors: u64,
-    readings: u64,
-    alarm_events: u64,
-    first_ts: Option<i64>,
-    last_ts: Option<i64>,
-}
-
 fn status(args: &DbFileArgs) -> Result<u8> {
     let db = existing_history(args)?;
     // A damaged file is a bad input file (exit 2), like a bad CSV.
@@ -133,37 +122,7 @@ fn status(args: &DbFileArgs) -> Result<u8> {
 }
 
 fn summarize(db: &Path) -> crate::store::Result<Summary> {
-    let ctx = |source| StoreError::Sqlite {
-        path: db.to_owned(),
-        source,
-    };
-    let conn = crate::store::connect_read_only(db).map_err(ctx)?;
-    let count = |table: &str| {
-        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
-            r.get::<_, i64>(0)
-        })
-        .map(|n| n as u64)
-        .map_err(ctx)
-    };
-    let schema_version = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(ctx)?;
-    if schema_version == 0 {
-        return Ok(Summary::default());
-    }
-    let (first_ts, last_ts) = conn
-        .query_row("SELECT min(ts), max(ts) FROM readings", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .map_err(ctx)?;
-    Ok(Summary {
-        schema_version,
-        sensors: count("sensors")?,
-        readings: count("readings")?,
-        alarm_events: count("alarm_events")?,
-        first_ts,
-        last_ts,
-    })
+    crate::store::summarize(db)
 }
 
 fn file_size(path: &Path) -> u64 {

@@ -21,7 +21,6 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use clap::{Args, Subcommand};
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use rusqlite::Connection;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -256,9 +255,9 @@ fn invoices(args: InvoicesArgs) -> Result<u8> {
 fn write_report(
     setup: &Setup,
     what: &str,
-    body: impl FnOnce(&Connection, &mut Table<Sink>) -> Result<u64, ReportError>,
+    body: impl FnOnce(&HistoryReader, &mut Table<Sink>) -> Result<u64, ReportError>,
 ) -> Result<u8> {
-    let conn = setup.conn.connection();
+    let conn = &setup.conn;
     match write_csv(&setup.dest, setup.style, |table| body(conn, table)) {
         Ok(rows) => {
             if Progress::wanted() && setup.dest != Destination::Stdout {

@@ -8,6 +8,7 @@ use crate::csvio::{
     ColumnMap, ColumnName, CsvOptions, DateFormat, DecimalMark, Layout, TimeColumnNames,
 };
 use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_OK};
+use crate::store::bulk::BulkStore;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::io::IsTerminal;
@@ -177,17 +178,13 @@ pub(super) fn run(args: ImportArgs) -> Result<u8> {
         .clone()
         .or_else(|| config.as_ref().and_then(|c| c.history.path.clone()))
         .unwrap_or_else(crate::paths::default_history);
-    let conn = crate::store::bulk::open(&db)
+    let store = crate::store::bulk::open(&db)
         .with_context(|| format!("opening history file {}", db.display()))?;
     if let Some(config) = &config {
-        register_config_sensors(&conn, &db, config)?;
+        register_config_sensors(&store, config)?;
     }
     let known: Option<std::collections::HashSet<String>> = if args.known_only {
-        Some(
-            crate::store::bulk::known_sensors(&conn, &db)?
-                .into_iter()
-                .collect(),
-        )
+        Some(store.known_sensors()?.into_iter().collect())
     } else {
         None
     };
@@ -199,7 +196,7 @@ pub(super) fn run(args: ImportArgs) -> Result<u8> {
             strict: args.strict,
             ..Default::default()
         };
-        match import_one(&conn, &db, file, &options) {
+        match import_one(&store, file, &options) {
             Ok(report) => print_report(&report),
             Err(e) if e.is_bad_input() => {
                 eprintln!("floorwatch: {e}");
@@ -211,8 +208,8 @@ pub(super) fn run(args: ImportArgs) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
-fn register_config_sensors(conn: &rusqlite::Connection, db: &Path, config: &Config) -> Result<()> {
-    let mut loader = crate::store::bulk::BulkLoader::new(conn, db)?;
+fn register_config_sensors(store: &BulkStore, config: &Config) -> Result<()> {
+    let mut loader = store.loader()?;
     loader.begin()?;
     for meta in config.sensor_metas() {
         loader.sensor(&meta)?;
@@ -222,8 +219,7 @@ fn register_config_sensors(conn: &rusqlite::Connection, db: &Path, config: &Conf
 }
 
 fn import_one(
-    conn: &rusqlite::Connection,
-    db: &Path,
+    store: &BulkStore,
     file: &Path,
     options: &ImportOptions,
 ) -> Result<FileReport, ImportError> {
@@ -240,7 +236,7 @@ fn import_one(
         }
         std::ops::ControlFlow::Continue(())
     };
-    let result = crate::csvio::import::import_file(conn, db, file, options, &mut on_progress);
+    let result = crate::csvio::import::import_file(store, file, options, &mut on_progress);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

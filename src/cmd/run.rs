@@ -142,7 +142,7 @@ mod tests {
 
     fn history_not_written() -> Result<Outcome, ShutdownError> {
         Err(ShutdownError::Commit(StoreError::Unwritable {
-            path: "/plant/history.sqlite".into(),
+            history: "/plant/history.sqlite".into(),
             readings: 12,
             reason: "disk I/O error".into(),
         }))

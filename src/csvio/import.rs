@@ -9,8 +9,7 @@ use super::reader::RawReading;
 use super::{BadRow, CsvError, CsvOptions, CsvReader, ReadStats, RowOutcome};
 use crate::model::SensorMeta;
 use crate::store::StoreError;
-use crate::store::bulk::{BulkLoader, BulkRow, WriteCounts};
-use rusqlite::Connection;
+use crate::store::bulk::{BulkLoader, BulkRow, BulkStore, WriteCounts};
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender};
@@ -166,14 +165,13 @@ pub struct Progress {
     pub rows: u64,
 }
 
-/// Imports one file into an open history connection (see [`crate::store::bulk::open`]).
+/// Imports one file into a history opened for bulk loading (see [`crate::store::bulk::open`]).
 ///
 /// Two threads: one parses the file into chunks of readings, this one sorts
 /// each chunk and writes it to SQLite, so parsing overlaps the B-tree work.
 /// The channel between them holds at most two chunks: memory stays constant.
 pub fn import_file(
-    conn: &Connection,
-    db: &Path,
+    store: &BulkStore,
     path: &Path,
     options: &ImportOptions,
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
@@ -185,7 +183,7 @@ pub fn import_file(
     // is detected (at worst by the checksum at its end): one transaction,
     // so none of it is kept.
     let one_transaction = options.strict || reader.is_compressed();
-    let mut loader = BulkLoader::new(conn, db)?;
+    let mut loader = store.loader()?;
     let (tx, rx) = std::sync::mpsc::sync_channel(2);
     let (strict, keep) = (options.strict, options.keep_examples);
     let (written, stats) = std::thread::scope(|scope| {
@@ -296,7 +294,7 @@ struct Written {
 }
 
 fn write_chunks(
-    loader: &mut BulkLoader,
+    loader: &mut BulkLoader<'_>,
     rx: &Receiver<Parsed>,
     options: &ImportOptions,
     one_transaction: bool,
@@ -400,7 +398,7 @@ fn sort_chunk(readings: &[RawReading], ids: &[i64], out: &mut Vec<BulkRow>) {
 /// damaged gzip (what it decompressed to may be wrong); otherwise the rows
 /// read before the error are good and kept.
 fn keep_after_error(
-    loader: &mut BulkLoader,
+    loader: &mut BulkLoader<'_>,
     error: &CsvError,
     strict: bool,
     rows: u64,
@@ -417,7 +415,7 @@ fn keep_after_error(
 
 /// Stopped by the caller: strict stores nothing, otherwise what was read so
 /// far is kept (it was good).
-fn finish_after_error(loader: &mut BulkLoader, strict: bool) -> Result<(), StoreError> {
+fn finish_after_error(loader: &mut BulkLoader<'_>, strict: bool) -> Result<(), StoreError> {
     if strict {
         loader.rollback()
     } else {

@@ -38,9 +38,9 @@ async fn readings_reach_the_snapshot_and_the_history_file() {
         .await
         .expect("the ack fires once the readings are committed");
     // Acknowledged means committed: another connection sees both rows now.
-    let committed: i64 = rusqlite::Connection::open(&path)
+    let committed = crate::store::HistoryReader::open(&path)
         .unwrap()
-        .query_row("SELECT count(*) FROM readings", [], |r| r.get(0))
+        .total_readings()
         .unwrap();
     assert_eq!(committed, 2);
     let snap = snapshots

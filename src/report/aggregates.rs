@@ -5,14 +5,14 @@
 //! hour of a DST fall-back is its own bucket).
 
 use super::clock::{DAY, LocalClock, local_date};
-use super::points::{Cursor, StoredSensor, TimeRange, last_good_before, prepare_cursors};
+use super::points::{Cursor, StoredSensor, TimeRange, last_good_before};
 use super::progress::Progress;
 use super::table::Table;
 use super::{OptionError, ReportError};
 use crate::model::{Quality, TimestampMs};
+use crate::store::HistoryReader;
 use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
-use rusqlite::Connection;
 use std::io::Write;
 
 /// Bucket length.
@@ -222,7 +222,7 @@ impl Acc {
 
 /// Streams the buckets of one sensor to `emit`, in time order.
 pub fn for_each_bucket(
-    conn: &Connection,
+    history: &HistoryReader,
     sensor: &StoredSensor,
     range: TimeRange,
     bucketer: &mut Bucketer,
@@ -231,12 +231,11 @@ pub fn for_each_bucket(
     mut emit: impl FnMut(BucketStats) -> Result<(), ReportError>,
 ) -> Result<(), ReportError> {
     let mut previous_last = if cumulative && range.from > i64::MIN {
-        last_good_before(conn, sensor, range.from)?
+        last_good_before(history, sensor, range.from)?
     } else {
         None
     };
-    let mut stmts = prepare_cursors(conn, 1)?;
-    let mut cursor = Cursor::open(&mut stmts[0], sensor, range)?;
+    let mut cursor = Cursor::open(history, sensor, range);
     let mut open: Option<Acc> = None;
     let mut finish = |acc: Acc, bucketer: &mut Bucketer| -> Result<(), ReportError> {
         let (start, end) = bucketer.bounds(acc.key, acc.sample);
@@ -286,7 +285,7 @@ pub struct AggregateSpec<'a> {
 
 /// Writes `sensor,unit,start,end,count,min,max,mean,first,last,delta` rows.
 pub fn export_aggregates<W: Write>(
-    conn: &Connection,
+    history: &HistoryReader,
     sensors: &[StoredSensor],
     spec: &AggregateSpec<'_>,
     table: &mut Table<W>,
@@ -302,7 +301,7 @@ pub fn export_aggregates<W: Write>(
         let mut bucketer = Bucketer::new(spec.every, spec.tz);
         let cumulative = (spec.is_cumulative)(&sensor.tag);
         for_each_bucket(
-            conn,
+            history,
             sensor,
             spec.range,
             &mut bucketer,

@@ -8,8 +8,8 @@ use super::table::Table;
 use super::{OptionError, ReportError};
 use crate::alarm::{EventKind, Priority};
 use crate::model::TimestampMs;
+use crate::store::{AlarmEventRow, HistoryReader, JournalEntry};
 use globset::GlobSet;
-use rusqlite::{Connection, OptionalExtension, params};
 use std::io::Write;
 
 const RAISED: EventKind = EventKind::Raised;
@@ -37,21 +37,8 @@ pub struct AlarmFilter {
     pub sensors: Option<GlobSet>,
 }
 
-struct JournalRow {
-    event_id: i64,
-    ts: TimestampMs,
-    sensor: String,
-    condition: String,
-    event: String,
-    state: String,
-    value: Option<f64>,
-    priority: String,
-    operator: String,
-    comment: String,
-}
-
 impl AlarmFilter {
-    fn keeps(&self, row: &JournalRow) -> bool {
+    fn keeps(&self, row: &AlarmEventRow) -> bool {
         let priority_ok = self.priorities.is_empty()
             || self
                 .priorities
@@ -67,7 +54,7 @@ impl AlarmFilter {
 
 /// Writes `time,sensor,condition,event,state,priority,value,operator,comment,raised,duration_s`.
 pub fn export_alarms<W: Write>(
-    conn: &Connection,
+    history: &HistoryReader,
     filter: &AlarmFilter,
     table: &mut Table<W>,
     progress: &mut Progress,
@@ -87,43 +74,36 @@ pub fn export_alarms<W: Write>(
         raised.as_str(),
         "duration_s",
     ])?;
-    let mut stmt = conn.prepare(
-        "SELECT event_id, ts, sensor, condition, event, state, value, priority, operator, comment
-         FROM alarm_events WHERE ts >= ?1 AND ts < ?2 ORDER BY ts, event_id",
-    )?;
-    let mut rows = stmt.query(params![filter.range.from, filter.range.to])?;
     let mut written = 0;
-    while let Some(r) = rows.next()? {
-        progress.add(1);
-        let row = JournalRow {
-            event_id: r.get(0)?,
-            ts: r.get(1)?,
-            sensor: r.get(2)?,
-            condition: r.get(3)?,
-            event: r.get(4)?,
-            state: r.get(5)?,
-            value: r.get(6)?,
-            priority: r.get(7)?,
-            operator: r.get(8)?,
-            comment: r.get(9)?,
-        };
-        if !filter.keeps(&row) {
-            continue;
+    let mut after = (filter.range.from.saturating_sub(1), i64::MAX);
+    loop {
+        let chunk = history.journal_chunk(after, filter.range.to, JOURNAL_CHUNK)?;
+        for entry in &chunk {
+            progress.add(1);
+            if !filter.keeps(&entry.row) {
+                continue;
+            }
+            let raised_at = if entry.row.event == CLEARED.label() {
+                raised_before(history, entry)?
+            } else {
+                None
+            };
+            write_row(table, &entry.row, raised_at)?;
+            written += 1;
         }
-        let raised_at = if row.event == CLEARED.label() {
-            raised_before(conn, &row)?
-        } else {
-            None
-        };
-        write_row(table, &row, raised_at)?;
-        written += 1;
+        match chunk.last() {
+            Some(last) if chunk.len() == JOURNAL_CHUNK => after = (last.row.ts, last.event_id),
+            _ => return Ok(written),
+        }
     }
-    Ok(written)
 }
+
+/// Journal rows read at once: constant memory, however long the journal.
+const JOURNAL_CHUNK: usize = 4096;
 
 fn write_row<W: Write>(
     table: &mut Table<W>,
-    row: &JournalRow,
+    row: &AlarmEventRow,
     raised_at: Option<TimestampMs>,
 ) -> Result<(), ReportError> {
     table.time(row.ts)?;
@@ -151,23 +131,16 @@ fn write_row<W: Write>(
 
 /// When the alarm a `cleared` row ends was raised: the latest raise or clear of
 /// the same sensor and condition before it, if that was a raise.
-fn raised_before(conn: &Connection, row: &JournalRow) -> Result<Option<TimestampMs>, ReportError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT ts, event FROM alarm_events
-         WHERE sensor = ?1 AND condition = ?2 AND event IN (?3, ?4) AND event_id < ?5
-         ORDER BY ts DESC, event_id DESC LIMIT 1",
+fn raised_before(
+    history: &HistoryReader,
+    entry: &JournalEntry,
+) -> Result<Option<TimestampMs>, ReportError> {
+    let row = &entry.row;
+    let last = history.last_of_events_before(
+        &row.sensor,
+        &row.condition,
+        [RAISED.label(), CLEARED.label()],
+        entry.event_id,
     )?;
-    let last: Option<(TimestampMs, String)> = stmt
-        .query_row(
-            params![
-                row.sensor,
-                row.condition,
-                RAISED.label(),
-                CLEARED.label(),
-                row.event_id
-            ],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
     Ok(last.and_then(|(ts, event)| (event == RAISED.label()).then_some(ts)))
 }

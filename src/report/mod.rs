@@ -25,8 +25,6 @@ pub enum ReportError {
     /// Bad arguments or a selection that matches nothing (exit code 2).
     #[error("{0}")]
     Input(String),
-    #[error("reading the history file: {0}")]
-    Sqlite(#[from] rusqlite::Error),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error("writing the report: {0}")]

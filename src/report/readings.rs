@@ -3,11 +3,11 @@
 //! time order, holding one pending reading per sensor: constant memory.
 
 use super::ReportError;
-use super::points::{Cursor, Point, StoredSensor, TimeRange, prepare_cursors, quality_label};
+use super::points::{Cursor, Point, StoredSensor, TimeRange, quality_label};
 use super::progress::Progress;
 use super::table::Table;
 use crate::model::{Quality, TimestampMs};
-use rusqlite::Connection;
+use crate::store::HistoryReader;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io::Write;
@@ -22,19 +22,17 @@ pub enum Layout {
 
 /// Writes the readings of `sensors` in `range`; returns the number of data rows.
 pub fn export_readings<W: Write>(
-    conn: &Connection,
+    history: &HistoryReader,
     sensors: &[StoredSensor],
     range: TimeRange,
     layout: Layout,
     table: &mut Table<W>,
     progress: &mut Progress,
 ) -> Result<u64, ReportError> {
-    let mut stmts = prepare_cursors(conn, sensors.len())?;
-    let cursors = stmts
-        .iter_mut()
-        .zip(sensors)
-        .map(|(stmt, sensor)| Cursor::open(stmt, sensor, range))
-        .collect::<Result<Vec<_>, _>>()?;
+    let cursors = sensors
+        .iter()
+        .map(|sensor| Cursor::open(history, sensor, range))
+        .collect();
     let mut merge = Merge::new(cursors)?;
     match layout {
         Layout::Long => write_long(&mut merge, sensors, table, progress),

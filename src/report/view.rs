@@ -74,15 +74,14 @@ pub fn export_view(
     })?;
     let path = free_name(&target.dir, &file_stem(view), &stamp(target, now));
     let reader = HistoryReader::open(&target.db)?;
-    let conn = reader.connection();
     let dest = Destination::File(path.clone());
     let mut progress = Progress::hidden();
     let rows = match view {
         View::Readings { sensors, range } => {
             let globs: Vec<String> = sensors.iter().map(|s| globset::escape(s)).collect();
-            let chosen = select_sensors(conn, &globs)?;
+            let chosen = select_sensors(&reader, &globs)?;
             write_csv(&dest, target.style, |table| {
-                export_readings(conn, &chosen, *range, Layout::Long, table, &mut progress)
+                export_readings(&reader, &chosen, *range, Layout::Long, table, &mut progress)
             })?
         }
         View::AlarmJournal {
@@ -96,7 +95,7 @@ pub fn export_view(
                 sensors: exact_set(sensors)?,
             };
             write_csv(&dest, target.style, |table| {
-                export_alarms(conn, &filter, table, &mut progress)
+                export_alarms(&reader, &filter, table, &mut progress)
             })?
         }
     };

@@ -6,8 +6,8 @@
 
 use super::SourceEvent;
 use crate::alarm::AlarmSetup;
-use crate::model::{Quality, Reading, SensorId, TimestampMs};
-use rusqlite::{Connection, params};
+use crate::model::{Reading, SensorId, TimestampMs};
+use crate::store::{HistoryReader, KeyedPoint, StoreError};
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -182,12 +182,12 @@ fn count_label(n: u64) -> String {
 pub struct ReplayError {
     path: PathBuf,
     #[source]
-    source: rusqlite::Error,
+    source: StoreError,
 }
 
 /// Readings in (ts, sensor) order from a history file, fetched in chunks.
 struct Cursor {
-    conn: Connection,
+    history: HistoryReader,
     path: PathBuf,
     tags: HashMap<i64, SensorId>,
     after: (TimestampMs, i64),
@@ -196,7 +196,7 @@ struct Cursor {
     exhausted: bool,
 }
 
-const CHUNK: i64 = 2048;
+const CHUNK: usize = 2048;
 
 impl Cursor {
     fn open(path: &Path, to: TimestampMs) -> Result<Cursor, ReplayError> {
@@ -204,21 +204,10 @@ impl Cursor {
             path: path.to_owned(),
             source,
         };
-        let conn = Connection::open(path).map_err(ctx)?;
-        // Time order across sensors needs an index on ts (the store's key is sensor first).
-        conn.execute_batch("CREATE INDEX IF NOT EXISTS replay_order ON readings(ts, sensor_id)")
-            .map_err(ctx)?;
-        let tags = conn
-            .prepare("SELECT sensor_id, tag FROM sensors")
-            .and_then(|mut s| {
-                s.query_map([], |r| {
-                    Ok((r.get(0)?, SensorId::new(r.get::<_, String>(1)?)))
-                })?
-                .collect::<rusqlite::Result<HashMap<_, _>>>()
-            })
-            .map_err(ctx)?;
+        let history = HistoryReader::open_for_replay(path).map_err(ctx)?;
+        let tags = history.sensor_tags().map_err(ctx)?;
         Ok(Cursor {
-            conn,
+            history,
             path: path.to_owned(),
             tags,
             after: (i64::MIN, i64::MIN),
@@ -228,16 +217,16 @@ impl Cursor {
         })
     }
 
+    fn error(&self, source: StoreError) -> ReplayError {
+        ReplayError {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
     fn range(&self) -> Result<(TimestampMs, TimestampMs), ReplayError> {
-        self.conn
-            .query_row("SELECT min(ts), max(ts) FROM readings", [], |r| {
-                Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?))
-            })
-            .map(|(a, b)| (a.unwrap_or(0), b.unwrap_or(0)))
-            .map_err(|source| ReplayError {
-                path: self.path.clone(),
-                source,
-            })
+        let (first, last) = self.history.time_span().map_err(|e| self.error(e))?;
+        Ok((first.unwrap_or(0), last.unwrap_or(0)))
     }
 
     fn seek(&mut self, ts: TimestampMs) {
@@ -258,44 +247,25 @@ impl Cursor {
     }
 
     fn refill(&mut self) -> Result<(), ReplayError> {
-        let ctx = |source| ReplayError {
-            path: self.path.clone(),
-            source,
-        };
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT ts, sensor_id, value, quality FROM readings INDEXED BY replay_order
-                 WHERE (ts, sensor_id) > (?1, ?2) AND ts <= ?3
-                 ORDER BY ts, sensor_id LIMIT ?4",
-            )
-            .map_err(ctx)?;
-        let mut rows = stmt
-            .query(params![self.after.0, self.after.1, self.to, CHUNK])
-            .map_err(ctx)?;
-        let mut n = 0;
-        while let Some(row) = rows.next().map_err(ctx)? {
-            let (ts, id, value, quality): (i64, i64, f64, i64) = (
-                row.get(0).map_err(ctx)?,
-                row.get(1).map_err(ctx)?,
-                row.get(2).map_err(ctx)?,
-                row.get(3).map_err(ctx)?,
-            );
-            self.after = (ts, id);
+        let chunk = self
+            .history
+            .time_ordered_chunk(self.after, self.to, CHUNK)
+            .map_err(|e| self.error(e))?;
+        self.exhausted = chunk.len() < CHUNK;
+        for KeyedPoint { sensor_id, point } in chunk {
+            self.after = (point.ts, sensor_id);
             let sensor = self
                 .tags
-                .get(&id)
+                .get(&sensor_id)
                 .cloned()
-                .unwrap_or_else(|| SensorId::new(format!("sensor-{id}")));
+                .unwrap_or_else(|| SensorId::new(format!("sensor-{sensor_id}")));
             self.buffer.push_back(Reading {
                 sensor,
-                ts,
-                value,
-                quality: Quality::from_code(quality),
+                ts: point.ts,
+                value: point.value,
+                quality: point.quality,
             });
-            n += 1;
         }
-        self.exhausted = n < CHUNK;
         Ok(())
     }
 }
@@ -373,13 +343,8 @@ impl Player {
         }
         *seeded = Some(self.status.generation);
         let until = self.status.position_ms.saturating_sub(1);
-        let history =
-            crate::alarm::seed::load_conn(&self.cursor.conn, setup, until).map_err(|source| {
-                ReplayError {
-                    path: self.cursor.path.clone(),
-                    source,
-                }
-            })?;
+        let history = crate::alarm::seed::load_from(&self.cursor.history, setup, until)
+            .map_err(|e| self.cursor.error(e))?;
         if history.is_empty() {
             return Ok(true);
         }

@@ -5,7 +5,7 @@
 
 use crate::model::{SensorId, TimestampMs};
 use crate::store::StoreError;
-use crate::store::query::{Aggregate, HistoryReader};
+use crate::store::{Aggregate, HistoryReader};
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
 
@@ -83,7 +83,7 @@ pub enum HistoryLoadError {
     #[error("{0}")]
     Buckets(#[source] StoreError),
     #[error("{0}")]
-    Events(#[source] rusqlite::Error),
+    Events(#[source] StoreError),
 }
 
 pub fn load(reader: &HistoryReader, query: &DetailQuery) -> Result<DetailData, HistoryLoadError> {
@@ -112,25 +112,20 @@ fn recent_events(
     reader: &HistoryReader,
     sensor: &str,
     to: TimestampMs,
-) -> rusqlite::Result<Vec<AlarmEvent>> {
-    let mut stmt = reader.connection().prepare_cached(
-        "SELECT ts, condition, event, state, value, priority, operator FROM alarm_events
-         WHERE sensor = ?1 AND ts <= ?2
-         GROUP BY ts, condition, event, state, value, priority, operator
-         ORDER BY ts DESC, max(event_id) DESC LIMIT ?3",
-    )?;
-    stmt.query_map(rusqlite::params![sensor, to, RECENT_EVENTS as i64], |r| {
-        Ok(AlarmEvent {
-            ts: r.get(0)?,
-            condition: r.get(1)?,
-            event: r.get(2)?,
-            state: r.get(3)?,
-            value: r.get(4)?,
-            priority: r.get(5)?,
-            operator: r.get(6)?,
+) -> Result<Vec<AlarmEvent>, StoreError> {
+    let rows = reader.recent_distinct_events(sensor, to, RECENT_EVENTS)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| AlarmEvent {
+            ts: r.ts,
+            condition: r.condition,
+            event: r.event,
+            state: r.state,
+            value: r.value,
+            priority: r.priority,
+            operator: r.operator,
         })
-    })?
-    .collect()
+        .collect())
 }
 
 pub type HistoryAnswer = (u64, Result<DetailData, HistoryLoadError>);
@@ -211,15 +206,14 @@ mod tests {
         handle.blocking_send(WriteMsg::Readings(readings)).unwrap();
         drop(handle);
         writer.join().unwrap();
-        let conn = crate::store::open(&path).unwrap();
-        conn.execute(
-            "INSERT INTO alarm_events(ts, sensor, condition, event, state, value, priority, operator)
-             VALUES (5000, 't', 'h', 'raised', 'unack', 36.0, 'high', ''),
-                    (9000, 't', 'h', 'ack', 'acked', 36.5, 'high', 'ana'),
-                    (9500, 'other', 'h', 'raised', 'unack', 1.0, 'high', '')",
-            [],
-        )
-        .unwrap();
+        journal(
+            &path,
+            &[
+                (5000, "t", "raised", "unack", 36.0, ""),
+                (9000, "t", "ack", "acked", 36.5, "ana"),
+                (9500, "other", "raised", "unack", 1.0, ""),
+            ],
+        );
         let reader = HistoryReader::open(&path).unwrap();
         let query = DetailQuery {
             request: 1,
@@ -244,6 +238,28 @@ mod tests {
             .collect();
         assert_eq!(events, [(9000, "ack"), (5000, "raised")]);
         assert_eq!(data.events[0].operator, "ana");
+    }
+
+    /// Appends rows of condition `h`, priority `high` to the journal:
+    /// (ts, sensor, event, state, value, operator).
+    fn journal(path: &Path, rows: &[(i64, &str, &str, &str, f64, &str)]) {
+        let (writer, handle) = Writer::spawn(path, WriterConfig::default()).unwrap();
+        for &(ts, sensor, event, state, value, operator) in rows {
+            let row = crate::store::AlarmEventRow {
+                ts,
+                sensor: sensor.into(),
+                condition: "h".into(),
+                event: event.into(),
+                state: state.into(),
+                value: Some(value),
+                priority: "high".into(),
+                operator: operator.into(),
+                comment: String::new(),
+            };
+            handle.blocking_send(WriteMsg::Alarm(row)).unwrap();
+        }
+        drop(handle);
+        writer.join().unwrap();
     }
 
     /// A history file with readings `0..n` of `t`, one a second, at `value`.
@@ -295,17 +311,16 @@ mod tests {
     fn events_up_to_the_window_end_and_a_replayed_transition_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = history_file(dir.path(), "replay.sqlite", 1.0);
-        let conn = crate::store::open(&path).unwrap();
         // Played twice over the same time (seek back), then once more further on.
-        conn.execute(
-            "INSERT INTO alarm_events(ts, sensor, condition, event, state, value, priority, operator)
-             VALUES (5000, 't', 'h', 'raised', 'unack', 36.0, 'high', ''),
-                    (5000, 't', 'h', 'raised', 'unack', 36.0, 'high', ''),
-                    (7000, 't', 'h', 'ack', 'acked', 36.0, 'high', 'ana'),
-                    (20000, 't', 'h', 'cleared', 'normal', 30.0, 'high', '')",
-            [],
-        )
-        .unwrap();
+        journal(
+            &path,
+            &[
+                (5000, "t", "raised", "unack", 36.0, ""),
+                (5000, "t", "raised", "unack", 36.0, ""),
+                (7000, "t", "ack", "acked", 36.0, "ana"),
+                (20000, "t", "cleared", "normal", 30.0, ""),
+            ],
+        );
         let reader = HistoryReader::open(&path).unwrap();
         let query = DetailQuery {
             request: 1,

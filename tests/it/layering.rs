@@ -148,3 +148,27 @@ fn crate_paths_are_read_in_every_form() {
     let found: Vec<String> = crate_modules(code).into_iter().collect();
     assert_eq!(found, ["app", "logging", "store", "ui"]);
 }
+
+/// Files of `src/` outside `store/` that name a database driver, in tests
+/// too: every query lives behind the store interface.
+fn driver_users(driver: &str) -> Vec<PathBuf> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files
+        .into_iter()
+        .filter(|f| !f.starts_with(src.join("store")))
+        .filter(|f| std::fs::read_to_string(f).unwrap().contains(driver))
+        .collect()
+}
+
+#[test]
+fn sql_lives_only_in_the_store() {
+    for driver in ["rusqlite", "tokio_postgres", "postgres_types"] {
+        let users = driver_users(driver);
+        assert!(
+            users.is_empty(),
+            "{driver} is named outside src/store/ (use the store interface): {users:?}"
+        );
+    }
+}

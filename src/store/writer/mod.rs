@@ -12,34 +12,17 @@
 //! after the transaction holding them has committed, and drops it unanswered
 //! when it gives up.
 
-mod commit;
 #[cfg(test)]
 mod tests;
 
-pub use commit::delete_older_than;
-
+use super::rows::AlarmEventRow;
+use super::sqlite::commit::SqliteWriter;
 use super::{Result, StoreError};
 use crate::model::{Reading, SensorMeta, TimestampMs, now_ms};
-use rusqlite::Connection;
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
-
-/// One row of the alarm journal.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AlarmEventRow {
-    pub ts: TimestampMs,
-    pub sensor: String,
-    pub condition: String,
-    pub event: String,
-    pub state: String,
-    pub value: Option<f64>,
-    pub priority: String,
-    pub operator: String,
-    pub comment: String,
-}
 
 #[derive(Debug)]
 pub enum WriteMsg {
@@ -156,20 +139,22 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// Opens the history file at `path` for writing and starts the thread.
     pub fn spawn(path: &Path, config: WriterConfig) -> Result<(Writer, WriterHandle)> {
-        let conn = open_for_writing(path, config.sync_full)?;
+        let backend = WriteBackend::Sqlite(SqliteWriter::open(path, config.sync_full)?);
+        Self::spawn_on(backend, config)
+    }
+
+    fn spawn_on(backend: WriteBackend, config: WriterConfig) -> Result<(Writer, WriterHandle)> {
         let (tx, rx) = mpsc::channel(config.channel_capacity.max(1));
         let (stats_tx, stats) = watch::channel(StoreStats::default());
         let give_up = Arc::new(tokio::sync::Notify::new());
-        let mut state = WriterState::new(conn, path.to_owned(), config, stats_tx)?;
+        let mut state = WriterState::new(backend, config, stats_tx);
         let signal = give_up.clone();
         let thread = std::thread::Builder::new()
             .name("history-writer".into())
             .spawn(move || state.run(rx, signal))
-            .map_err(|e| StoreError::Sqlite {
-                path: path.to_owned(),
-                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
-            })?;
+            .map_err(StoreError::Thread)?;
         Ok((Writer { thread, give_up }, WriterHandle { tx, stats }))
     }
 
@@ -187,24 +172,52 @@ impl Writer {
     }
 }
 
-/// The writer's connection; with `sync_full` every commit is fsynced.
-fn open_for_writing(path: &Path, sync_full: bool) -> Result<Connection> {
-    let conn = super::open(path)?;
-    let synchronous = if sync_full { "FULL" } else { "NORMAL" };
-    conn.pragma_update(None, "synchronous", synchronous)
-        .map_err(|source| StoreError::Sqlite {
-            path: path.to_owned(),
-            source,
-        })?;
-    Ok(conn)
+/// What became of the readings of one transaction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub stored: u64,
+    pub duplicates: u64,
+    pub superseded: u64,
+}
+
+impl Outcome {
+    pub fn total(&self) -> u64 {
+        self.stored + self.duplicates + self.superseded
+    }
+}
+
+/// The backend the thread commits to. Enum dispatch: the writer's loop is
+/// synchronous (one blocking transaction per batch, then the acknowledgements),
+/// and the set of backends is closed.
+enum WriteBackend {
+    Sqlite(SqliteWriter),
+}
+
+impl WriteBackend {
+    /// Writes `pending` in one transaction; `Ok` only once it has committed.
+    fn write(&mut self, pending: &Pending) -> Result<Outcome> {
+        match self {
+            WriteBackend::Sqlite(w) => w.write(pending),
+        }
+    }
+
+    fn delete_older_than(&self, cutoff: TimestampMs, per_sensor: u32) -> Result<u64> {
+        match self {
+            WriteBackend::Sqlite(w) => w.delete_older_than(cutoff, per_sensor),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            WriteBackend::Sqlite(w) => w.describe(),
+        }
+    }
 }
 
 struct WriterState {
-    conn: Connection,
-    path: PathBuf,
+    backend: WriteBackend,
     config: WriterConfig,
     stats: watch::Sender<StoreStats>,
-    ids: HashMap<String, i64>,
     pending: Pending,
     waiting_flush: Vec<oneshot::Sender<StoreStats>>,
     waiting_commit: Vec<oneshot::Sender<()>>,
@@ -215,10 +228,10 @@ struct WriterState {
 
 /// What the next transaction writes.
 #[derive(Default)]
-struct Pending {
-    readings: Vec<Reading>,
-    sensors: Vec<SensorMeta>,
-    alarms: Vec<AlarmEventRow>,
+pub(crate) struct Pending {
+    pub readings: Vec<Reading>,
+    pub sensors: Vec<SensorMeta>,
+    pub alarms: Vec<AlarmEventRow>,
 }
 
 impl Pending {
@@ -240,26 +253,17 @@ enum Retry {
 }
 
 impl WriterState {
-    fn new(
-        conn: Connection,
-        path: PathBuf,
-        config: WriterConfig,
-        stats: watch::Sender<StoreStats>,
-    ) -> Result<Self> {
-        let mut state = WriterState {
-            conn,
-            path,
+    fn new(backend: WriteBackend, config: WriterConfig, stats: watch::Sender<StoreStats>) -> Self {
+        WriterState {
+            backend,
             config,
             stats,
-            ids: HashMap::new(),
             pending: Pending::default(),
             waiting_flush: Vec::new(),
             waiting_commit: Vec::new(),
             last_retention: Instant::now(),
             shutting_down_since: None,
-        };
-        state.ids = commit::load_ids(&state.conn, &state.path)?;
-        Ok(state)
+        }
     }
 
     fn run(
@@ -270,10 +274,7 @@ impl WriterState {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
-            .map_err(|e| StoreError::Sqlite {
-                path: self.path.clone(),
-                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
-            })?;
+            .map_err(StoreError::Thread)?;
         runtime.block_on(self.serve(rx, give_up))
     }
 
@@ -410,7 +411,7 @@ impl WriterState {
         self.waiting_commit.clear();
         self.waiting_flush.clear();
         StoreError::Unwritable {
-            path: self.path.clone(),
+            history: self.backend.describe(),
             readings,
             reason: error.to_string(),
         }
@@ -420,7 +421,7 @@ impl WriterState {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let outcome = commit::write(&mut self.conn, &self.path, &mut self.ids, &self.pending)?;
+        let outcome = self.backend.write(&self.pending)?;
         let alarms = self.pending.alarms.len() as u64;
         self.stats.send_modify(|s| {
             s.rows_committed += outcome.total();
@@ -443,7 +444,7 @@ impl WriterState {
         }
         self.last_retention = Instant::now();
         let cutoff = now_ms() - i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
-        match delete_older_than(&self.conn, cutoff, 5_000) {
+        match self.backend.delete_older_than(cutoff, 5_000) {
             Ok(n) => self.stats.send_modify(|s| s.retention_deleted += n),
             Err(e) => tracing::warn!(error = %e, "retention delete failed"),
         }

@@ -1,5 +1,7 @@
 use super::*;
 use crate::model::{Quality, SensorId};
+use crate::store::sqlite::commit::delete_older_than;
+use rusqlite::Connection;
 
 fn reading(sensor: &str, ts: i64, value: f64) -> Reading {
     Reading::good(sensor, ts, value)
@@ -115,7 +117,7 @@ fn retention_deletes_only_old_rows_in_bounded_batches() {
     handle.blocking_flush().unwrap();
     drop(handle);
     writer.join().unwrap();
-    let conn = crate::store::open(&path).unwrap();
+    let conn = crate::store::sqlite::open(&path).unwrap();
     assert_eq!(delete_older_than(&conn, 20, 8).unwrap(), 8);
     assert_eq!(delete_older_than(&conn, 20, 8).unwrap(), 8);
     assert_eq!(delete_older_than(&conn, 20, 8).unwrap(), 4);
@@ -222,18 +224,5 @@ async fn an_unwritable_history_gives_up_at_shutdown_without_answering() {
     match writer.join() {
         Err(StoreError::Unwritable { readings, .. }) => assert_eq!(readings, 1),
         other => panic!("expected Unwritable, got {other:?}"),
-    }
-}
-
-#[test]
-fn commits_are_fsynced_unless_asked_not_to() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("h.sqlite");
-    for (sync_full, expected) in [(true, 2), (false, 1)] {
-        let conn = open_for_writing(&path, sync_full).unwrap();
-        let synchronous: i64 = conn
-            .pragma_query_value(None, "synchronous", |r| r.get(0))
-            .unwrap();
-        assert_eq!(synchronous, expected, "sync_full = {sync_full}");
     }
 }

@@ -1,6 +1,6 @@
 //! Schema migrations, tracked with `PRAGMA user_version`.
 
-use super::{Result, StoreError};
+use crate::store::{Result, StoreError};
 use rusqlite::{Connection, TransactionBehavior};
 use std::path::Path;
 
@@ -50,9 +50,9 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// others wait on the busy timeout) that reads the version again once it holds
 /// the write lock, so only the first creates the tables.
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
-    let ctx = |source| StoreError::Sqlite {
+    let ctx = |source: rusqlite::Error| StoreError::Sqlite {
         path: path.to_owned(),
-        source,
+        source: source.into(),
     };
     if supported_version(conn, path)? == SCHEMA_VERSION {
         return Ok(());
@@ -76,7 +76,7 @@ pub fn supported_version(conn: &Connection, path: &Path) -> Result<i64> {
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .map_err(|source| StoreError::Sqlite {
             path: path.to_owned(),
-            source,
+            source: source.into(),
         })?;
     if found > SCHEMA_VERSION {
         return Err(StoreError::TooNew {
@@ -96,13 +96,13 @@ mod tests {
     fn migrates_a_new_file_and_is_idempotent() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.sqlite");
-        let conn = crate::store::open(&path).unwrap();
+        let conn = crate::store::sqlite::open(&path).unwrap();
         let v: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(v, SCHEMA_VERSION);
         drop(conn);
-        let conn = crate::store::open(&path).unwrap();
+        let conn = crate::store::sqlite::open(&path).unwrap();
         let tables: i64 = conn
             .query_row(
                 "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('meta','sensors','readings','alarm_events')",
@@ -130,7 +130,7 @@ mod tests {
         const THREADS: usize = 8;
         let dir = tempfile::tempdir().unwrap();
         let reference = dir.path().join("reference.sqlite");
-        drop(crate::store::open(&reference).unwrap());
+        drop(crate::store::sqlite::open(&reference).unwrap());
         for round in 0..20 {
             let path = dir.path().join(format!("h{round}.sqlite"));
             let start = std::sync::Barrier::new(THREADS);
@@ -139,7 +139,7 @@ mod tests {
                     .map(|_| {
                         s.spawn(|| {
                             start.wait();
-                            let conn = crate::store::open(&path)?;
+                            let conn = crate::store::sqlite::open(&path)?;
                             supported_version(&conn, &path)
                         })
                     })
@@ -161,14 +161,14 @@ mod tests {
         conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
             .unwrap();
         drop(conn);
-        let err = crate::store::open(&path).unwrap_err();
+        let err = crate::store::sqlite::open(&path).unwrap_err();
         assert!(err.to_string().contains("upgrade floorwatch"), "{err}");
     }
 
     #[test]
     fn alarm_journal_is_append_only() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = crate::store::open(&dir.path().join("h.sqlite")).unwrap();
+        let conn = crate::store::sqlite::open(&dir.path().join("h.sqlite")).unwrap();
         conn.execute(
             "INSERT INTO alarm_events(ts, sensor, condition, event) VALUES (1, 's', 'hh', 'raised')",
             [],

@@ -1,28 +1,52 @@
-//! One history transaction: sensors, readings and alarm rows of a batch, with
-//! each reading's outcome counted (new row, duplicate, superseded).
+//! The SQLite side of the writer thread: one history transaction for the
+//! sensors, readings and alarm rows of a batch, with each reading's outcome
+//! counted (new row, duplicate, superseded); and retention.
 
-use super::Pending;
 use crate::model::{TimestampMs, now_ms};
+use crate::store::writer::{Outcome, Pending};
 use crate::store::{Result, StoreError};
 use rusqlite::{Connection, Transaction, params};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// What became of the readings of one transaction.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Outcome {
-    pub stored: u64,
-    pub duplicates: u64,
-    pub superseded: u64,
+/// The writer's connection to the history file, and the sensor keys it knows.
+pub struct SqliteWriter {
+    conn: Connection,
+    path: PathBuf,
+    ids: HashMap<String, i64>,
 }
 
-impl Outcome {
-    pub fn total(&self) -> u64 {
-        self.stored + self.duplicates + self.superseded
+impl SqliteWriter {
+    /// Opens the file for writing; with `sync_full` every commit is fsynced.
+    pub fn open(path: &Path, sync_full: bool) -> Result<Self> {
+        let conn = super::open(path)?;
+        let synchronous = if sync_full { "FULL" } else { "NORMAL" };
+        conn.pragma_update(None, "synchronous", synchronous)
+            .map_err(super::ctx(path))?;
+        let ids = load_ids(&conn, path)?;
+        Ok(SqliteWriter {
+            conn,
+            path: path.to_owned(),
+            ids,
+        })
+    }
+
+    pub fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// Writes `pending` in one transaction.
+    pub fn write(&mut self, pending: &Pending) -> Result<Outcome> {
+        write(&mut self.conn, &self.path, &mut self.ids, pending)
+    }
+
+    /// See [`delete_older_than`].
+    pub(crate) fn delete_older_than(&self, cutoff: TimestampMs, per_sensor: u32) -> Result<u64> {
+        delete_older_than(&self.conn, cutoff, per_sensor).map_err(super::ctx(&self.path))
     }
 }
 
-pub fn load_ids(conn: &Connection, path: &Path) -> Result<HashMap<String, i64>> {
+fn load_ids(conn: &Connection, path: &Path) -> Result<HashMap<String, i64>> {
     let ctx = |source| sqlite(path, source);
     let mut stmt = conn
         .prepare("SELECT tag, sensor_id FROM sensors")
@@ -38,13 +62,13 @@ pub fn load_ids(conn: &Connection, path: &Path) -> Result<HashMap<String, i64>> 
 fn sqlite(path: &Path, source: rusqlite::Error) -> StoreError {
     StoreError::Sqlite {
         path: path.to_owned(),
-        source,
+        source: source.into(),
     }
 }
 
 /// Writes `pending` in one transaction. `ids` (tag → sensor_id) learns the
 /// sensors created, but only once the transaction has committed.
-pub fn write(
+fn write(
     conn: &mut Connection,
     path: &Path,
     ids: &mut HashMap<String, i64>,
@@ -189,7 +213,7 @@ fn insert_alarms(tx: &Transaction<'_>, pending: &Pending) -> rusqlite::Result<()
 /// Deletes readings older than `cutoff`, at most `per_sensor` rows per sensor,
 /// one short transaction per sensor so the writer never stalls for long.
 /// Returns the number of rows deleted; call again until it returns 0.
-pub fn delete_older_than(
+pub(crate) fn delete_older_than(
     conn: &Connection,
     cutoff: TimestampMs,
     per_sensor: u32,
@@ -207,4 +231,22 @@ pub fn delete_older_than(
         deleted += stmt.execute(params![id, cutoff, per_sensor])? as u64;
     }
     Ok(deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commits_are_fsynced_unless_asked_not_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        for (sync_full, expected) in [(true, 2), (false, 1)] {
+            let conn = SqliteWriter::open(&path, sync_full).unwrap().conn;
+            let synchronous: i64 = conn
+                .pragma_query_value(None, "synchronous", |r| r.get(0))
+                .unwrap();
+            assert_eq!(synchronous, expected, "sync_full = {sync_full}");
+        }
+    }
 }
