@@ -39,6 +39,9 @@ fn summary(config: &Config, path: &std::path::Path) -> String {
     if patterns > 0 {
         extra.push_str(&format!(" + {patterns} topic pattern(s)"));
     }
+    if !config.listen.is_empty() {
+        extra.push_str(&format!(" + {} listener(s)", config.listen.len()));
+    }
     format!(
         "{}: ok — plant {:?}: {} MQTT broker(s), {} Modbus device(s), {} sensor(s){extra}, {} tariff(s), {} customer(s)",
         path.display(),

@@ -121,8 +121,11 @@ fn log_status(state: &LiveState, store: StoreStats) {
             .as_ref()
             .map(|e| format!(" (last error: {e})"))
             .unwrap_or_default();
+        let counts: String = (s.counts.iter())
+            .map(|(name, n)| format!(" {name}={n}"))
+            .collect();
         tracing::info!(
-            "source {} {}: {} messages, {:.1}/s, {} errors{error}",
+            "source {} {}: {} messages, {:.1}/s, {} errors{counts}{error}",
             s.name,
             s.state.label(),
             s.messages,

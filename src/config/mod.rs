@@ -12,6 +12,7 @@ mod frame;
 mod frame_layout;
 mod import;
 pub mod keys;
+mod listen;
 mod locate;
 mod modbus;
 mod modbus_url;
@@ -20,6 +21,7 @@ mod payload;
 mod preflight;
 mod route;
 mod secret;
+mod split;
 mod validate;
 
 pub use alarm::{
@@ -39,6 +41,10 @@ pub use frame_layout::{
     ChecksumRule, FrameIdError, FrameLayout, FrameProblem, FrameRules, LayoutField, TypedLayout,
 };
 pub use import::{ColumnTarget, ImportProfile};
+pub use listen::{
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_LINE, DEFAULT_MAX_RATE, Listen, ListenUrl, ListenUrlError,
+    Subnet, SubnetError, Transport,
+};
 pub use modbus::{
     ModbusBinding, ModbusDevice, ModbusTemplate, Table, TemplateField, UnreadableRange, ValueType,
     WordOrder,
@@ -46,13 +52,13 @@ pub use modbus::{
 pub use modbus_url::{ModbusUrl, ModbusUrlError, SerialSettings};
 pub use mqtt::{
     DEFAULT_MAX_PACKET_SIZE, DecodeKeys, Endian, FieldSpec, FieldType, MqttBinding, MqttBroker,
-    MqttPattern, PayloadKind, TimeFormat,
+    MqttPattern, PatternKeys, PayloadKeys, PayloadKind, TimeFormat,
 };
 pub use payload::{JsonPaths, LayoutError, LayoutProblem, Linear, PayloadFormat, PayloadLayout};
 pub use preflight::{Purpose, Surroundings};
 pub use route::{
-    IdError, IdFormat, IdTemplate, RouteError, RouteProblem, RouteTarget, TopicError, TopicFilter,
-    TopicRoute,
+    IdError, IdFormat, IdTemplate, LineRoute, RouteError, RouteProblem, RouteTarget, TopicError,
+    TopicFilter, TopicRoute,
 };
 pub use secret::{redact_url, url_user_info};
 
@@ -81,6 +87,9 @@ pub struct Config {
     pub sensor: Vec<Sensor>,
     #[serde(default)]
     pub mqtt_pattern: Vec<MqttPattern>,
+    /// Raw UDP datagrams or TCP lines from meters that do not speak MQTT.
+    #[serde(default)]
+    pub listen: Vec<Listen>,
     #[serde(default)]
     pub tariff: BTreeMap<String, Tariff>,
     #[serde(default)]
@@ -340,6 +349,23 @@ impl Config {
     /// The first `[[import]]` profile whose `files` glob matches `path`.
     pub fn import_profile_for(&self, path: &Path) -> Option<&ImportProfile> {
         self.import.iter().find(|p| p.matches(path))
+    }
+
+    /// The sensor keys of every `[[mqtt_pattern]]` and `[[listen]]`.
+    pub fn patterns(&self) -> impl Iterator<Item = &PatternKeys> {
+        let topics = self.mqtt_pattern.iter().map(|p| &p.keys);
+        topics.chain(self.listen.iter().map(|l| &l.keys))
+    }
+
+    /// Each pattern's sensor keys with the number of captures its id may use
+    /// (the topic's wildcards; none for a listener). A topic that does not
+    /// parse gives none (`check` reports it).
+    pub fn patterns_with_wildcards(&self) -> impl Iterator<Item = (&PatternKeys, usize)> {
+        let topics = self.mqtt_pattern.iter().filter_map(|p| {
+            let filter = TopicFilter::parse(p.topic.get_ref()).ok()?;
+            Some((&p.keys, filter.wildcards()))
+        });
+        topics.chain(self.listen.iter().map(|l| (&l.keys, 0)))
     }
 
     pub fn sensor_metas(&self) -> Vec<SensorMeta> {

@@ -1,13 +1,17 @@
 //! `[[mqtt]]` brokers, per-sensor `mqtt = {...}` bindings and `[[mqtt_pattern]]`.
 //!
 //! Bindings and patterns share the payload keys (`payload`, `value`, `time`,
-//! `fields`, `raw`/`eng`, ...); [`DecodeKeys`] is the borrowed view the
-//! decoder is built from (serde's `flatten` cannot be combined with
-//! `deny_unknown_fields`, so the keys are listed in both structs).
+//! `fields`, `raw`/`eng`, ...) as [`PayloadKeys`], and patterns (also
+//! `[[listen]]`) the sensor keys (`id`, `unit`, ...) as [`PatternKeys`],
+//! read beside each table's own keys by `config::split` (serde's `flatten`
+//! would lose the spans). [`DecodeKeys`] is the borrowed view the decoder is
+//! built from.
 
 use super::Dur;
 use super::frame::{FrameSpec, LayoutSpec, SignBit};
+use super::split::{OwnKeys, required, split};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess};
 use toml::Spanned;
 
 /// Default largest packet accepted from a broker: 1 MiB (rumqttc's own default is 10 KiB).
@@ -62,11 +66,45 @@ impl MqttBroker {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A sensor's `mqtt = {...}`: where its values come from and how they read.
+#[derive(Clone, Debug)]
 pub struct MqttBinding {
     pub broker: Spanned<String>,
     pub topic: Spanned<String>,
+    /// Which field of a hex/binary layout is this sensor's value (default: the first).
+    pub field: Option<Spanned<String>>,
+    /// Take only the readings whose `id_path` equals this (one topic carrying many sensors).
+    pub match_id: Option<String>,
+    pub keys: PayloadKeys,
+}
+
+/// A `[[mqtt_pattern]]`: topics whose messages name their sensors.
+#[derive(Clone, Debug)]
+pub struct MqttPattern {
+    pub broker: Spanned<String>,
+    pub topic: Spanned<String>,
+    pub keys: PatternKeys,
+}
+
+/// What a pattern (`[[mqtt_pattern]]`, `[[listen]]`) says about the sensors
+/// it discovers, with its payload keys.
+#[derive(Clone, Debug)]
+pub struct PatternKeys {
+    /// Sensor id built from the wildcard captures (`{1}.{2}`), the payload's
+    /// id (`{id}`, needs `id_path`), the layout field name (`{field}`) and
+    /// a frame field's value (`{frame.device}`).
+    pub id: Spanned<String>,
+    pub unit: Option<String>,
+    pub group: Option<String>,
+    /// Display precision of the discovered sensors (the history keeps every digit).
+    pub decimals: Option<Spanned<u8>>,
+    pub payload: PayloadKeys,
+}
+
+/// The payload keys bindings and patterns share: how one message reads.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayloadKeys {
     pub payload: Option<Spanned<PayloadKind>>,
     /// JSON pointer to the value (`/value`).
     pub value: Option<Spanned<String>>,
@@ -90,42 +128,114 @@ pub struct MqttBinding {
     /// Several layouts, chosen by the type byte at `type_at`.
     #[serde(default)]
     pub layouts: Vec<Spanned<LayoutSpec>>,
-    /// Which field of a hex/binary layout is this sensor's value (default: the first).
-    pub field: Option<Spanned<String>>,
-    /// Take only the readings whose `id_path` equals this (one topic carrying many sensors).
-    pub match_id: Option<String>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MqttPattern {
-    pub broker: Spanned<String>,
-    pub topic: Spanned<String>,
-    /// Sensor id built from the wildcard captures (`{1}.{2}`), the payload's
-    /// id (`{id}`, needs `id_path`), the layout field name (`{field}`) and
-    /// a frame field's value (`{frame.device}`).
-    pub id: Spanned<String>,
-    pub unit: Option<String>,
-    pub group: Option<String>,
-    pub payload: Option<Spanned<PayloadKind>>,
-    pub value: Option<Spanned<String>>,
-    pub time: Option<Spanned<String>>,
-    pub time_format: Option<TimeFormat>,
-    pub id_path: Option<Spanned<String>>,
-    pub unit_path: Option<Spanned<String>>,
-    pub name_path: Option<Spanned<String>>,
-    pub quality: Option<Spanned<String>>,
-    pub items: Option<Spanned<String>>,
-    pub raw: Option<Spanned<[f64; 2]>>,
-    pub eng: Option<Spanned<[f64; 2]>>,
-    #[serde(default)]
-    pub fields: Vec<Spanned<FieldSpec>>,
-    pub frame: Option<Spanned<FrameSpec>>,
-    pub type_at: Option<Spanned<usize>>,
-    #[serde(default)]
-    pub layouts: Vec<Spanned<LayoutSpec>>,
-    /// Display precision of the discovered sensors (the history keeps every digit).
-    pub decimals: Option<Spanned<u8>>,
+/// `broker` and `topic` of bindings and patterns.
+#[derive(Default)]
+struct Subscription {
+    broker: Option<Spanned<String>>,
+    topic: Option<Spanned<String>>,
+}
+
+impl<'de> OwnKeys<'de> for Subscription {
+    const KEYS: &'static [&'static str] = &["broker", "topic"];
+    fn read<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "broker" => self.broker = Some(map.next_value()?),
+            _ => self.topic = Some(map.next_value()?),
+        }
+        Ok(())
+    }
+}
+
+impl Subscription {
+    fn finish<E: de::Error>(self) -> Result<(Spanned<String>, Spanned<String>), E> {
+        Ok((
+            required(self.broker, "broker")?,
+            required(self.topic, "topic")?,
+        ))
+    }
+}
+
+/// A binding's own keys: the subscription, and which values it takes.
+#[derive(Default)]
+struct BindingKeys {
+    subscription: Subscription,
+    field: Option<Spanned<String>>,
+    match_id: Option<String>,
+}
+
+impl<'de> OwnKeys<'de> for BindingKeys {
+    const KEYS: &'static [&'static str] = &["broker", "topic", "field", "match_id"];
+    fn read<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "field" => self.field = Some(map.next_value()?),
+            "match_id" => self.match_id = Some(map.next_value()?),
+            _ => self.subscription.read(key, map)?,
+        }
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for MqttBinding {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (own, keys): (BindingKeys, PayloadKeys) = split(deserializer)?;
+        let (broker, topic) = own.subscription.finish()?;
+        Ok(MqttBinding {
+            broker,
+            topic,
+            field: own.field,
+            match_id: own.match_id,
+            keys,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for MqttPattern {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (own, keys): (Subscription, PatternKeys) = split(deserializer)?;
+        let (broker, topic) = own.finish()?;
+        Ok(MqttPattern {
+            broker,
+            topic,
+            keys,
+        })
+    }
+}
+
+/// A pattern's own keys: the sensors it makes.
+#[derive(Default)]
+struct Discovery {
+    id: Option<Spanned<String>>,
+    unit: Option<String>,
+    group: Option<String>,
+    decimals: Option<Spanned<u8>>,
+}
+
+impl<'de> OwnKeys<'de> for Discovery {
+    const KEYS: &'static [&'static str] = &["id", "unit", "group", "decimals"];
+    fn read<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "id" => self.id = Some(map.next_value()?),
+            "unit" => self.unit = Some(map.next_value()?),
+            "group" => self.group = Some(map.next_value()?),
+            _ => self.decimals = Some(map.next_value()?),
+        }
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for PatternKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (own, payload): (Discovery, PayloadKeys) = split(deserializer)?;
+        Ok(PatternKeys {
+            id: required(own.id, "id")?,
+            unit: own.unit,
+            group: own.group,
+            decimals: own.decimals,
+            payload,
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -310,7 +420,7 @@ impl DecodeKeys<'_> {
     }
 }
 
-impl MqttBinding {
+impl PayloadKeys {
     pub fn decode_keys(&self) -> DecodeKeys<'_> {
         DecodeKeys {
             payload: self.payload.as_ref(),
@@ -332,24 +442,14 @@ impl MqttBinding {
     }
 }
 
+impl MqttBinding {
+    pub fn decode_keys(&self) -> DecodeKeys<'_> {
+        self.keys.decode_keys()
+    }
+}
+
 impl MqttPattern {
     pub fn decode_keys(&self) -> DecodeKeys<'_> {
-        DecodeKeys {
-            payload: self.payload.as_ref(),
-            value: self.value.as_ref(),
-            time: self.time.as_ref(),
-            time_format: self.time_format,
-            id_path: self.id_path.as_ref(),
-            unit_path: self.unit_path.as_ref(),
-            name_path: self.name_path.as_ref(),
-            quality: self.quality.as_ref(),
-            items: self.items.as_ref(),
-            raw: self.raw.as_ref(),
-            eng: self.eng.as_ref(),
-            fields: &self.fields,
-            frame: self.frame.as_ref(),
-            type_at: self.type_at.as_ref(),
-            layouts: &self.layouts,
-        }
+        self.keys.payload.decode_keys()
     }
 }

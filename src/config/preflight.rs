@@ -66,7 +66,8 @@ fn check_something_to_do(config: &Config, purpose: Purpose, diags: &mut Vec<Diag
     let for_console = !(config.mqtt.is_empty()
         && config.modbus.is_empty()
         && config.sensor.is_empty()
-        && config.mqtt_pattern.is_empty());
+        && config.mqtt_pattern.is_empty()
+        && config.listen.is_empty());
     let for_other_commands =
         !(config.import.is_empty() && config.tariff.is_empty() && config.customer.is_empty());
     let enough = match purpose {

@@ -5,7 +5,7 @@
 
 use super::FrameIdError;
 use super::payload::{LayoutProblem, PayloadLayout};
-use super::{MqttBinding, MqttPattern};
+use super::{Listen, MqttBinding, MqttPattern, PatternKeys};
 use crate::model::SensorId;
 use std::ops::Range;
 
@@ -166,13 +166,13 @@ fn filter_of(topic: &toml::Spanned<String>) -> Result<TopicFilter, RouteError> {
     TopicFilter::parse(topic.get_ref()).map_err(|e| RouteProblem::from(e).at(topic.span()))
 }
 
-/// The layout of a binding or pattern; a problem no single key is to blame for is at the topic.
+/// The layout of a binding or pattern; a problem no single key is to blame for is at `whole`.
 fn layout_of(
     keys: &super::DecodeKeys<'_>,
-    topic: &toml::Spanned<String>,
+    whole: &toml::Spanned<String>,
 ) -> Result<PayloadLayout, RouteError> {
     PayloadLayout::from_keys(keys).map_err(|e| {
-        let span = e.span.unwrap_or(topic.span());
+        let span = e.span.unwrap_or(whole.span());
         RouteProblem::from(e.problem).at(span)
     })
 }
@@ -212,22 +212,49 @@ impl TopicRoute {
     /// The route of a `[[mqtt_pattern]]`.
     pub fn of_pattern(pattern: &MqttPattern) -> Result<TopicRoute, RouteError> {
         let filter = filter_of(&pattern.topic)?;
-        let layout = layout_of(&pattern.decode_keys(), &pattern.topic)?;
-        let id = IdTemplate::parse(pattern.id.get_ref(), filter.wildcards())
-            .map_err(|e| RouteProblem::from(e).at(pattern.id.span()))?;
-        check_template_fits(&id, &layout).map_err(|problem| problem.at(pattern.id.span()))?;
-        check_frame_ids(&id, &layout, pattern.id.get_ref())
-            .map_err(|problem| problem.at(pattern.id.span()))?;
+        let (layout, target) = discovery(&pattern.keys, filter.wildcards(), &pattern.topic)?;
         Ok(TopicRoute {
             filter,
             layout,
-            target: RouteTarget::Pattern {
-                id,
-                unit: pattern.unit.clone(),
-                group: pattern.group.clone(),
-            },
+            target,
         })
     }
+}
+
+/// A checked `[[listen]]`: how its datagrams or lines read, and whose values
+/// they are (a pattern's sensors, without a topic).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LineRoute {
+    pub layout: PayloadLayout,
+    pub target: RouteTarget,
+}
+
+impl LineRoute {
+    pub fn of_listen(listen: &Listen) -> Result<LineRoute, RouteError> {
+        let (layout, target) = discovery(&listen.keys, 0, &listen.url)?;
+        Ok(LineRoute { layout, target })
+    }
+}
+
+/// The layout and sensors of a pattern's keys, whose id may use `wildcards`
+/// captures; a problem of the layout no key is to blame for is at `whole`.
+fn discovery(
+    keys: &PatternKeys,
+    wildcards: usize,
+    whole: &toml::Spanned<String>,
+) -> Result<(PayloadLayout, RouteTarget), RouteError> {
+    let layout = layout_of(&keys.payload.decode_keys(), whole)?;
+    let id = IdTemplate::parse(keys.id.get_ref(), wildcards)
+        .map_err(|e| RouteProblem::from(e).at(keys.id.span()))?;
+    check_template_fits(&id, &layout).map_err(|problem| problem.at(keys.id.span()))?;
+    check_frame_ids(&id, &layout, keys.id.get_ref())
+        .map_err(|problem| problem.at(keys.id.span()))?;
+    let target = RouteTarget::Pattern {
+        id,
+        unit: keys.unit.clone(),
+        group: keys.group.clone(),
+    };
+    Ok((layout, target))
 }
 
 /// `{field}` needs a frame, `{id}` an id path, and a frame of several fields `{field}`.
@@ -331,7 +358,7 @@ mod tests {
     fn a_pattern_id_must_fit_its_layout() {
         let problem = |text: &str| {
             let err = TopicRoute::of_pattern(&pattern(text)).unwrap_err();
-            assert_eq!(err.span, pattern(text).id.span());
+            assert_eq!(err.span, pattern(text).keys.id.span());
             err.to_string()
         };
         assert_eq!(

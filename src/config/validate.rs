@@ -46,6 +46,12 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
     for broker in &config.mqtt {
         check_broker(broker, &mut diags);
     }
+    unique_names(
+        config.listen.iter().filter_map(|l| l.name.as_ref()),
+        "listener name",
+        &mut diags,
+    );
+    super::listen::check(&config.listen, &mut diags);
     super::alarm::check_settings(config, &brokers, &mut diags);
     billing::check(config, &mut diags);
     import::check(config, &mut diags);

@@ -10,6 +10,8 @@ pub enum SourceKind {
     Modbus,
     Simulated,
     Replay,
+    /// A `[[listen]]`: UDP datagrams or TCP lines.
+    Listen,
 }
 
 impl SourceKind {
@@ -19,6 +21,7 @@ impl SourceKind {
             SourceKind::Modbus => "modbus",
             SourceKind::Simulated => "sim",
             SourceKind::Replay => "replay",
+            SourceKind::Listen => "listen",
         }
     }
 }
@@ -63,6 +66,9 @@ pub struct SourceStatus {
     pub last_message_ms: Option<TimestampMs>,
     /// Source-specific facts for the status pane, e.g. ("poll", "12 ms").
     pub detail: Vec<(String, String)>,
+    /// Source-specific counters, e.g. ("dropped_rate", 3): in the status
+    /// pane's details and, as `name=value`, in the recorder's status lines.
+    pub counts: Vec<(&'static str, u64)>,
 }
 
 impl SourceStatus {

@@ -2,11 +2,14 @@
 //! send to the engine over a bounded channel.
 
 pub mod arrival;
+pub mod discover;
+pub mod listen;
 pub mod modbus;
 pub mod mqtt;
 pub mod payload;
 pub mod raw;
 pub mod replay;
+pub mod report;
 pub mod sim;
 
 pub use crate::model::{LinkState, SourceKind, SourceStatus};
@@ -69,6 +72,7 @@ pub async fn spawn_all(
     }
     mqtt::spawn_all(config, &events, &cancel, &mut set)?;
     modbus::spawn(config, events.clone(), cancel.clone(), &mut set).await?;
+    listen::spawn_all(config, &events, &cancel, &mut set).await?;
     Ok(set)
 }
 
@@ -76,4 +80,11 @@ pub async fn spawn_all(
 pub enum SourceError {
     #[error("{0}")]
     Setup(String),
+    #[error("listen {listener}: cannot bind {url}: {source} (is another program using it?)")]
+    Bind {
+        listener: String,
+        url: String,
+        #[source]
+        source: std::io::Error,
+    },
 }

@@ -13,6 +13,12 @@ pub enum RawSample {
         topic: Arc<str>,
         payload: bytes::Bytes,
     },
+    /// A UDP datagram or TCP line as received by a `[[listen]]`.
+    Line {
+        /// The listener and the sender, e.g. `meters from 10.0.0.7:50312`.
+        from: Arc<str>,
+        payload: bytes::Bytes,
+    },
     /// The Modbus registers (or bits, as 0/1) that were decoded.
     Registers {
         device: Arc<str>,
@@ -40,6 +46,11 @@ impl RawSample {
                 lines.extend(payload_lines(payload));
                 lines
             }
+            RawSample::Line { from, payload } => {
+                let mut lines = vec![format!("{from} ({} bytes)", payload.len())];
+                lines.extend(payload_lines(payload));
+                lines
+            }
             RawSample::Registers {
                 device,
                 table,
@@ -60,6 +71,21 @@ impl RawSample {
             }
         }
     }
+}
+
+/// The start of a payload as quoted text (or `0x…` hex when not UTF-8), for
+/// the status pane and logs.
+pub fn printable(payload: &[u8]) -> String {
+    const MAX: usize = 64;
+    let text = match std::str::from_utf8(payload) {
+        Ok(s) => s.chars().take(MAX).collect::<String>(),
+        Err(_) => format!(
+            "0x{}",
+            hex::encode_upper(&payload[..payload.len().min(MAX / 2)])
+        ),
+    };
+    let more = if payload.len() > MAX { "…" } else { "" };
+    format!("{:?}{more}", text)
 }
 
 fn payload_lines(payload: &[u8]) -> Vec<String> {

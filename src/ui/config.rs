@@ -105,7 +105,7 @@ impl UiConfig {
 fn binding_text(sensor: &crate::config::Sensor) -> String {
     if let Some(m) = &sensor.mqtt {
         let mut text = format!("mqtt {} topic {}", m.broker.get_ref(), m.topic.get_ref());
-        if let Some(v) = &m.value {
+        if let Some(v) = &m.keys.value {
             text.push_str(&format!(" value {v}"));
         }
         return text;

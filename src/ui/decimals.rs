@@ -3,7 +3,7 @@
 //! for the sensors made from that field. Only the console rounds; the
 //! history keeps every digit.
 
-use crate::config::{Config, FieldSpec, IdTemplate, LayoutSpec, MqttPattern, TopicFilter};
+use crate::config::{Config, FieldSpec, IdTemplate, LayoutSpec, PatternKeys};
 use std::collections::HashMap;
 use toml::Spanned;
 
@@ -30,14 +30,17 @@ impl Decimals {
             .iter()
             .filter_map(|s| {
                 let field = s.mqtt.as_ref().and_then(|m| {
-                    let fields = all_fields(&m.fields, &m.layouts);
+                    let fields = all_fields(&m.keys.fields, &m.keys.layouts);
                     bound_field_decimals(fields, m.field.as_ref())
                 });
                 let decimals = s.decimals.as_ref().map(|d| *d.get_ref()).or(field)?;
                 Some((s.id.get_ref().clone(), usize::from(decimals)))
             })
             .collect();
-        let rules = config.mqtt_pattern.iter().flat_map(pattern_rules).collect();
+        let rules = config
+            .patterns_with_wildcards()
+            .flat_map(|(keys, wildcards)| pattern_rules(keys, wildcards))
+            .collect();
         Decimals { exact, rules }
     }
 
@@ -75,14 +78,12 @@ fn bound_field_decimals<'a>(
 }
 
 /// Field rules first (more specific), then the pattern's own `decimals`.
-fn pattern_rules(pattern: &MqttPattern) -> Vec<Rule> {
-    let Ok(filter) = TopicFilter::parse(pattern.topic.get_ref()) else {
+fn pattern_rules(pattern: &PatternKeys, wildcards: usize) -> Vec<Rule> {
+    let Ok(template) = IdTemplate::parse(pattern.id.get_ref(), wildcards) else {
         return Vec::new();
     };
-    let Ok(template) = IdTemplate::parse(pattern.id.get_ref(), filter.wildcards()) else {
-        return Vec::new();
-    };
-    let mut rules: Vec<Rule> = all_fields(&pattern.fields, &pattern.layouts)
+    let payload = &pattern.payload;
+    let mut rules: Vec<Rule> = all_fields(&payload.fields, &payload.layouts)
         .filter_map(|f| {
             Some(Rule {
                 template: template.clone(),

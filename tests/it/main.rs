@@ -38,6 +38,7 @@ mod export_tui;
 mod headless;
 mod history_file;
 mod layering;
+mod listen;
 #[cfg(feature = "demo")]
 mod modbus_cli;
 #[cfg(feature = "demo")]

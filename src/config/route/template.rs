@@ -26,12 +26,21 @@ pub enum IdFormat {
     HexLower,
 }
 
+/// `{1}..{N} (the topic's + and # in order), ` when there are captures.
+fn captures_hint(wildcards: usize) -> String {
+    match wildcards {
+        0 => String::new(),
+        n => format!("{{1}}..{{{n}}} (the topic's + and # in order), "),
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
     #[error("id {0:?}: unclosed {{")]
     Unclosed(String),
     #[error(
-        "id {id:?}: {{{name}}} is not a placeholder; use {{1}}..{{{wildcards}}} (the topic's + and # in order), {{id}} or {{field}}"
+        "id {id:?}: {{{name}}} is not a placeholder; use {}{{id}} or {{field}}",
+        captures_hint(*.wildcards)
     )]
     NotAPlaceholder {
         id: String,

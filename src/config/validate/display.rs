@@ -11,12 +11,12 @@ pub fn check(config: &Config, diags: &mut Vec<Diagnostic>) {
     for sensor in &config.sensor {
         within(sensor.decimals.as_ref(), diags);
         if let Some(m) = &sensor.mqtt {
-            fields(&m.fields, &m.layouts, diags);
+            fields(&m.keys.fields, &m.keys.layouts, diags);
         }
     }
-    for pattern in &config.mqtt_pattern {
+    for pattern in config.patterns() {
         within(pattern.decimals.as_ref(), diags);
-        fields(&pattern.fields, &pattern.layouts, diags);
+        fields(&pattern.payload.fields, &pattern.payload.layouts, diags);
     }
 }
 

@@ -5,14 +5,14 @@
 use super::connect::{BrokerUrl, Connection};
 use crate::model::TimestampMs;
 use crate::source::payload::DecodeError;
-use crate::source::{LinkState, SourceEvent, SourceKind, SourceStatus};
+use crate::source::raw::printable;
+use crate::source::report::{LogLimit, Reported, suppressed_note};
+use crate::source::{LinkState, SourceKind, SourceStatus};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, mpsc};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::Notify;
 
-const REPORT_EVERY: Duration = Duration::from_secs(1);
 /// At most one bad-payload warning per broker in this period (the rest are counted).
 const LOG_EVERY: Duration = Duration::from_secs(10);
 /// Topics with bad payloads remembered per broker.
@@ -43,8 +43,7 @@ struct Inner {
     /// (granted, wanted) subscriptions of the current connection, once the SubAck came.
     subscribed: Option<(usize, usize)>,
     bad: HashMap<String, BadTopic>,
-    last_log: Option<Instant>,
-    unlogged: u64,
+    log: LogLimit,
     /// When established connections were dropped lately (for [`TAKEOVER_DROPS`]).
     drops: std::collections::VecDeque<Instant>,
     /// Set once connections keep being dropped right after they were accepted.
@@ -67,8 +66,7 @@ impl Health {
                 session_present: None,
                 subscribed: None,
                 bad: HashMap::new(),
-                last_log: None,
-                unlogged: 0,
+                log: LogLimit::every(LOG_EVERY),
                 drops: std::collections::VecDeque::new(),
                 takeover: None,
             })),
@@ -208,21 +206,12 @@ impl Health {
         entry.reason = reason.clone();
         entry.payload = text.clone();
         entry.last_ms = now;
-        let due = inner.last_log.is_none_or(|at| at.elapsed() >= LOG_EVERY);
-        if due {
-            let suppressed = std::mem::take(&mut inner.unlogged);
-            inner.last_log = Some(Instant::now());
+        if let Some(suppressed) = inner.log.due() {
             tracing::warn!(
                 "mqtt {}: bad payload on topic {topic}: {reason} (payload {text}){}",
                 inner.status.name,
-                if suppressed > 0 {
-                    format!("; {suppressed} more bad payloads since the last warning")
-                } else {
-                    String::new()
-                }
+                suppressed_note(suppressed, "bad payloads")
             );
-        } else {
-            inner.unlogged += 1;
         }
     }
 
@@ -238,7 +227,7 @@ impl Health {
         bad
     }
 
-    fn snapshot(&self, rate: f64) -> SourceStatus {
+    pub(crate) fn snapshot(&self, rate: f64) -> SourceStatus {
         let bad = self.bad_topics();
         let mut inner = self.lock();
         // Quiet for a whole window: whoever shared the client id has gone.
@@ -284,66 +273,18 @@ impl Health {
         }
         status
     }
+}
 
-    /// Sends the status every second and on changes until `cancel`, then once more.
-    pub async fn report(self, events: mpsc::Sender<SourceEvent>, cancel: CancellationToken) {
-        let mut ticker = tokio::time::interval(REPORT_EVERY);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut rate = RateMeter::default();
-        loop {
-            tokio::select! {
-                _ = cancel.cancelled() => break,
-                _ = ticker.tick() => {}
-                _ = self.changed.notified() => {}
-            }
-            let messages = self.lock().status.messages;
-            let status = self.snapshot(rate.update(messages));
-            tokio::select! {
-                _ = cancel.cancelled() => break,
-                sent = events.send(SourceEvent::Status(status)) => if sent.is_err() { return },
-            }
-        }
-        let mut last = self.snapshot(0.0);
-        last.state = LinkState::Stopped;
-        let _ = events.try_send(SourceEvent::Status(last));
+impl Reported for Health {
+    fn changed(&self) -> &Notify {
+        &self.changed
     }
-}
-
-/// Messages per second over the last report period.
-#[derive(Default)]
-struct RateMeter {
-    last: Option<(Instant, u64)>,
-    rate: f64,
-}
-
-impl RateMeter {
-    fn update(&mut self, messages: u64) -> f64 {
-        let now = Instant::now();
-        if let Some((at, count)) = self.last {
-            let secs = now.duration_since(at).as_secs_f64();
-            // Readings on state-change wakeups closer than 200 ms are too noisy to use.
-            if secs < 0.2 {
-                return self.rate;
-            }
-            self.rate = messages.saturating_sub(count) as f64 / secs;
-        }
-        self.last = Some((now, messages));
-        self.rate
+    fn messages(&self) -> u64 {
+        self.lock().status.messages
     }
-}
-
-/// The start of a payload as text, for the status pane and logs.
-fn printable(payload: &[u8]) -> String {
-    const MAX: usize = 64;
-    let text = match std::str::from_utf8(payload) {
-        Ok(s) => s.chars().take(MAX).collect::<String>(),
-        Err(_) => format!(
-            "0x{}",
-            hex::encode_upper(&payload[..payload.len().min(MAX / 2)])
-        ),
-    };
-    let more = if payload.len() > MAX { "…" } else { "" };
-    format!("{:?}{more}", text)
+    fn snapshot(&self, rate: f64) -> SourceStatus {
+        Health::snapshot(self, rate)
+    }
 }
 
 #[cfg(test)]

@@ -95,7 +95,11 @@ pub async fn run_broker(
     cancel: CancellationToken,
 ) {
     let health = Health::new(&connection);
-    let reporter = tokio::spawn(health.clone().report(events.clone(), cancel.clone()));
+    let reporter = tokio::spawn(crate::source::report::report(
+        health.clone(),
+        events.clone(),
+        cancel.clone(),
+    ));
     let mut url_index = 0;
     let (client, mut eventloop) =
         AsyncClient::new(connection.options(url_index), connect::REQUEST_CAPACITY);

@@ -4,9 +4,11 @@
 //! checks of the routes, are `config::route`'s.
 
 use crate::config::{Config, RouteTarget, TopicFilter, TopicRoute};
-use crate::model::{Reading, SensorId, SensorMeta, TimestampMs};
-use crate::source::payload::{DecodeError, Decoded, FrameValue, PayloadSpec};
-use std::collections::{HashMap, HashSet};
+use crate::model::TimestampMs;
+use crate::source::discover::Namer;
+pub use crate::source::discover::Routed;
+use crate::source::payload::PayloadSpec;
+use std::collections::HashMap;
 
 #[derive(Clone, Debug)]
 pub struct Route {
@@ -25,23 +27,11 @@ impl From<TopicRoute> for Route {
     }
 }
 
-/// What one publish gave.
-#[derive(Debug, Default, PartialEq)]
-pub struct Routed {
-    pub readings: Vec<Reading>,
-    /// Sensors seen for the first time (send before the readings).
-    pub discovered: Vec<SensorMeta>,
-    pub error: Option<DecodeError>,
-    /// No route matched the topic (a broader subscription than the routes).
-    pub unmatched: bool,
-}
-
 /// The routes of one broker and the sensors already known.
 pub struct Router {
     routes: Vec<Route>,
-    known: HashSet<SensorId>,
+    namer: Namer,
     by_topic: HashMap<String, Vec<usize>>,
-    arrivals: crate::source::arrival::ArrivalClock,
 }
 
 /// Topics remembered for the route lookup before the cache starts over.
@@ -72,13 +62,8 @@ impl Router {
         }
         Router {
             routes,
-            known: config
-                .sensor
-                .iter()
-                .map(|s| SensorId::new(s.id.get_ref()))
-                .collect(),
+            namer: Namer::for_config(config),
             by_topic: HashMap::new(),
-            arrivals: Default::default(),
         }
     }
 
@@ -108,37 +93,9 @@ impl Router {
         for i in matching {
             let route = &self.routes[i];
             let decoding = route.spec.decode(payload, arrival_ms);
-            if out.error.is_none() {
-                out.error = decoding.error;
-            }
             let captures = route.filter.captures(topic).unwrap_or_default();
-            for decoded in decoding.readings {
-                match target_id(&route.target, &captures, &decoded, &decoding.frame) {
-                    Ok(Some(id)) => {
-                        let id = SensorId::new(id);
-                        if !self.known.contains(&id) {
-                            self.known.insert(id.clone());
-                            out.discovered
-                                .push(discovered_meta(&route.target, &id, &decoded));
-                        }
-                        let ts = if decoded.arrival_stamped {
-                            self.arrivals.stamp(&id, decoded.ts)
-                        } else {
-                            decoded.ts
-                        };
-                        out.readings.push(Reading {
-                            sensor: id,
-                            ts,
-                            value: decoded.value,
-                            quality: decoded.quality,
-                        });
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        out.error.get_or_insert(e);
-                    }
-                }
-            }
+            self.namer
+                .name(&route.target, &captures, decoding, &mut out);
         }
         out
     }
@@ -162,56 +119,13 @@ impl Router {
     }
 }
 
-/// The sensor a decoded value is for; `Ok(None)` when a binding does not want it.
-fn target_id(
-    target: &RouteTarget,
-    captures: &[&str],
-    decoded: &Decoded,
-    frame: &[FrameValue],
-) -> Result<Option<String>, DecodeError> {
-    match target {
-        RouteTarget::Sensor {
-            id,
-            field,
-            match_id,
-        } => {
-            let wanted = match (field, match_id) {
-                (Some(f), _) => decoded.key.as_deref() == Some(f.as_str()),
-                (None, Some(m)) => decoded.key.as_deref() == Some(m.as_str()),
-                (None, None) => true,
-            };
-            Ok(wanted.then(|| id.to_string()))
-        }
-        RouteTarget::Pattern { id, .. } => id
-            .render_with(captures, decoded.key.as_deref(), |name| {
-                let value = frame.iter().find(|v| &*v.name == name)?;
-                Some((value.raw, value.bits))
-            })
-            .map(Some)
-            .ok_or_else(|| DecodeError::Missing("the sensor id ({id})".into())),
-    }
-}
-
-fn discovered_meta(target: &RouteTarget, id: &SensorId, decoded: &Decoded) -> SensorMeta {
-    let (unit, group) = match target {
-        RouteTarget::Pattern { unit, group, .. } => (unit.clone(), group.clone()),
-        RouteTarget::Sensor { .. } => (None, None),
-    };
-    SensorMeta {
-        id: id.clone(),
-        name: decoded.name.clone().unwrap_or_else(|| id.to_string()),
-        unit: decoded.unit.clone().or(unit).unwrap_or_default(),
-        group: group.unwrap_or_default(),
-        range: None,
-    }
-}
-
 #[cfg(test)]
 mod frame_tests;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Reading, SensorMeta};
     use std::path::Path;
 
     fn config(text: &str) -> Config {

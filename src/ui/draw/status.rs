@@ -125,6 +125,7 @@ fn summary_height(lines: &[Line<'_>], area: Rect) -> u16 {
 
 fn detail_text(s: &SourceStatus) -> String {
     let mut parts: Vec<String> = s.detail.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    parts.extend(s.counts.iter().map(|(k, n)| format!("{k} {n}")));
     if let Some(err) = &s.last_error {
         parts.push(format!("error: {err}"));
     }
