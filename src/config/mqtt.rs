@@ -5,8 +5,9 @@
 //! decoder is built from (serde's `flatten` cannot be combined with
 //! `deny_unknown_fields`, so the keys are listed in both structs).
 
-use super::Dur;
 use super::frame::{FrameSpec, LayoutSpec, SignBit};
+use super::scaling::RawValidKey;
+use super::{AlarmLimits, Dur};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -72,7 +73,10 @@ pub struct MqttBinding {
     pub value: Option<Spanned<String>>,
     /// JSON pointer to the timestamp; absent = arrival time.
     pub time: Option<Spanned<String>>,
-    pub time_format: Option<TimeFormat>,
+    /// `auto`, `rfc3339`, `s`, `ms` or a strftime pattern (see [`TimeFormat`]).
+    pub time_format: Option<Spanned<String>>,
+    /// Zone of times written without an offset (default: the plant's).
+    pub tz: Option<Spanned<String>>,
     pub id_path: Option<Spanned<String>>,
     pub unit_path: Option<Spanned<String>>,
     pub name_path: Option<Spanned<String>>,
@@ -81,6 +85,8 @@ pub struct MqttBinding {
     pub items: Option<Spanned<String>>,
     pub raw: Option<Spanned<[f64; 2]>>,
     pub eng: Option<Spanned<[f64; 2]>>,
+    /// Raw values outside this range are faults (default NAMUR NE 43 for `raw = [4, 20]`).
+    pub raw_valid: Option<Spanned<RawValidKey>>,
     #[serde(default)]
     pub fields: Vec<Spanned<FieldSpec>>,
     /// What makes a hex/binary frame valid (length, header, footer, checksum).
@@ -107,17 +113,25 @@ pub struct MqttPattern {
     pub id: Spanned<String>,
     pub unit: Option<String>,
     pub group: Option<String>,
+    /// Display range `[min, max]` of the discovered sensors' gauges.
+    pub range: Option<Spanned<[f64; 2]>>,
+    /// Alarm limits of every discovered sensor, as on a `[[sensor]]`.
+    pub alarm: Option<Spanned<AlarmLimits>>,
     pub payload: Option<Spanned<PayloadKind>>,
     pub value: Option<Spanned<String>>,
     pub time: Option<Spanned<String>>,
-    pub time_format: Option<TimeFormat>,
+    pub time_format: Option<Spanned<String>>,
+    pub tz: Option<Spanned<String>>,
     pub id_path: Option<Spanned<String>>,
     pub unit_path: Option<Spanned<String>>,
     pub name_path: Option<Spanned<String>>,
+    /// JSON pointer to the discovered sensor's group (e.g. `/location/zone`).
+    pub group_path: Option<Spanned<String>>,
     pub quality: Option<Spanned<String>>,
     pub items: Option<Spanned<String>>,
     pub raw: Option<Spanned<[f64; 2]>>,
     pub eng: Option<Spanned<[f64; 2]>>,
+    pub raw_valid: Option<Spanned<RawValidKey>>,
     #[serde(default)]
     pub fields: Vec<Spanned<FieldSpec>>,
     pub frame: Option<Spanned<FrameSpec>>,
@@ -139,19 +153,6 @@ pub enum PayloadKind {
     Hex,
     /// Raw bytes decoded by `fields`.
     Binary,
-}
-
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum TimeFormat {
-    /// Strings as RFC 3339, numbers as epoch seconds (or ms when above 10^11).
-    #[default]
-    Auto,
-    Rfc3339,
-    /// Epoch seconds (fractions allowed).
-    S,
-    /// Epoch milliseconds.
-    Ms,
 }
 
 /// One value inside a packed frame.
@@ -269,14 +270,18 @@ pub struct DecodeKeys<'a> {
     pub payload: Option<&'a Spanned<PayloadKind>>,
     pub value: Option<&'a Spanned<String>>,
     pub time: Option<&'a Spanned<String>>,
-    pub time_format: Option<TimeFormat>,
+    pub time_format: Option<&'a Spanned<String>>,
+    pub tz: Option<&'a Spanned<String>>,
     pub id_path: Option<&'a Spanned<String>>,
     pub unit_path: Option<&'a Spanned<String>>,
     pub name_path: Option<&'a Spanned<String>>,
+    /// Patterns only.
+    pub group_path: Option<&'a Spanned<String>>,
     pub quality: Option<&'a Spanned<String>>,
     pub items: Option<&'a Spanned<String>>,
     pub raw: Option<&'a Spanned<[f64; 2]>>,
     pub eng: Option<&'a Spanned<[f64; 2]>>,
+    pub raw_valid: Option<&'a Spanned<RawValidKey>>,
     pub fields: &'a [Spanned<FieldSpec>],
     pub frame: Option<&'a Spanned<FrameSpec>>,
     pub type_at: Option<&'a Spanned<usize>>,
@@ -297,6 +302,7 @@ impl DecodeKeys<'_> {
             self.id_path,
             self.unit_path,
             self.name_path,
+            self.group_path,
             self.quality,
             self.items,
         ]
@@ -316,14 +322,17 @@ impl MqttBinding {
             payload: self.payload.as_ref(),
             value: self.value.as_ref(),
             time: self.time.as_ref(),
-            time_format: self.time_format,
+            time_format: self.time_format.as_ref(),
+            tz: self.tz.as_ref(),
             id_path: self.id_path.as_ref(),
             unit_path: self.unit_path.as_ref(),
             name_path: self.name_path.as_ref(),
+            group_path: None,
             quality: self.quality.as_ref(),
             items: self.items.as_ref(),
             raw: self.raw.as_ref(),
             eng: self.eng.as_ref(),
+            raw_valid: self.raw_valid.as_ref(),
             fields: &self.fields,
             frame: self.frame.as_ref(),
             type_at: self.type_at.as_ref(),
@@ -338,14 +347,17 @@ impl MqttPattern {
             payload: self.payload.as_ref(),
             value: self.value.as_ref(),
             time: self.time.as_ref(),
-            time_format: self.time_format,
+            time_format: self.time_format.as_ref(),
+            tz: self.tz.as_ref(),
             id_path: self.id_path.as_ref(),
             unit_path: self.unit_path.as_ref(),
             name_path: self.name_path.as_ref(),
+            group_path: self.group_path.as_ref(),
             quality: self.quality.as_ref(),
             items: self.items.as_ref(),
             raw: self.raw.as_ref(),
             eng: self.eng.as_ref(),
+            raw_valid: self.raw_valid.as_ref(),
             fields: &self.fields,
             frame: self.frame.as_ref(),
             type_at: self.type_at.as_ref(),

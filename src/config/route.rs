@@ -5,7 +5,7 @@
 
 use super::FrameIdError;
 use super::payload::{LayoutProblem, PayloadLayout};
-use super::{MqttBinding, MqttPattern};
+use super::{MqttBinding, MqttPattern, SensorDefaults};
 use crate::model::SensorId;
 use std::ops::Range;
 
@@ -111,8 +111,8 @@ pub enum RouteTarget {
     /// A `[[mqtt_pattern]]`: sensors named by the template, discovered as they arrive.
     Pattern {
         id: IdTemplate,
-        unit: Option<String>,
-        group: Option<String>,
+        /// Unit, group, range and alarm limits of the sensors it makes.
+        defaults: SensorDefaults,
     },
 }
 
@@ -218,15 +218,33 @@ impl TopicRoute {
         check_template_fits(&id, &layout).map_err(|problem| problem.at(pattern.id.span()))?;
         check_frame_ids(&id, &layout, pattern.id.get_ref())
             .map_err(|problem| problem.at(pattern.id.span()))?;
+        let defaults = pattern_defaults(pattern, &layout);
         Ok(TopicRoute {
             filter,
             layout,
-            target: RouteTarget::Pattern {
-                id,
-                unit: pattern.unit.clone(),
-                group: pattern.group.clone(),
-            },
+            target: RouteTarget::Pattern { id, defaults },
         })
+    }
+}
+
+/// What a pattern's sensors are unless their payload or a `[[sensor]]` says
+/// otherwise; an input that checks its raw range raises `bad` even without
+/// `alarm = {...}`.
+fn pattern_defaults(pattern: &MqttPattern, layout: &PayloadLayout) -> SensorDefaults {
+    let alarm = (pattern.alarm.as_ref().map(|a| a.get_ref().clone())).or_else(|| {
+        layout
+            .checks_raw_range()
+            .then(super::AlarmLimits::bad_quality_only)
+    });
+    SensorDefaults {
+        name: None,
+        unit: pattern.unit.clone(),
+        group: pattern.group.clone(),
+        range: pattern
+            .range
+            .as_ref()
+            .map(|r| (r.get_ref()[0], r.get_ref()[1])),
+        alarm,
     }
 }
 

@@ -42,6 +42,7 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
         if let Err(refused) = super::TopicRoute::of_pattern(pattern) {
             diags.push(Diagnostic::at(refused.span.clone(), refused.to_string()));
         }
+        check_display_and_limits(pattern.range.as_ref(), pattern.alarm.as_ref(), &mut diags);
     }
     for broker in &config.mqtt {
         check_broker(broker, &mut diags);
@@ -55,16 +56,10 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
     diags
 }
 
-/// A timezone name chrono-tz does not know.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown timezone {0:?}: expected an IANA name like \"Europe/Paris\" or \"UTC\"")]
-struct UnknownTimezone(String);
-
 fn check_timezone(config: &Config, diags: &mut Vec<Diagnostic>) {
     if let Some(tz) = &config.plant.timezone
-        && tz.get_ref().parse::<chrono_tz::Tz>().is_err()
+        && let Err(unknown) = super::parse_timezone(tz.get_ref())
     {
-        let unknown = UnknownTimezone(tz.get_ref().clone());
         diags.push(Diagnostic::at(tz.span(), unknown.to_string()));
     }
 }
@@ -172,18 +167,7 @@ fn check_sensor(
             ),
         ));
     }
-    if let Some(range) = &sensor.range {
-        let [lo, hi] = *range.get_ref();
-        if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
-            diags.push(Diagnostic::at(
-                range.span(),
-                format!("range [{lo}, {hi}] must be [min, max] with min < max"),
-            ));
-        }
-    }
-    if let Some(limits) = &sensor.alarm {
-        check_limit_order(limits, diags);
-    }
+    check_display_and_limits(sensor.range.as_ref(), sensor.alarm.as_ref(), diags);
     if let Some(meter) = &sensor.meter
         && !config.tariff.contains_key(meter.tariff.get_ref())
     {
@@ -201,6 +185,36 @@ fn check_sensor(
                 }
             ),
         ));
+    }
+}
+
+/// A sensor's, pattern's or template field's `range` and `alarm`.
+pub(super) fn check_display_and_limits(
+    range: Option<&Spanned<[f64; 2]>>,
+    alarm: Option<&Spanned<super::AlarmLimits>>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if let Some(range) = range {
+        let [lo, hi] = *range.get_ref();
+        if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
+            diags.push(Diagnostic::at(
+                range.span(),
+                format!("range [{lo}, {hi}] must be [min, max] with min < max"),
+            ));
+        }
+    }
+    if let Some(limits) = alarm {
+        check_limit_order(limits, diags);
+    }
+}
+
+/// A Modbus `raw_valid` (it checks the register's raw value).
+pub(super) fn check_raw_valid(
+    key: Option<&Spanned<super::RawValidKey>>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if let Err((span, problem)) = super::ValidRange::resolve(key, None) {
+        diags.push(Diagnostic::at(span, problem.to_string()));
     }
 }
 

@@ -75,6 +75,10 @@ fn check_periods(config: &Config, out: &mut Found<'_, '_>) {
         let stale = sensor.alarm.as_ref().and_then(|a| a.get_ref().stale);
         out.positive(stale, key_path!["sensor", i, "alarm", "stale"], "30s");
     }
+    for (i, pattern) in config.mqtt_pattern.iter().enumerate() {
+        let stale = pattern.alarm.as_ref().and_then(|a| a.get_ref().stale);
+        out.positive(stale, key_path!["mqtt_pattern", i, "alarm", "stale"], "30s");
+    }
     let ui = &config.ui;
     out.positive(
         Some(ui.status_every),

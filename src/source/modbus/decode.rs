@@ -1,8 +1,10 @@
 //! Register words ⇄ values: every type in every word/byte order, then
-//! `value × scale + offset`. Pure functions; the wire is big-endian per
-//! register, the order letters say how a device lays out longer values.
+//! `value × scale + offset`; a raw value outside `raw_valid` is a fault (bad
+//! quality). Pure functions; the wire is big-endian per register, the order
+//! letters say how a device lays out longer values.
 
-use crate::config::{ValueType, WordOrder};
+use crate::config::{ValidRange, ValueType, WordOrder};
+use crate::model::Quality;
 
 /// How one field's registers become an engineering value.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -13,6 +15,8 @@ pub struct Codec {
     pub bit: Option<u8>,
     pub scale: f64,
     pub offset: f64,
+    /// Raw values outside are faults.
+    pub valid: Option<ValidRange>,
 }
 
 impl Codec {
@@ -23,18 +27,33 @@ impl Codec {
             bit: None,
             scale: 1.0,
             offset: 0.0,
+            valid: None,
         }
     }
 
     /// The engineering value of a register field; `None` if too few words.
     pub fn registers_value(&self, words: &[u16]) -> Option<f64> {
-        let raw = decode_raw(words, self.kind, self.order, self.bit)?;
-        Some(raw * self.scale + self.offset)
+        self.registers_reading(words).map(|(value, _)| value)
     }
 
-    /// The engineering value of a coil or discrete input.
-    pub fn bit_value(&self, bit: bool) -> f64 {
-        f64::from(u8::from(bit)) * self.scale + self.offset
+    /// The engineering value of a register field and its quality (bad when
+    /// the raw value is outside `raw_valid`); `None` if too few words.
+    pub fn registers_reading(&self, words: &[u16]) -> Option<(f64, Quality)> {
+        let raw = decode_raw(words, self.kind, self.order, self.bit)?;
+        Some(self.scaled(raw))
+    }
+
+    /// The engineering value of a coil or discrete input, and its quality.
+    pub fn bit_reading(&self, bit: bool) -> (f64, Quality) {
+        self.scaled(f64::from(u8::from(bit)))
+    }
+
+    fn scaled(&self, raw: f64) -> (f64, Quality) {
+        let quality = match self.valid {
+            Some(range) if !range.contains(raw) => Quality::Bad,
+            _ => Quality::Good,
+        };
+        (raw * self.scale + self.offset, quality)
     }
 }
 
@@ -203,6 +222,7 @@ mod tests {
         let codec = Codec {
             scale: 0.1,
             offset: -40.0,
+            valid: None,
             ..Codec::plain(I16, ABCD)
         };
         // 0x0271 = 625 → 62.5 - 40

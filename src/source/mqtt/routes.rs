@@ -4,8 +4,9 @@
 //! checks of the routes, are `config::route`'s.
 
 use crate::config::{Config, RouteTarget, TopicFilter, TopicRoute};
-use crate::model::{Reading, SensorId, SensorMeta, TimestampMs};
+use crate::model::{Reading, SensorId, TimestampMs};
 use crate::source::payload::{DecodeError, Decoded, FrameValue, PayloadSpec};
+use crate::source::{Discovery, Named};
 use std::collections::{HashMap, HashSet};
 
 #[derive(Clone, Debug)]
@@ -15,11 +16,12 @@ pub struct Route {
     target: RouteTarget,
 }
 
-impl From<TopicRoute> for Route {
-    fn from(route: TopicRoute) -> Route {
+impl Route {
+    /// A checked route; times without an offset are in `plant` unless it sets `tz`.
+    fn new(route: TopicRoute, plant: chrono_tz::Tz) -> Route {
         Route {
             filter: route.filter,
-            spec: PayloadSpec::new(route.layout),
+            spec: PayloadSpec::in_plant(route.layout, plant),
             target: route.target,
         }
     }
@@ -29,16 +31,18 @@ impl From<TopicRoute> for Route {
 #[derive(Debug, Default, PartialEq)]
 pub struct Routed {
     pub readings: Vec<Reading>,
-    /// Sensors seen for the first time (send before the readings).
-    pub discovered: Vec<SensorMeta>,
+    /// Sensors a pattern made for the first time (send before the readings).
+    pub discovered: Vec<Discovery>,
     pub error: Option<DecodeError>,
     /// No route matched the topic (a broader subscription than the routes).
     pub unmatched: bool,
 }
 
-/// The routes of one broker and the sensors already known.
+/// The routes of one broker and the sensors its patterns already announced.
 pub struct Router {
     routes: Vec<Route>,
+    /// Sensors announced as discovered (configured ones too: the engine
+    /// fills in what their config leaves unset from the pattern).
     known: HashSet<SensorId>,
     by_topic: HashMap<String, Vec<usize>>,
     arrivals: crate::source::arrival::ArrivalClock,
@@ -50,6 +54,7 @@ const TOPIC_CACHE_LIMIT: usize = 100_000;
 impl Router {
     /// The routes for broker `broker` (config already validated; invalid entries are skipped).
     pub fn for_broker(config: &Config, broker: &str) -> Router {
+        let plant = config.timezone();
         let mut routes = Vec::new();
         for sensor in &config.sensor {
             if let Some(b) = sensor
@@ -58,7 +63,7 @@ impl Router {
                 .filter(|b| b.broker.get_ref() == broker)
                 && let Ok(route) = TopicRoute::of_binding(sensor.id.get_ref(), b)
             {
-                routes.push(route.into());
+                routes.push(Route::new(route, plant));
             }
         }
         for pattern in config
@@ -67,16 +72,12 @@ impl Router {
             .filter(|p| p.broker.get_ref() == broker)
         {
             if let Ok(route) = TopicRoute::of_pattern(pattern) {
-                routes.push(route.into());
+                routes.push(Route::new(route, plant));
             }
         }
         Router {
             routes,
-            known: config
-                .sensor
-                .iter()
-                .map(|s| SensorId::new(s.id.get_ref()))
-                .collect(),
+            known: HashSet::new(),
             by_topic: HashMap::new(),
             arrivals: Default::default(),
         }
@@ -106,7 +107,7 @@ impl Router {
             ..Default::default()
         };
         for i in matching {
-            let route = &self.routes[i];
+            let route = &mut self.routes[i];
             let decoding = route.spec.decode(payload, arrival_ms);
             if out.error.is_none() {
                 out.error = decoding.error;
@@ -116,10 +117,17 @@ impl Router {
                 match target_id(&route.target, &captures, &decoded, &decoding.frame) {
                     Ok(Some(id)) => {
                         let id = SensorId::new(id);
-                        if !self.known.contains(&id) {
+                        if let RouteTarget::Pattern { defaults, .. } = &route.target
+                            && !self.known.contains(&id)
+                        {
                             self.known.insert(id.clone());
+                            let named = Named {
+                                name: decoded.name.as_deref(),
+                                unit: decoded.unit.as_deref(),
+                                group: decoded.group.as_deref(),
+                            };
                             out.discovered
-                                .push(discovered_meta(&route.target, &id, &decoded));
+                                .push(Discovery::of(id.clone(), defaults, named));
                         }
                         let ts = if decoded.arrival_stamped {
                             self.arrivals.stamp(&id, decoded.ts)
@@ -192,20 +200,6 @@ fn target_id(
     }
 }
 
-fn discovered_meta(target: &RouteTarget, id: &SensorId, decoded: &Decoded) -> SensorMeta {
-    let (unit, group) = match target {
-        RouteTarget::Pattern { unit, group, .. } => (unit.clone(), group.clone()),
-        RouteTarget::Sensor { .. } => (None, None),
-    };
-    SensorMeta {
-        id: id.clone(),
-        name: decoded.name.clone().unwrap_or_else(|| id.to_string()),
-        unit: decoded.unit.clone().or(unit).unwrap_or_default(),
-        group: group.unwrap_or_default(),
-        range: None,
-    }
-}
-
 #[cfg(test)]
 mod frame_tests;
 
@@ -235,13 +229,13 @@ mod tests {
         );
         assert_eq!(
             first.discovered,
-            vec![SensorMeta {
+            vec![Discovery::meta(crate::model::SensorMeta {
                 id: "temp-001".into(),
                 name: "temperature".into(),
                 unit: "°C".into(),
                 group: "factory".into(),
                 range: None
-            }]
+            })]
         );
         let again = router.route("factory/line1", msg, 0);
         assert!(again.discovered.is_empty());
@@ -285,6 +279,6 @@ mqtt = {{ broker = \"b\", topic = \"factory/all\", id_path = \"/sensor_id\", mat
         assert!(bad.error.unwrap().to_string().contains("\"warm\""));
         let good = router.route("plant/l1/temp/value", b"21.5 \xc2\xb0C", 2);
         assert_eq!(good.readings, vec![Reading::good("l1.temp", 2, 21.5)]);
-        assert_eq!(good.discovered[0].unit, "°C");
+        assert_eq!(good.discovered[0].meta.unit, "°C");
     }
 }
