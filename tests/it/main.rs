@@ -52,6 +52,7 @@ mod mqtt_mosquitto;
 mod mqtt_restart;
 mod mqtt_slow_store;
 mod mqtt_tls;
+mod mqtt_values;
 mod no_loss;
 mod replay_console;
 mod restart_dashboard;

@@ -217,6 +217,26 @@ mod tests {
         assert_eq!(decode_raw(&[0x4248], F32, ABCD, None), None);
     }
 
+    /// A 4–20 mA input read as µA in a u16 register, scaled to bar:
+    /// value = µA × 0.000625 − 2.5 (4000 µA → 0 bar, 20000 µA → 10 bar).
+    /// 0 µA (−2.5 bar) and 21500 µA (10.9375 bar) are outside NE 43.
+    #[test]
+    fn raw_values_outside_raw_valid_are_bad() {
+        let codec = Codec {
+            scale: 0.000_625,
+            offset: -2.5,
+            valid: ValidRange::new(3800.0, 20500.0),
+            ..Codec::plain(ValueType::U16, WordOrder::ABCD)
+        };
+        assert_eq!(codec.registers_reading(&[0]), Some((-2.5, Quality::Bad)));
+        let (v, q) = codec.registers_reading(&[21_500]).unwrap();
+        assert!((v - 10.9375).abs() < 1e-9 && q == Quality::Bad, "{v}");
+        let (v, q) = codec.registers_reading(&[12_000]).unwrap();
+        assert!((v - 5.0).abs() < 1e-9 && q == Quality::Good, "{v}");
+        assert_eq!(codec.registers_reading(&[3_800]).unwrap().1, Quality::Good);
+        assert_eq!(codec.bit_reading(true).1, Quality::Bad);
+    }
+
     #[test]
     fn scale_and_offset_apply_after_decoding() {
         let codec = Codec {

@@ -14,6 +14,13 @@ fn spec(keys: &str) -> PayloadSpec {
     PayloadSpec::from_keys(&binding.decode_keys()).unwrap()
 }
 
+/// A decoder from `[[mqtt_pattern]]` keys (`group_path` is a pattern's).
+fn pattern_spec(keys: &str) -> PayloadSpec {
+    let toml = format!("broker = \"b\"\ntopic = \"t\"\nid = \"{{id}}\"\n{keys}");
+    let pattern: crate::config::MqttPattern = toml::from_str(&toml).unwrap();
+    PayloadSpec::from_keys(&pattern.decode_keys()).unwrap()
+}
+
 fn one(spec: &mut PayloadSpec, payload: &str) -> Decoded {
     let out = spec.decode(payload.as_bytes(), ARRIVAL);
     assert_eq!(out.error, None, "{payload}");
@@ -225,6 +232,121 @@ fn linear_scaling_of_raw_counts() {
     assert!((v - 42.520_146_520_146_52).abs() < 1e-9, "{v}");
 }
 
+/// Issue 16, NAMUR NE 43: 0 µA (a broken wire) would scale to −2.5 bar and
+/// 21.5 mA to 10.9375 bar (0 + 17.5 × 10 / 16); both are faults, stored bad.
+/// 3.8 and 20.5 mA are the edges of the healthy range.
+#[test]
+fn four_to_twenty_ma_outside_namur_ne43_is_bad() {
+    let mut s = spec("raw = [4, 20]\neng = [0, 10]");
+    let broken = one(&mut s, "0.0");
+    assert_eq!((broken.value, broken.quality), (-2.5, Quality::Bad));
+    let high = one(&mut s, "21.5");
+    assert_eq!((high.value, high.quality), (10.9375, Quality::Bad));
+    for (ma, bar) in [(3.8, -0.125), (20.5, 10.3125), (12.0, 5.0)] {
+        let r = one(&mut s, &ma.to_string());
+        assert!((r.value - bar).abs() < 1e-12, "{ma} mA: {}", r.value);
+        assert_eq!(r.quality, Quality::Good, "{ma} mA");
+    }
+    let r = one(&mut s, "3.79");
+    assert_eq!(r.quality, Quality::Bad);
+    let mut own = spec("raw = [4, 20]\neng = [0, 10]\nraw_valid = [3.6, 21]");
+    assert_eq!(one(&mut own, "3.7").quality, Quality::Good);
+    assert_eq!(one(&mut own, "21.5").quality, Quality::Bad);
+    let mut off = spec("raw = [4, 20]\neng = [0, 10]\nraw_valid = false");
+    assert_eq!(one(&mut off, "0").quality, Quality::Good);
+    // A quality the payload states stays bad inside the range too.
+    let mut json = spec("value = \"/ma\"\nquality = \"/q\"\nraw = [4, 20]\neng = [0, 10]");
+    assert_eq!(
+        one(&mut json, r#"{"ma": 0, "q": "good"}"#).quality,
+        Quality::Bad
+    );
+    assert_eq!(
+        one(&mut json, r#"{"ma": 12, "q": "bad"}"#).quality,
+        Quality::Bad
+    );
+}
+
+/// Frames scale per field and then by `raw`/`eng`: the raw range is checked
+/// on the field value (here µA / 1000 = mA).
+#[test]
+fn a_frame_field_outside_the_raw_range_is_bad() {
+    let mut s = spec(
+        "payload = \"hex\"\nraw = [4, 20]\neng = [0, 10]\nfields = [{ name = \"loop\", offset = 0, type = \"u16\", scale = 0.001 }]",
+    );
+    // 0x0000 = 0 µA, 0x53FC = 21500 µA, 0x2EE0 = 12000 µA.
+    let values = |s: &mut PayloadSpec, hex: &str| {
+        let r = one(s, hex);
+        (r.value, r.quality)
+    };
+    assert_eq!(values(&mut s, "0000"), (-2.5, Quality::Bad));
+    let (v, q) = values(&mut s, "53FC");
+    assert!((v - 10.9375).abs() < 1e-9 && q == Quality::Bad, "{v} {q:?}");
+    let (v, q) = values(&mut s, "2EE0");
+    assert!((v - 5.0).abs() < 1e-9 && q == Quality::Good, "{v} {q:?}");
+}
+
+/// Times without an offset are local to the binding's zone: midnight of
+/// 2025-10-01 in Madrid (CEST, UTC+2) is 2025-09-30T22:00:00Z = 1759269600 s
+/// (`datetime(2025,9,30,22,tzinfo=utc).timestamp()`).
+#[test]
+fn times_without_an_offset_are_plant_local() {
+    let layout = |keys: &str| {
+        let toml = format!("broker = \"b\"\ntopic = \"t\"\n{keys}");
+        let binding: MqttBinding = toml::from_str(&toml).unwrap();
+        PayloadLayout::from_keys(&binding.decode_keys()).unwrap()
+    };
+    let madrid = chrono_tz::Europe::Madrid;
+    let mut s = PayloadSpec::in_plant(layout("time = \"/t\""), madrid);
+    let msg = r#"{"value":1,"t":"2025-10-01 00:00:00"}"#;
+    assert_eq!(one(&mut s, msg).ts, 1_759_269_600_000);
+    let with_offset = r#"{"value":1,"t":"2025-10-01T00:00:00Z"}"#;
+    assert_eq!(one(&mut s, with_offset).ts, 1_759_276_800_000);
+    let mut utc = PayloadSpec::in_plant(layout("time = \"/t\"\ntz = \"UTC\""), madrid);
+    assert_eq!(one(&mut utc, msg).ts, 1_759_276_800_000);
+    let pattern = "time = \"/t\"\ntime_format = \"%d/%m/%Y %H:%M:%S\"";
+    let mut dmy = PayloadSpec::in_plant(layout(pattern), madrid);
+    let written = r#"{"value":1,"t":"01/10/2025 00:00:00"}"#;
+    assert_eq!(one(&mut dmy, written).ts, 1_759_269_600_000);
+    let err = error(&mut dmy, br#"{"value":1,"t":"2025-10-01 00:00:00"}"#);
+    assert!(err.contains("as time_format says"), "{err}");
+}
+
+/// DST as import handles it: 02:30 on 2025-03-30 does not exist in Madrid;
+/// 02:30 on 2025-10-26 happens twice (00:30Z, then 01:30Z) and a later
+/// reading of the repeated hour keeps time moving forward.
+#[test]
+fn dst_gaps_are_refused_and_repeated_hours_move_forward() {
+    let layout = PayloadLayout::from_keys(
+        &toml::from_str::<MqttBinding>("broker = \"b\"\ntopic = \"t\"\ntime = \"/t\"")
+            .unwrap()
+            .decode_keys(),
+    )
+    .unwrap();
+    let mut s = PayloadSpec::in_plant(layout, chrono_tz::Europe::Madrid);
+    let err = error(&mut s, br#"{"value":1,"t":"2025-03-30 02:30:00"}"#);
+    assert_eq!(
+        err,
+        "time at \"/t\": \"2025-03-30 02:30:00\" does not exist in Europe/Madrid (a daylight-saving gap): the sender's clock is not in Europe/Madrid; set tz on the binding"
+    );
+    let at = |s: &mut PayloadSpec, t: &str| one(s, &format!(r#"{{"value":1,"t":"{t}"}}"#)).ts;
+    // 2025-10-26T00:30:00Z = 1761438600 s.
+    assert_eq!(at(&mut s, "2025-10-26 02:30:00"), 1_761_438_600_000);
+    assert_eq!(at(&mut s, "2025-10-26 02:15:00"), 1_761_441_300_000);
+}
+
+/// `group_path` and `name_path` read the factory monitor's location.
+#[test]
+fn group_and_name_from_the_payload() {
+    let mut s =
+        pattern_spec("name_path = \"/location/machine_id\"\ngroup_path = \"/location/zone\"");
+    let r = one(
+        &mut s,
+        r#"{"value": 3.1, "location": {"zone": "zone-a", "machine_id": "press-7"}}"#,
+    );
+    assert_eq!(r.group.as_deref(), Some("zone-a"));
+    assert_eq!(r.name.as_deref(), Some("press-7"));
+}
+
 #[test]
 fn timestamps_rfc3339_epoch_seconds_ms_and_arrival() {
     let mut s = spec("time = \"/t\"");
@@ -299,6 +421,12 @@ fn any_spec() -> impl Strategy<Value = PayloadSpec> {
             "value = \"/v\"\ntime = \"/t\"\nid_path = \"/id\"\nquality = \"/q\"\nunit_path = \"/u\""
         )),
         Just(spec("items = \"/r\"\ntime = \"/t\"\ntime_format = \"ms\"")),
+        Just(spec(
+            "time = \"/t\"\ntime_format = \"%d/%m/%Y %H:%M:%S\"\ntz = \"Europe/Madrid\"\nraw = [4, 20]\neng = [0, 10]"
+        )),
+        Just(pattern_spec(
+            "time = \"/t\"\ntz = \"America/Sao_Paulo\"\ngroup_path = \"/g\"\nname_path = \"/n\""
+        )),
         Just(spec(
             "payload = \"hex\"\nraw = [0, 10]\neng = [5, 6]\nfields = [{ name = \"a\", offset = 3, type = \"f64\", endian = \"little\" }, { name = \"b\", offset = 0, type = \"i32\" }]"
         )),
