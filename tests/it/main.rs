@@ -44,6 +44,8 @@ mod modbus_cli;
 mod modbus_poll;
 #[cfg(feature = "demo")]
 mod modbus_rtu;
+#[cfg(feature = "demo")]
+mod modbus_values;
 mod mqtt_bursts;
 mod mqtt_frames;
 #[cfg(feature = "demo")]

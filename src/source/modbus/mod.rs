@@ -73,8 +73,19 @@ pub struct DeviceMap {
     /// Sensors created from template fields no `[[sensor]]` binds, and the
     /// bound ones with what their template field says about them.
     pub discovered: Vec<Discovery>,
+    /// The `[[sensor]]`s bound to template fields.
+    pub bound: Vec<SensorId>,
     pub inter_request_delay: Duration,
     pub pause_after_connect: Duration,
+}
+
+impl DeviceMap {
+    /// The sensors template fields make (no `[[sensor]]` binds them).
+    pub fn template_made(&self) -> impl Iterator<Item = &Discovery> {
+        self.discovered
+            .iter()
+            .filter(|d| !self.bound.contains(&d.meta.id))
+    }
 }
 
 /// Register maps of every configured device that has at least one field.
@@ -116,6 +127,7 @@ fn device_map(
     let mut fields = Vec::new();
     let mut bound_keys = Vec::new();
     let mut discovered = Vec::new();
+    let mut bound = Vec::new();
     for sensor in &config.sensor {
         let Some(binding) = &sensor.modbus else {
             continue;
@@ -140,6 +152,7 @@ fn device_map(
                 bound_keys.push(key.get_ref().clone());
                 let defaults = field.defaults(&name);
                 discovered.push(Discovery::of(id.clone(), &defaults, Named::default()));
+                bound.push(id.clone());
                 fields.push(template_field(id, field, template.one_based));
             }
             (Some(key), None) => {
@@ -177,6 +190,7 @@ fn device_map(
         excluded,
         fields,
         discovered,
+        bound,
         inter_request_delay: device.inter_request_delay.map_or(Duration::ZERO, |d| d.0),
         pause_after_connect: device.pause_after_connect.map_or(Duration::ZERO, |d| d.0),
     })
