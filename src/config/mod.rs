@@ -270,7 +270,7 @@ pub struct SensorDefaults {
     pub unit: Option<String>,
     pub group: Option<String>,
     pub range: Option<(f64, f64)>,
-    pub alarm: Option<AlarmLimits>,
+    pub alarm: Option<std::sync::Arc<AlarmLimits>>,
 }
 
 impl Sensor {

@@ -125,7 +125,7 @@ impl TemplateField {
                 .range
                 .as_ref()
                 .map(|r| (r.get_ref()[0], r.get_ref()[1])),
-            alarm,
+            alarm: alarm.map(std::sync::Arc::new),
         }
     }
 }

@@ -244,7 +244,7 @@ fn pattern_defaults(pattern: &MqttPattern, layout: &PayloadLayout) -> SensorDefa
             .range
             .as_ref()
             .map(|r| (r.get_ref()[0], r.get_ref()[1])),
-        alarm,
+        alarm: alarm.map(std::sync::Arc::new),
     }
 }
 

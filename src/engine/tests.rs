@@ -310,7 +310,7 @@ async fn discovered_sensors_get_the_pattern_limits_and_configured_ones_fill_in()
                 group: "zone-a".into(),
                 range: Some((0.0, 60.0)),
             },
-            alarm: Some(limits.clone()),
+            alarm: Some(std::sync::Arc::new(limits.clone())),
         };
         handles
             .events

@@ -12,6 +12,7 @@ pub mod sim;
 use crate::config::{AlarmLimits, SensorDefaults};
 pub use crate::model::{LinkState, SourceKind, SourceStatus};
 use crate::model::{Reading, SensorId, SensorMeta};
+use std::sync::Arc;
 use tokio::sync::oneshot;
 
 /// A sensor found at run time (from an MQTT pattern or a Modbus template),
@@ -21,7 +22,7 @@ use tokio::sync::oneshot;
 pub struct Discovery {
     pub meta: SensorMeta,
     /// The pattern's or template's alarm limits.
-    pub alarm: Option<AlarmLimits>,
+    pub alarm: Option<Arc<AlarmLimits>>,
 }
 
 impl Discovery {
