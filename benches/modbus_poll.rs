@@ -132,6 +132,7 @@ fn decode_only(c: &mut Criterion) {
                     bit: e.bit,
                     scale: e.scale,
                     offset: 0.0,
+                    valid: None,
                 },
             )
         })

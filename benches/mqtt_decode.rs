@@ -20,13 +20,13 @@ fn spec(keys: &str) -> PayloadSpec {
 }
 
 fn decode(c: &mut Criterion) {
-    let json = spec(
+    let mut json = spec(
         "value = \"/value\"\ntime = \"/timestamp\"\nid_path = \"/sensor_id\"\nunit_path = \"/unit\"\nname_path = \"/location/zone\"\nquality = \"/quality\"",
     );
-    let hex = spec(
+    let mut hex = spec(
         "payload = \"hex\"\nfields = [{ name = \"a\", offset = 0, type = \"u16\", scale = 0.01 }, { name = \"b\", offset = 2, type = \"u16\", endian = \"little\" }, { name = \"c\", offset = 4, type = \"i32\" }, { name = \"d\", offset = 6, type = \"i16\" }, { name = \"e\", offset = 0, type = \"f64\" }]",
     );
-    let number = PayloadSpec::number();
+    let mut number = PayloadSpec::number();
 
     let mut group = c.benchmark_group("mqtt_decode");
     group.throughput(Throughput::Elements(1));

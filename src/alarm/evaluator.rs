@@ -88,15 +88,32 @@ impl Evaluator {
             changed: true,
         };
         for rules in e.setup.sensors.clone() {
-            let i = e.sensors.len();
-            e.index.insert(rules.id.clone(), i);
-            let sensor = SensorAlarms::new(rules, now);
-            for (slot, alarm) in sensor.alarms.iter().enumerate() {
-                e.keys.insert(alarm.key.clone(), Slot::Sensor(i, slot));
-            }
-            e.sensors.push(sensor);
+            e.insert(rules, now);
         }
         e
+    }
+
+    fn insert(&mut self, rules: super::SensorRules, now: TimestampMs) {
+        let i = self.sensors.len();
+        self.index.insert(rules.id.clone(), i);
+        let sensor = SensorAlarms::new(rules, now);
+        for (slot, alarm) in sensor.alarms.iter().enumerate() {
+            self.keys.insert(alarm.key.clone(), Slot::Sensor(i, slot));
+        }
+        self.sensors.push(sensor);
+    }
+
+    /// Adds the rules of a sensor found at run time (a pattern's or
+    /// template's limits) unless the sensor has rules already; returns
+    /// whether they were added. They stay through a replay's restarts.
+    pub fn adopt(&mut self, rules: super::SensorRules, now: TimestampMs) -> bool {
+        if self.index.contains_key(rules.id.as_str()) {
+            return false;
+        }
+        self.setup.sensors.push(rules.clone());
+        self.insert(rules, now);
+        self.changed = true;
+        true
     }
 
     pub fn setup(&self) -> &AlarmSetup {

@@ -167,10 +167,10 @@ impl AlarmSetup {
             .sensor
             .iter()
             .filter_map(|s| {
-                let limits = s.alarm.as_ref()?.get_ref();
+                let limits = s.alarm_limits()?;
                 let meta = s.meta();
                 Some(SensorRules::from_limits(
-                    &meta.id, &meta.name, &meta.unit, limits,
+                    &meta.id, &meta.name, &meta.unit, &limits,
                 ))
             })
             .collect();

@@ -10,10 +10,10 @@ use crate::csvio::BadRow;
 use crate::csvio::import::{FileReport, ImportError, ImportOptions, Progress, import_file};
 use crate::engine::{Engine, EngineConfig, EngineSummary, LiveState};
 use crate::model::{SensorMeta, TimestampMs};
-use crate::source::SourceEvent;
 use crate::source::replay::{
     LoadProgress, Player, ReplayCommand, ReplayError, ReplayPlan, ReplayStatus, Speed,
 };
+use crate::source::{Discovery, SourceEvent};
 use crate::store::Writer;
 use crate::store::writer::WriterConfig;
 use std::ops::ControlFlow;
@@ -407,7 +407,11 @@ async fn prepare(
     .await
     .map_err(|_| ReplayLoadError::Interrupted)??;
     for meta in crate::store::HistoryReader::open(db)?.sensors()? {
-        if events.send(SourceEvent::Discovered(meta)).await.is_err() {
+        if events
+            .send(SourceEvent::Discovered(Discovery::meta(meta)))
+            .await
+            .is_err()
+        {
             return Err(ReplayLoadError::Interrupted);
         }
     }

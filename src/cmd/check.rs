@@ -30,7 +30,7 @@ fn summary(config: &Config, path: &std::path::Path) -> String {
     let patterns = config.mqtt_pattern.len();
     // Template fields no [[sensor]] binds become sensors of their own.
     let from_templates: usize = crate::source::modbus::device_maps(config)
-        .map(|maps| maps.iter().map(|m| m.discovered.len()).sum())
+        .map(|maps| maps.iter().map(|m| m.template_made().count()).sum())
         .unwrap_or(0);
     let mut extra = String::new();
     if from_templates > 0 {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::fmt;
 use toml::Spanned;
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AlarmLimits {
     pub hh: Option<f64>,
@@ -48,6 +48,15 @@ fn yes() -> bool {
 }
 
 impl AlarmLimits {
+    /// No limits, only the `bad` alarm: what an input that checks its raw
+    /// range (NAMUR NE 43) gets when no `alarm = {...}` is written.
+    pub fn bad_quality_only() -> AlarmLimits {
+        AlarmLimits {
+            bad_quality: true,
+            ..AlarmLimits::default()
+        }
+    }
+
     /// Limits from the most severe high to the most severe low, as (name, value).
     pub fn ordered(&self) -> Vec<(&'static str, f64)> {
         [
@@ -196,7 +205,7 @@ pub enum PriorityName {
     Low,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PriorityOverrides {
     pub hh: Option<PriorityName>,
@@ -211,7 +220,7 @@ pub struct PriorityOverrides {
 
 /// "Excessive consumption": the last `period`'s consumption of a cumulative
 /// register is above `factor` × the mean of the `n` periods before it.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ConsumptionRule {
     #[serde(default = "default_factor")]

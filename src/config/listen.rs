@@ -355,4 +355,32 @@ mod tests {
         assert!(Subnet::parse("10.0.0.0/33").is_err());
         assert!(Subnet::parse("ten").is_err());
     }
+
+    #[test]
+    fn a_listener_gives_its_sensors_the_pattern_limits_and_payload_group() {
+        let text = r#"
+[[listen]]
+url = "udp://127.0.0.1:9000"
+id = "meter.{id}"
+id_path = "/id"
+value = "/kwh"
+group_path = "/zone"
+unit = "kWh"
+range = [0, 500]
+alarm = { hh = 400, h = 300 }
+"#;
+        let config = crate::config::Config::parse(std::path::Path::new("l.toml"), text).unwrap();
+        let route = super::super::LineRoute::of_listen(&config.listen[0]).unwrap();
+        let super::super::RouteTarget::Pattern { defaults, .. } = route.target else {
+            panic!("a listener discovers its sensors");
+        };
+        assert_eq!(defaults.unit.as_deref(), Some("kWh"));
+        assert_eq!(defaults.range, Some((0.0, 500.0)));
+        let alarm = defaults.alarm.expect("the listener's alarm limits");
+        assert_eq!((alarm.hh, alarm.h), (Some(400.0), Some(300.0)));
+        let super::super::PayloadFormat::Json(paths) = route.layout.format else {
+            panic!("a JSON listener");
+        };
+        assert_eq!(paths.group.as_deref(), Some("/zone"));
+    }
 }

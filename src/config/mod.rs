@@ -20,8 +20,10 @@ mod mqtt;
 mod payload;
 mod preflight;
 mod route;
+mod scaling;
 mod secret;
 mod split;
+mod time_format;
 mod validate;
 
 pub use alarm::{
@@ -52,15 +54,17 @@ pub use modbus::{
 pub use modbus_url::{ModbusUrl, ModbusUrlError, SerialSettings};
 pub use mqtt::{
     DEFAULT_MAX_PACKET_SIZE, DecodeKeys, Endian, FieldSpec, FieldType, MqttBinding, MqttBroker,
-    MqttPattern, PatternKeys, PayloadKeys, PayloadKind, TimeFormat,
+    MqttPattern, PatternKeys, PayloadKeys, PayloadKind,
 };
-pub use payload::{JsonPaths, LayoutError, LayoutProblem, Linear, PayloadFormat, PayloadLayout};
+pub use payload::{JsonPaths, LayoutError, LayoutProblem, PayloadFormat, PayloadLayout};
 pub use preflight::{Purpose, Surroundings};
 pub use route::{
     IdError, IdFormat, IdTemplate, LineRoute, RouteError, RouteProblem, RouteTarget, TopicError,
     TopicFilter, TopicRoute,
 };
+pub use scaling::{Linear, RawValidKey, ValidRange, ValidRangeProblem};
 pub use secret::{redact_url, url_user_info};
+pub use time_format::{TimeFormat, TimeFormatError, UnknownTimezone, parse_timezone};
 
 use crate::model::{SensorId, SensorMeta};
 use serde::Deserialize;
@@ -262,6 +266,34 @@ impl Sensor {
                 .as_ref()
                 .map(|r| (r.get_ref()[0], r.get_ref()[1])),
         }
+    }
+}
+
+/// What a `[[mqtt_pattern]]` or a `[[modbus_template]]` field says about the
+/// sensors it makes. A sensor's payload (`name_path`, `unit_path`,
+/// `group_path`) comes first; a `[[sensor]]` with the same id keeps what it
+/// sets itself and takes the rest from here.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SensorDefaults {
+    pub name: Option<String>,
+    pub unit: Option<String>,
+    pub group: Option<String>,
+    pub range: Option<(f64, f64)>,
+    pub alarm: Option<std::sync::Arc<AlarmLimits>>,
+}
+
+impl Sensor {
+    /// The sensor's alarm limits: its own, or for an input that checks its
+    /// raw range (NAMUR NE 43, `raw_valid`) the `bad` alarm alone.
+    pub fn alarm_limits(&self) -> Option<AlarmLimits> {
+        if let Some(own) = &self.alarm {
+            return Some(own.get_ref().clone());
+        }
+        let mqtt_checks = self.mqtt.as_ref().is_some_and(|b| {
+            PayloadLayout::from_keys(&b.decode_keys()).is_ok_and(|l| l.checks_raw_range())
+        });
+        let modbus_checks = (self.modbus.as_ref()).is_some_and(|b| b.valid_range().is_some());
+        (mqtt_checks || modbus_checks).then(AlarmLimits::bad_quality_only)
     }
 }
 

@@ -1,7 +1,7 @@
 //! `[[modbus]]` devices, `[[modbus_template]]` register maps shared by many
 //! devices, and per-sensor `modbus = {...}` register bindings.
 
-use super::{Dur, ModbusUrl, ModbusUrlError};
+use super::{AlarmLimits, Dur, ModbusUrl, ModbusUrlError, RawValidKey, SensorDefaults, ValidRange};
 use serde::Deserialize;
 use std::time::Duration;
 use toml::Spanned;
@@ -96,6 +96,38 @@ pub struct TemplateField {
     pub scale: f64,
     #[serde(default)]
     pub offset: f64,
+    /// Raw register values outside this range are faults (stored as bad).
+    pub raw_valid: Option<Spanned<RawValidKey>>,
+    /// Dashboard group of the field's sensors (default: the device name).
+    pub group: Option<String>,
+    /// Display range `[min, max]` of the field's sensors.
+    pub range: Option<Spanned<[f64; 2]>>,
+    /// Alarm limits of every device's sensor for this field.
+    pub alarm: Option<Spanned<AlarmLimits>>,
+}
+
+impl TemplateField {
+    pub fn valid_range(&self) -> Option<ValidRange> {
+        ValidRange::resolve(self.raw_valid.as_ref(), None)
+            .ok()
+            .flatten()
+    }
+
+    /// What the field says about the sensor it makes on device `device`.
+    pub fn defaults(&self, device: &str) -> SensorDefaults {
+        let alarm = (self.alarm.as_ref().map(|a| a.get_ref().clone()))
+            .or_else(|| self.valid_range().map(|_| AlarmLimits::bad_quality_only()));
+        SensorDefaults {
+            name: self.name.as_ref().map(|label| format!("{device} {label}")),
+            unit: self.unit.clone(),
+            group: Some(self.group.clone().unwrap_or_else(|| device.to_owned())),
+            range: self
+                .range
+                .as_ref()
+                .map(|r| (r.get_ref()[0], r.get_ref()[1])),
+            alarm: alarm.map(std::sync::Arc::new),
+        }
+    }
 }
 
 /// `{ table = "input", from = 50, to = 59 }`: inclusive, in the owner's addressing.
@@ -224,6 +256,16 @@ pub struct ModbusBinding {
     pub scale: f64,
     #[serde(default)]
     pub offset: f64,
+    /// Raw register values outside this range are faults (stored as bad).
+    pub raw_valid: Option<Spanned<RawValidKey>>,
+}
+
+impl ModbusBinding {
+    pub fn valid_range(&self) -> Option<ValidRange> {
+        ValidRange::resolve(self.raw_valid.as_ref(), None)
+            .ok()
+            .flatten()
+    }
 }
 
 fn one() -> f64 {

@@ -7,9 +7,10 @@
 //! would lose the spans). [`DecodeKeys`] is the borrowed view the decoder is
 //! built from.
 
-use super::Dur;
 use super::frame::{FrameSpec, LayoutSpec, SignBit};
+use super::scaling::RawValidKey;
 use super::split::{OwnKeys, required, split};
+use super::{AlarmLimits, Dur};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess};
 use toml::Spanned;
@@ -96,9 +97,24 @@ pub struct PatternKeys {
     pub id: Spanned<String>,
     pub unit: Option<String>,
     pub group: Option<String>,
+    /// JSON pointer to the discovered sensor's group (e.g. `/location/zone`).
+    pub group_path: Option<Spanned<String>>,
+    /// Display range `[min, max]` of the discovered sensors' gauges.
+    pub range: Option<Spanned<[f64; 2]>>,
+    /// Alarm limits of every discovered sensor, as on a `[[sensor]]`.
+    pub alarm: Option<Spanned<AlarmLimits>>,
     /// Display precision of the discovered sensors (the history keeps every digit).
     pub decimals: Option<Spanned<u8>>,
     pub payload: PayloadKeys,
+}
+
+impl PatternKeys {
+    pub fn decode_keys(&self) -> DecodeKeys<'_> {
+        DecodeKeys {
+            group_path: self.group_path.as_ref(),
+            ..self.payload.decode_keys()
+        }
+    }
 }
 
 /// The payload keys bindings and patterns share: how one message reads.
@@ -110,7 +126,10 @@ pub struct PayloadKeys {
     pub value: Option<Spanned<String>>,
     /// JSON pointer to the timestamp; absent = arrival time.
     pub time: Option<Spanned<String>>,
-    pub time_format: Option<TimeFormat>,
+    /// `auto`, `rfc3339`, `s`, `ms` or a strftime pattern (see [`TimeFormat`]).
+    pub time_format: Option<Spanned<String>>,
+    /// Zone of times written without an offset (default: the plant's).
+    pub tz: Option<Spanned<String>>,
     pub id_path: Option<Spanned<String>>,
     pub unit_path: Option<Spanned<String>>,
     pub name_path: Option<Spanned<String>>,
@@ -119,6 +138,8 @@ pub struct PayloadKeys {
     pub items: Option<Spanned<String>>,
     pub raw: Option<Spanned<[f64; 2]>>,
     pub eng: Option<Spanned<[f64; 2]>>,
+    /// Raw values outside this range are faults (default NAMUR NE 43 for `raw = [4, 20]`).
+    pub raw_valid: Option<Spanned<RawValidKey>>,
     #[serde(default)]
     pub fields: Vec<Spanned<FieldSpec>>,
     /// What makes a hex/binary frame valid (length, header, footer, checksum).
@@ -209,16 +230,30 @@ struct Discovery {
     id: Option<Spanned<String>>,
     unit: Option<String>,
     group: Option<String>,
+    group_path: Option<Spanned<String>>,
+    range: Option<Spanned<[f64; 2]>>,
+    alarm: Option<Spanned<AlarmLimits>>,
     decimals: Option<Spanned<u8>>,
 }
 
 impl<'de> OwnKeys<'de> for Discovery {
-    const KEYS: &'static [&'static str] = &["id", "unit", "group", "decimals"];
+    const KEYS: &'static [&'static str] = &[
+        "id",
+        "unit",
+        "group",
+        "group_path",
+        "range",
+        "alarm",
+        "decimals",
+    ];
     fn read<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
         match key {
             "id" => self.id = Some(map.next_value()?),
             "unit" => self.unit = Some(map.next_value()?),
             "group" => self.group = Some(map.next_value()?),
+            "group_path" => self.group_path = Some(map.next_value()?),
+            "range" => self.range = Some(map.next_value()?),
+            "alarm" => self.alarm = Some(map.next_value()?),
             _ => self.decimals = Some(map.next_value()?),
         }
         Ok(())
@@ -232,6 +267,9 @@ impl<'de> Deserialize<'de> for PatternKeys {
             id: required(own.id, "id")?,
             unit: own.unit,
             group: own.group,
+            group_path: own.group_path,
+            range: own.range,
+            alarm: own.alarm,
             decimals: own.decimals,
             payload,
         })
@@ -249,19 +287,6 @@ pub enum PayloadKind {
     Hex,
     /// Raw bytes decoded by `fields`.
     Binary,
-}
-
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum TimeFormat {
-    /// Strings as RFC 3339, numbers as epoch seconds (or ms when above 10^11).
-    #[default]
-    Auto,
-    Rfc3339,
-    /// Epoch seconds (fractions allowed).
-    S,
-    /// Epoch milliseconds.
-    Ms,
 }
 
 /// One value inside a packed frame.
@@ -379,14 +404,18 @@ pub struct DecodeKeys<'a> {
     pub payload: Option<&'a Spanned<PayloadKind>>,
     pub value: Option<&'a Spanned<String>>,
     pub time: Option<&'a Spanned<String>>,
-    pub time_format: Option<TimeFormat>,
+    pub time_format: Option<&'a Spanned<String>>,
+    pub tz: Option<&'a Spanned<String>>,
     pub id_path: Option<&'a Spanned<String>>,
     pub unit_path: Option<&'a Spanned<String>>,
     pub name_path: Option<&'a Spanned<String>>,
+    /// Patterns only.
+    pub group_path: Option<&'a Spanned<String>>,
     pub quality: Option<&'a Spanned<String>>,
     pub items: Option<&'a Spanned<String>>,
     pub raw: Option<&'a Spanned<[f64; 2]>>,
     pub eng: Option<&'a Spanned<[f64; 2]>>,
+    pub raw_valid: Option<&'a Spanned<RawValidKey>>,
     pub fields: &'a [Spanned<FieldSpec>],
     pub frame: Option<&'a Spanned<FrameSpec>>,
     pub type_at: Option<&'a Spanned<usize>>,
@@ -407,6 +436,7 @@ impl DecodeKeys<'_> {
             self.id_path,
             self.unit_path,
             self.name_path,
+            self.group_path,
             self.quality,
             self.items,
         ]
@@ -426,14 +456,17 @@ impl PayloadKeys {
             payload: self.payload.as_ref(),
             value: self.value.as_ref(),
             time: self.time.as_ref(),
-            time_format: self.time_format,
+            time_format: self.time_format.as_ref(),
+            tz: self.tz.as_ref(),
             id_path: self.id_path.as_ref(),
             unit_path: self.unit_path.as_ref(),
             name_path: self.name_path.as_ref(),
+            group_path: None,
             quality: self.quality.as_ref(),
             items: self.items.as_ref(),
             raw: self.raw.as_ref(),
             eng: self.eng.as_ref(),
+            raw_valid: self.raw_valid.as_ref(),
             fields: &self.fields,
             frame: self.frame.as_ref(),
             type_at: self.type_at.as_ref(),
@@ -450,6 +483,6 @@ impl MqttBinding {
 
 impl MqttPattern {
     pub fn decode_keys(&self) -> DecodeKeys<'_> {
-        self.keys.payload.decode_keys()
+        self.keys.decode_keys()
     }
 }

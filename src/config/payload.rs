@@ -3,7 +3,9 @@
 //! The MQTT source decodes messages by it.
 
 use super::frame_layout::{FrameIdError, FrameLayout, FrameProblem};
-use super::{DecodeKeys, PayloadKind, TimeFormat};
+use super::scaling::{Linear, ValidRange, ValidRangeProblem};
+use super::time_format::{TimeFormat, TimeFormatError, UnknownTimezone, parse_timezone};
+use super::{DecodeKeys, PayloadKind};
 use std::ops::Range;
 use toml::Spanned;
 
@@ -13,6 +15,8 @@ pub struct PayloadLayout {
     pub format: PayloadFormat,
     pub scale: Option<Linear>,
     pub time_format: TimeFormat,
+    /// Zone of times without an offset; `None`: the plant's.
+    pub tz: Option<chrono_tz::Tz>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -30,25 +34,9 @@ pub struct JsonPaths {
     pub id: Option<String>,
     pub unit: Option<String>,
     pub name: Option<String>,
+    pub group: Option<String>,
     pub quality: Option<String>,
     pub items: Option<String>,
-}
-
-/// `raw = [4, 20], eng = [0, 10]`: a straight line through two points.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Linear {
-    raw: [f64; 2],
-    eng: [f64; 2],
-}
-
-impl Linear {
-    pub fn new(raw: [f64; 2], eng: [f64; 2]) -> Option<Linear> {
-        let finite = raw.iter().chain(eng.iter()).all(|v| v.is_finite());
-        (finite && raw[0] != raw[1]).then_some(Linear { raw, eng })
-    }
-    pub fn apply(self, v: f64) -> f64 {
-        self.eng[0] + (v - self.raw[0]) * (self.eng[1] - self.eng[0]) / (self.raw[1] - self.raw[0])
-    }
 }
 
 /// A config problem in the payload keys; `span` points at the key when one is to blame.
@@ -80,6 +68,12 @@ pub enum LayoutProblem {
     #[error("linear scaling needs both raw = [lo, hi] and eng = [lo, hi]")]
     HalfScale,
     #[error(transparent)]
+    ValidRange(#[from] ValidRangeProblem),
+    #[error(transparent)]
+    TimeFormat(#[from] TimeFormatError),
+    #[error("tz: {0}")]
+    Timezone(#[from] UnknownTimezone),
+    #[error(transparent)]
     Frame(#[from] FrameProblem),
 }
 
@@ -99,6 +93,7 @@ impl PayloadLayout {
             format: PayloadFormat::Number,
             scale: None,
             time_format: TimeFormat::Auto,
+            tz: None,
         }
     }
 
@@ -125,7 +120,8 @@ impl PayloadLayout {
         Ok(PayloadLayout {
             format,
             scale: linear(keys)?,
-            time_format: keys.time_format.unwrap_or_default(),
+            time_format: time_format(keys)?,
+            tz: timezone(keys)?,
         })
     }
 
@@ -145,6 +141,11 @@ impl PayloadLayout {
         }
     }
 
+    /// Whether readings outside a raw range are stored as bad (NAMUR NE 43).
+    pub fn checks_raw_range(&self) -> bool {
+        self.scale.is_some_and(Linear::checks_range)
+    }
+
     pub fn has_id_path(&self) -> bool {
         matches!(&self.format, PayloadFormat::Json(p) if p.id.is_some())
     }
@@ -158,13 +159,14 @@ fn frame_key_span(keys: &DecodeKeys<'_>) -> Option<Range<usize>> {
         .or_else(|| keys.type_at.map(|t| t.span()))
 }
 
-fn json_pointer_keys<'a>(keys: &DecodeKeys<'a>) -> [Option<&'a Spanned<String>>; 7] {
+fn json_pointer_keys<'a>(keys: &DecodeKeys<'a>) -> [Option<&'a Spanned<String>>; 8] {
     [
         keys.value,
         keys.time,
         keys.id_path,
         keys.unit_path,
         keys.name_path,
+        keys.group_path,
         keys.quality,
         keys.items,
     ]
@@ -195,19 +197,44 @@ fn json_paths(keys: &DecodeKeys<'_>) -> Result<JsonPaths, LayoutError> {
         id: pointer(keys.id_path)?,
         unit: pointer(keys.unit_path)?,
         name: pointer(keys.name_path)?,
+        group: pointer(keys.group_path)?,
         quality: pointer(keys.quality)?,
         items: pointer(keys.items)?,
     })
 }
 
 fn linear(keys: &DecodeKeys<'_>) -> Result<Option<Linear>, LayoutError> {
-    match (keys.raw, keys.eng) {
-        (None, None) => Ok(None),
-        (Some(raw), Some(eng)) => Linear::new(*raw.get_ref(), *eng.get_ref())
-            .map(Some)
-            .ok_or_else(|| LayoutProblem::BadScale.at(raw.span())),
-        (Some(one), None) | (None, Some(one)) => Err(LayoutProblem::HalfScale.at(one.span())),
-    }
+    let line = match (keys.raw, keys.eng) {
+        (None, None) => None,
+        (Some(raw), Some(eng)) => Some(
+            Linear::new(*raw.get_ref(), *eng.get_ref())
+                .ok_or_else(|| LayoutProblem::BadScale.at(raw.span()))?,
+        ),
+        (Some(one), None) | (None, Some(one)) => {
+            return Err(LayoutProblem::HalfScale.at(one.span()));
+        }
+    };
+    let Some(line) = line else {
+        return match keys.raw_valid {
+            Some(key) => Err(LayoutProblem::from(ValidRangeProblem::WithoutRaw).at(key.span())),
+            None => Ok(None),
+        };
+    };
+    let valid = ValidRange::resolve(keys.raw_valid, Some(line.raw()))
+        .map_err(|(span, problem)| LayoutProblem::from(problem).at(span))?;
+    Ok(Some(line.with_valid(valid)))
+}
+
+fn time_format(keys: &DecodeKeys<'_>) -> Result<TimeFormat, LayoutError> {
+    keys.time_format.map_or(Ok(TimeFormat::Auto), |key| {
+        (key.get_ref().parse()).map_err(|e| LayoutProblem::from(e).at(key.span()))
+    })
+}
+
+fn timezone(keys: &DecodeKeys<'_>) -> Result<Option<chrono_tz::Tz>, LayoutError> {
+    keys.tz
+        .map(|key| parse_timezone(key.get_ref()).map_err(|e| LayoutProblem::from(e).at(key.span())))
+        .transpose()
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use super::FrameIdError;
 use super::payload::{LayoutProblem, PayloadLayout};
-use super::{Listen, MqttBinding, MqttPattern, PatternKeys};
+use super::{Listen, MqttBinding, MqttPattern, PatternKeys, SensorDefaults};
 use crate::model::SensorId;
 use std::ops::Range;
 
@@ -111,8 +111,8 @@ pub enum RouteTarget {
     /// A `[[mqtt_pattern]]`: sensors named by the template, discovered as they arrive.
     Pattern {
         id: IdTemplate,
-        unit: Option<String>,
-        group: Option<String>,
+        /// Unit, group, range and alarm limits of the sensors it makes.
+        defaults: SensorDefaults,
     },
 }
 
@@ -243,18 +243,36 @@ fn discovery(
     wildcards: usize,
     whole: &toml::Spanned<String>,
 ) -> Result<(PayloadLayout, RouteTarget), RouteError> {
-    let layout = layout_of(&keys.payload.decode_keys(), whole)?;
+    let layout = layout_of(&keys.decode_keys(), whole)?;
     let id = IdTemplate::parse(keys.id.get_ref(), wildcards)
         .map_err(|e| RouteProblem::from(e).at(keys.id.span()))?;
     check_template_fits(&id, &layout).map_err(|problem| problem.at(keys.id.span()))?;
     check_frame_ids(&id, &layout, keys.id.get_ref())
         .map_err(|problem| problem.at(keys.id.span()))?;
-    let target = RouteTarget::Pattern {
-        id,
+    let defaults = pattern_defaults(keys, &layout);
+    let target = RouteTarget::Pattern { id, defaults };
+    Ok((layout, target))
+}
+
+/// What a pattern's sensors are unless their payload or a `[[sensor]]` says
+/// otherwise; an input that checks its raw range raises `bad` even without
+/// `alarm = {...}`.
+fn pattern_defaults(keys: &PatternKeys, layout: &PayloadLayout) -> SensorDefaults {
+    let alarm = (keys.alarm.as_ref().map(|a| a.get_ref().clone())).or_else(|| {
+        layout
+            .checks_raw_range()
+            .then(super::AlarmLimits::bad_quality_only)
+    });
+    SensorDefaults {
+        name: None,
         unit: keys.unit.clone(),
         group: keys.group.clone(),
-    };
-    Ok((layout, target))
+        range: keys
+            .range
+            .as_ref()
+            .map(|r| (r.get_ref()[0], r.get_ref()[1])),
+        alarm: alarm.map(std::sync::Arc::new),
+    }
 }
 
 /// `{field}` needs a frame, `{id}` an id path, and a frame of several fields `{field}`.

@@ -42,6 +42,10 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
         if let Err(refused) = super::TopicRoute::of_pattern(pattern) {
             diags.push(Diagnostic::at(refused.span.clone(), refused.to_string()));
         }
+        check_pattern_limits(&pattern.keys, &mut diags);
+    }
+    for listen in &config.listen {
+        check_pattern_limits(&listen.keys, &mut diags);
     }
     for broker in &config.mqtt {
         check_broker(broker, &mut diags);
@@ -61,16 +65,10 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
     diags
 }
 
-/// A timezone name chrono-tz does not know.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown timezone {0:?}: expected an IANA name like \"Europe/Paris\" or \"UTC\"")]
-struct UnknownTimezone(String);
-
 fn check_timezone(config: &Config, diags: &mut Vec<Diagnostic>) {
     if let Some(tz) = &config.plant.timezone
-        && tz.get_ref().parse::<chrono_tz::Tz>().is_err()
+        && let Err(unknown) = super::parse_timezone(tz.get_ref())
     {
-        let unknown = UnknownTimezone(tz.get_ref().clone());
         diags.push(Diagnostic::at(tz.span(), unknown.to_string()));
     }
 }
@@ -178,18 +176,7 @@ fn check_sensor(
             ),
         ));
     }
-    if let Some(range) = &sensor.range {
-        let [lo, hi] = *range.get_ref();
-        if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
-            diags.push(Diagnostic::at(
-                range.span(),
-                format!("range [{lo}, {hi}] must be [min, max] with min < max"),
-            ));
-        }
-    }
-    if let Some(limits) = &sensor.alarm {
-        check_limit_order(limits, diags);
-    }
+    check_display_and_limits(sensor.range.as_ref(), sensor.alarm.as_ref(), diags);
     if let Some(meter) = &sensor.meter
         && !config.tariff.contains_key(meter.tariff.get_ref())
     {
@@ -207,6 +194,36 @@ fn check_sensor(
                 }
             ),
         ));
+    }
+}
+
+/// A sensor's, pattern's or template field's `range` and `alarm`.
+pub(super) fn check_display_and_limits(
+    range: Option<&Spanned<[f64; 2]>>,
+    alarm: Option<&Spanned<super::AlarmLimits>>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if let Some(range) = range {
+        let [lo, hi] = *range.get_ref();
+        if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
+            diags.push(Diagnostic::at(
+                range.span(),
+                format!("range [{lo}, {hi}] must be [min, max] with min < max"),
+            ));
+        }
+    }
+    if let Some(limits) = alarm {
+        check_limit_order(limits, diags);
+    }
+}
+
+/// A Modbus `raw_valid` (it checks the register's raw value).
+pub(super) fn check_raw_valid(
+    key: Option<&Spanned<super::RawValidKey>>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if let Err((span, problem)) = super::ValidRange::resolve(key, None) {
+        diags.push(Diagnostic::at(span, problem.to_string()));
     }
 }
 
@@ -358,4 +375,9 @@ fields = [{ name = "t", offset = 0, type = "i16", scale = 0.1 }, { name = "p", o
 "#;
         assert_eq!(problems(text), Vec::<String>::new());
     }
+}
+
+/// The display range and alarm limits a pattern gives its sensors.
+fn check_pattern_limits(keys: &super::PatternKeys, diags: &mut Vec<Diagnostic>) {
+    check_display_and_limits(keys.range.as_ref(), keys.alarm.as_ref(), diags);
 }

@@ -17,10 +17,7 @@ pub struct ProfileError {
     pub source: Box<dyn std::error::Error + Send + Sync>,
 }
 
-/// A `timezone` that is not an IANA zone name.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown timezone {0:?}")]
-pub struct UnknownTimezone(pub String);
+pub use crate::config::UnknownTimezone;
 
 /// How to read `file` when nothing is given on a command line: the config's
 /// plant timezone, and the `[[import]]` profile whose `files` glob matches
@@ -60,10 +57,7 @@ pub fn apply(
         options.date_format = parsed(v, config, str::parse)?;
     }
     if let Some(v) = &profile.timezone {
-        options.tz = parsed(v, config, |s| {
-            s.parse::<chrono_tz::Tz>()
-                .map_err(|_| UnknownTimezone(s.to_owned()))
-        })?;
+        options.tz = parsed(v, config, crate::config::parse_timezone)?;
     }
     if let Some(v) = &profile.layout {
         options.layout = Some(parsed(v, config, str::parse)?);

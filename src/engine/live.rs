@@ -115,6 +115,20 @@ impl LiveState {
         true
     }
 
+    /// Fills in what sensor `meta.id`'s metadata leaves unset from `meta`
+    /// (a configured sensor a pattern also makes); returns whether it changed.
+    pub fn fill_meta(&mut self, meta: &SensorMeta) -> bool {
+        let Some(i) = self.index.get(meta.id.as_str()).copied() else {
+            return false;
+        };
+        let mut filled = self.sensors[i].meta.clone();
+        if !filled.fill_from(meta) {
+            return false;
+        }
+        Arc::make_mut(&mut self.sensors[i]).meta = filled;
+        true
+    }
+
     pub fn set_raw(&mut self, id: &str, raw: RawSample) {
         if let Some(i) = self.index.get(id).copied() {
             Arc::make_mut(&mut self.sensors[i]).raw = Some(raw);

@@ -9,9 +9,12 @@ mod live;
 pub use clock::Clock;
 pub use live::{LiveState, Point, SensorLive};
 
-use crate::alarm::{AlarmCommand, AlarmEvent, AlarmSetup, Evaluator, Restored, SeedSeries};
-use crate::model::{Reading, SensorMeta, TimestampMs};
-use crate::source::SourceEvent;
+use crate::alarm::{
+    AlarmCommand, AlarmEvent, AlarmSetup, Evaluator, Restored, SeedSeries, SensorRules,
+};
+use crate::config::AlarmLimits;
+use crate::model::{Reading, SensorId, SensorMeta, TimestampMs};
+use crate::source::{Discovery, SourceEvent};
 use crate::store::{WriteMsg, WriterHandle};
 use std::sync::Arc;
 use std::time::Duration;
@@ -280,14 +283,7 @@ impl Engine {
                 }
                 self.dirty = true;
             }
-            SourceEvent::Discovered(meta) => {
-                if self.state.ensure_sensor(meta.clone()) {
-                    self.dirty = true;
-                    if let Some(store) = self.history() {
-                        let _ = store.send(WriteMsg::Sensor(meta)).await;
-                    }
-                }
-            }
+            SourceEvent::Discovered(found) => self.on_discovered(found).await,
             SourceEvent::Status(status) => {
                 let now = self.clock();
                 self.alarms.on_status(&status, now, &mut self.alarm_events);
@@ -307,6 +303,41 @@ impl Engine {
                 self.dirty = true;
             }
         }
+    }
+
+    /// A sensor a pattern or template made: added, or for a configured one,
+    /// completed where its config leaves name, unit, group, range or alarm unset.
+    async fn on_discovered(&mut self, found: Discovery) {
+        let Discovery { meta, alarm } = found;
+        let changed = self.state.ensure_sensor(meta.clone()) || self.state.fill_meta(&meta);
+        if let Some(limits) = alarm {
+            self.adopt_alarm(&meta.id, &limits);
+        }
+        if !changed {
+            return;
+        }
+        self.dirty = true;
+        if let (Some(store), Some(sensor)) = (self.history(), self.state.sensor(meta.id.as_str())) {
+            let _ = store.send(WriteMsg::Sensor(sensor.meta.clone())).await;
+        }
+    }
+
+    /// Pattern or template alarm limits for a sensor that has none of its own.
+    fn adopt_alarm(&mut self, id: &SensorId, limits: &AlarmLimits) {
+        let Some(sensor) = self.state.sensor(id.as_str()) else {
+            return;
+        };
+        let (name, unit) = (&sensor.meta.name, &sensor.meta.unit);
+        let stale_unset = sensor.stale_after_ms.is_none();
+        let rules = SensorRules::from_limits(id, name, unit, limits);
+        if !self.alarms.adopt(rules, self.clock()) {
+            return;
+        }
+        if let Some(stale) = limits.stale.filter(|_| stale_unset) {
+            self.state
+                .set_stale_after(id.as_str(), stale.as_millis_i64());
+        }
+        self.dirty = true;
     }
 
     /// A replay moved to another time (start, seek, jump, restart): alarms are

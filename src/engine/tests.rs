@@ -283,3 +283,68 @@ async fn a_silent_sensor_raises_stale_within_stale_plus_one_tick() {
     );
     drop(handles.events);
 }
+
+/// A pattern's sensor is added with its alarm limits; a configured sensor the
+/// pattern also makes keeps what it sets and takes the rest (name, unit,
+/// group, limits) from the pattern.
+#[tokio::test]
+async fn discovered_sensors_get_the_pattern_limits_and_configured_ones_fill_in() {
+    let limits = crate::config::AlarmLimits {
+        h: Some(35.0),
+        ..Default::default()
+    };
+    let configured = SensorMeta {
+        id: SensorId::new("own"),
+        name: "own".into(),
+        unit: "K".into(),
+        ..Default::default()
+    };
+    let handles = Engine::spawn(&EngineConfig::default(), vec![configured], None);
+    let mut snapshots = handles.snapshots.clone();
+    for id in ["temp-001", "own"] {
+        let found = Discovery {
+            meta: SensorMeta {
+                id: SensorId::new(id),
+                name: "temperature".into(),
+                unit: "°C".into(),
+                group: "zone-a".into(),
+                range: Some((0.0, 60.0)),
+            },
+            alarm: Some(std::sync::Arc::new(limits.clone())),
+        };
+        handles
+            .events
+            .send(SourceEvent::Discovered(found))
+            .await
+            .unwrap();
+    }
+    let readings = vec![
+        Reading::good("temp-001", 1, 36.2),
+        Reading::good("own", 1, 40.0),
+    ];
+    handles
+        .events
+        .send(SourceEvent::readings(readings))
+        .await
+        .unwrap();
+    let snap = snapshots
+        .wait_for(|s| s.alarms.len() == 2)
+        .await
+        .unwrap()
+        .clone();
+    let own = &snap.sensor("own").unwrap().meta;
+    assert_eq!(
+        (
+            own.name.as_str(),
+            own.unit.as_str(),
+            own.group.as_str(),
+            own.range
+        ),
+        ("temperature", "K", "zone-a", Some((0.0, 60.0)))
+    );
+    let keys: Vec<&str> = snap.alarms.iter().map(|a| a.key.as_str()).collect();
+    assert!(
+        keys.contains(&"temp-001/h") && keys.contains(&"own/h"),
+        "{keys:?}"
+    );
+}

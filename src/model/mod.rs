@@ -134,6 +134,25 @@ pub struct SensorMeta {
     pub range: Option<(f64, f64)>,
 }
 
+impl SensorMeta {
+    /// Takes from `other` what this meta leaves unset (a name that is the
+    /// id, an empty unit or group, no range); returns whether it changed.
+    pub fn fill_from(&mut self, other: &SensorMeta) -> bool {
+        let before = self.clone();
+        if self.name.is_empty() || self.name == self.id.as_str() {
+            self.name.clone_from(&other.name);
+        }
+        if self.unit.is_empty() {
+            self.unit.clone_from(&other.unit);
+        }
+        if self.group.is_empty() {
+            self.group.clone_from(&other.group);
+        }
+        self.range = self.range.or(other.range);
+        *self != before
+    }
+}
+
 impl Default for SensorId {
     fn default() -> Self {
         SensorId::new("")

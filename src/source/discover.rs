@@ -3,39 +3,36 @@
 //! first time, and distinct arrival times. Shared by the MQTT routes and the
 //! UDP/TCP listeners.
 
-use crate::config::{Config, RouteTarget};
-use crate::model::{Reading, SensorId, SensorMeta};
+use crate::config::RouteTarget;
+use crate::model::{Reading, SensorId};
 use crate::source::arrival::ArrivalClock;
 use crate::source::payload::{DecodeError, Decoded, Decoding, FrameValue};
+use crate::source::{Discovery, Named};
 use std::collections::HashSet;
 
 /// What one message gave.
 #[derive(Debug, Default, PartialEq)]
 pub struct Routed {
     pub readings: Vec<Reading>,
-    /// Sensors seen for the first time (send before the readings).
-    pub discovered: Vec<SensorMeta>,
+    /// Sensors a pattern made for the first time (send before the readings).
+    pub discovered: Vec<Discovery>,
     pub error: Option<DecodeError>,
     /// No route matched the topic (a broader subscription than the routes).
     pub unmatched: bool,
 }
 
-/// The sensors already known, and the arrival clock of each.
+/// The sensors patterns already announced, and the arrival clock of each.
 #[derive(Debug, Default)]
 pub struct Namer {
+    /// Announced as discovered (configured ones too: the engine fills in
+    /// what their config leaves unset from the pattern).
     known: HashSet<SensorId>,
     arrivals: ArrivalClock,
 }
 
 impl Namer {
-    /// Knows the config's `[[sensor]]`s: they are never discovered.
-    pub fn for_config(config: &Config) -> Namer {
-        Namer {
-            known: (config.sensor.iter())
-                .map(|s| SensorId::new(s.id.get_ref()))
-                .collect(),
-            arrivals: ArrivalClock::default(),
-        }
+    pub fn new() -> Namer {
+        Namer::default()
     }
 
     /// Adds what `decoding` gave for `target` to `out`: its readings under
@@ -72,8 +69,16 @@ impl Namer {
         out: &mut Routed,
     ) -> Reading {
         let id = SensorId::new(id);
-        if self.known.insert(id.clone()) {
-            out.discovered.push(discovered_meta(target, &id, &decoded));
+        if let RouteTarget::Pattern { defaults, .. } = target
+            && self.known.insert(id.clone())
+        {
+            let named = Named {
+                name: decoded.name.as_deref(),
+                unit: decoded.unit.as_deref(),
+                group: decoded.group.as_deref(),
+            };
+            out.discovered
+                .push(Discovery::of(id.clone(), defaults, named));
         }
         let ts = if decoded.arrival_stamped {
             self.arrivals.stamp(&id, decoded.ts)
@@ -116,19 +121,5 @@ fn target_id(
             })
             .map(Some)
             .ok_or_else(|| DecodeError::Missing("the sensor id ({id})".into())),
-    }
-}
-
-fn discovered_meta(target: &RouteTarget, id: &SensorId, decoded: &Decoded) -> SensorMeta {
-    let (unit, group) = match target {
-        RouteTarget::Pattern { unit, group, .. } => (unit.clone(), group.clone()),
-        RouteTarget::Sensor { .. } => (None, None),
-    };
-    SensorMeta {
-        id: id.clone(),
-        name: decoded.name.clone().unwrap_or_else(|| id.to_string()),
-        unit: decoded.unit.clone().or(unit).unwrap_or_default(),
-        group: group.unwrap_or_default(),
-        range: None,
     }
 }

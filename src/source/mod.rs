@@ -12,9 +12,54 @@ pub mod replay;
 pub mod report;
 pub mod sim;
 
+use crate::config::{AlarmLimits, SensorDefaults};
 pub use crate::model::{LinkState, SourceKind, SourceStatus};
-use crate::model::{Reading, SensorMeta};
+use crate::model::{Reading, SensorId, SensorMeta};
+use std::sync::Arc;
 use tokio::sync::oneshot;
+
+/// A sensor found at run time (from an MQTT pattern or a Modbus template),
+/// or a configured sensor a pattern or template also makes: the engine adds
+/// the former, and fills in what the latter's config leaves unset.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Discovery {
+    pub meta: SensorMeta,
+    /// The pattern's or template's alarm limits.
+    pub alarm: Option<Arc<AlarmLimits>>,
+}
+
+impl Discovery {
+    /// A sensor with nothing but its metadata.
+    pub fn meta(meta: SensorMeta) -> Discovery {
+        Discovery { meta, alarm: None }
+    }
+
+    /// Sensor `id` as `defaults` describe it; what the payload says
+    /// (`name`, `unit`, `group`) comes first.
+    pub fn of(id: SensorId, defaults: &SensorDefaults, payload: Named<'_>) -> Discovery {
+        let or = |found: Option<&str>, default: &Option<String>| {
+            found.map(str::to_owned).or_else(|| default.clone())
+        };
+        Discovery {
+            meta: SensorMeta {
+                name: or(payload.name, &defaults.name).unwrap_or_else(|| id.to_string()),
+                unit: or(payload.unit, &defaults.unit).unwrap_or_default(),
+                group: or(payload.group, &defaults.group).unwrap_or_default(),
+                range: defaults.range,
+                id,
+            },
+            alarm: defaults.alarm.clone(),
+        }
+    }
+}
+
+/// What a payload says about its sensor, when it says anything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Named<'a> {
+    pub name: Option<&'a str>,
+    pub unit: Option<&'a str>,
+    pub group: Option<&'a str>,
+}
 
 /// What a source tells the engine.
 #[derive(Debug)]
@@ -30,7 +75,7 @@ pub enum SourceEvent {
     /// registers), for the detail view.
     Raw(raw::RawBatch),
     /// A sensor found at run time (e.g. from an MQTT topic pattern).
-    Discovered(SensorMeta),
+    Discovered(Discovery),
     /// The health of one broker, device or feed.
     Status(SourceStatus),
     /// A replay's clock and controls; the engine then runs on replayed time.

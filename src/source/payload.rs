@@ -5,21 +5,28 @@
 //! JSON-pointer paths for value, time, id, unit, name and quality (one
 //! reading, an array of readings, or an array inside the message); a packed
 //! frame as a hex string or raw bytes, read by a declared field layout.
-//! Linear `raw`/`eng` scaling applies last.
+//! Linear `raw`/`eng` scaling applies last; a raw value outside the valid
+//! range (NAMUR NE 43 for 4–20 mA) makes the reading bad. Text times are read
+//! by the CSV import's parser, in the binding's zone (default the plant's).
 
-use crate::config::{DecodeKeys, JsonPaths, LayoutError, PayloadFormat, PayloadLayout, TimeFormat};
+use crate::config::{DecodeKeys, JsonPaths, LayoutError, PayloadFormat, PayloadLayout};
 use crate::model::{Quality, TimestampMs};
 use serde_json::Value;
 use std::ops::Range;
 
 mod frame;
+mod times;
 use frame::decode_frame;
 pub use frame::{FrameRejection, FrameValue, Hex};
+use times::Times;
 
-/// How to read one kind of message, built once from a checked layout.
-#[derive(Clone, Debug, PartialEq)]
+/// How to read one kind of message, built once from a checked layout. It
+/// remembers the last time it read, so a local time in the hour a DST change
+/// repeats is read as the one that keeps time moving forward (as import does).
+#[derive(Clone, Debug)]
 pub struct PayloadSpec {
     layout: PayloadLayout,
+    times: Times,
 }
 
 /// One value found in a message. `key` is the id from `id_path` (JSON) or
@@ -34,6 +41,8 @@ pub struct Decoded {
     pub arrival_stamped: bool,
     pub unit: Option<String>,
     pub name: Option<String>,
+    /// The group the payload names (`group_path`).
+    pub group: Option<String>,
     pub quality: Quality,
 }
 
@@ -67,6 +76,14 @@ pub enum DecodeError {
         found: String,
         expected: &'static str,
     },
+    #[error(
+        "time at {pointer:?}: {found} does not exist in {zone} (a daylight-saving gap): the sender's clock is not in {zone}; set tz on the binding"
+    )]
+    LocalTimeGap {
+        pointer: String,
+        found: String,
+        zone: String,
+    },
     #[error("{pointer:?} is not an array of readings")]
     NotAnArray { pointer: String },
     #[error("invalid hex frame: {0}")]
@@ -91,8 +108,15 @@ pub enum DecodeError {
 }
 
 impl PayloadSpec {
+    /// Times without an offset are in the layout's `tz`, else UTC.
     pub fn new(layout: PayloadLayout) -> PayloadSpec {
-        PayloadSpec { layout }
+        PayloadSpec::in_plant(layout, chrono_tz::UTC)
+    }
+
+    /// Times without an offset are in the layout's `tz`, else in `plant`.
+    pub fn in_plant(layout: PayloadLayout, plant: chrono_tz::Tz) -> PayloadSpec {
+        let times = Times::new(&layout.time_format, layout.tz.unwrap_or(plant));
+        PayloadSpec { layout, times }
     }
 
     pub fn number() -> PayloadSpec {
@@ -114,17 +138,18 @@ impl PayloadSpec {
     }
 
     /// Decodes one message; `arrival_ms` stands in for a missing timestamp.
-    pub fn decode(&self, payload: &[u8], arrival_ms: TimestampMs) -> Decoding {
+    pub fn decode(&mut self, payload: &[u8], arrival_ms: TimestampMs) -> Decoding {
         let layout = &self.layout;
         let mut out = match &layout.format {
             PayloadFormat::Number => single(decode_number(payload, arrival_ms)),
-            PayloadFormat::Json(paths) => {
-                decode_json(paths, layout.time_format, payload, arrival_ms)
-            }
+            PayloadFormat::Json(paths) => decode_json(paths, &mut self.times, payload, arrival_ms),
             PayloadFormat::Frame(frame) => decode_frame(frame, payload, arrival_ms),
         };
         if let Some(scale) = layout.scale {
             for reading in &mut out.readings {
+                if !scale.accepts(reading.value) {
+                    reading.quality = Quality::Bad;
+                }
                 reading.value = scale.apply(reading.value);
             }
         }
@@ -191,13 +216,14 @@ fn decode_number(payload: &[u8], arrival_ms: TimestampMs) -> Result<Decoded, Dec
         arrival_stamped: true,
         unit,
         name: None,
+        group: None,
         quality: Quality::Good,
     })
 }
 
 fn decode_json(
     paths: &JsonPaths,
-    time_format: TimeFormat,
+    times: &mut Times,
     payload: &[u8],
     arrival_ms: TimestampMs,
 ) -> Decoding {
@@ -214,12 +240,12 @@ fn decode_json(
         },
         None => match &doc {
             Value::Array(items) => items.as_slice(),
-            _ => return single(json_reading(paths, time_format, &doc, arrival_ms)),
+            _ => return single(json_reading(paths, times, &doc, arrival_ms)),
         },
     };
     let mut out = Decoding::default();
     for (index, item) in items.iter().enumerate() {
-        match json_reading(paths, time_format, item, arrival_ms) {
+        match json_reading(paths, times, item, arrival_ms) {
             Ok(reading) => out.readings.push(reading),
             Err(source) => {
                 out.error.get_or_insert(DecodeError::Item {
@@ -234,7 +260,7 @@ fn decode_json(
 
 fn json_reading(
     paths: &JsonPaths,
-    time_format: TimeFormat,
+    times: &mut Times,
     doc: &Value,
     arrival_ms: TimestampMs,
 ) -> Result<Decoded, DecodeError> {
@@ -243,7 +269,7 @@ fn json_reading(
         .ok_or_else(|| DecodeError::Missing(paths.value.clone()))?;
     let (value, unit_in_value) = json_number(&paths.value, found)?;
     let (ts, arrival_stamped) = match paths.time.as_deref().map(|p| (p, doc.pointer(p))) {
-        Some((p, Some(v))) if !v.is_null() => (parse_time(p, v, time_format)?, false),
+        Some((p, Some(v))) if !v.is_null() => (times.parse(p, v)?, false),
         _ => (arrival_ms, true),
     };
     let text_at = |p: &Option<String>| -> Option<String> {
@@ -260,6 +286,7 @@ fn json_reading(
         arrival_stamped,
         unit: text_at(&paths.unit).or(unit_in_value),
         name: text_at(&paths.name),
+        group: text_at(&paths.group),
         quality: paths
             .quality
             .as_deref()
@@ -301,62 +328,6 @@ fn quality_of(v: &Value) -> Quality {
         },
         _ => Quality::Bad,
     }
-}
-
-/// A timestamp in ms from a JSON string or number.
-fn parse_time(pointer: &str, v: &Value, format: TimeFormat) -> Result<TimestampMs, DecodeError> {
-    let bad = |expected| DecodeError::BadTime {
-        pointer: pointer.to_owned(),
-        found: short_json(v),
-        expected,
-    };
-    let epoch = |x: f64, ms: bool| -> Result<TimestampMs, DecodeError> {
-        let ms_value = if ms { x } else { x * 1000.0 };
-        // ±10^15 ms is year ±33658: anything beyond is not a time.
-        if ms_value.is_finite() && ms_value.abs() < 1e15 {
-            Ok(ms_value.round() as TimestampMs)
-        } else {
-            Err(bad("a plausible epoch time"))
-        }
-    };
-    let number = match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => match format {
-            TimeFormat::Rfc3339 => return rfc3339(s).ok_or_else(|| bad("an RFC 3339 time")),
-            TimeFormat::Auto => match rfc3339(s) {
-                Some(ts) => return Ok(ts),
-                None => Some(
-                    s.trim()
-                        .parse::<f64>()
-                        .map_err(|_| bad("an RFC 3339 time or an epoch number"))?,
-                ),
-            },
-            TimeFormat::S | TimeFormat::Ms => s.trim().parse::<f64>().ok(),
-        },
-        _ => None,
-    };
-    let Some(x) = number else {
-        return Err(bad("a timestamp"));
-    };
-    match format {
-        TimeFormat::Rfc3339 => Err(bad("an RFC 3339 time")),
-        TimeFormat::S => epoch(x, false),
-        TimeFormat::Ms => epoch(x, true),
-        TimeFormat::Auto => epoch(x, x.abs() >= 1e11),
-    }
-}
-
-/// RFC 3339 (`2025-10-02T12:00:00Z`, offsets, fractions); a time without an
-/// offset, with `T` or a space, is taken as UTC.
-fn rfc3339(s: &str) -> Option<TimestampMs> {
-    let s = s.trim();
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Some(t.timestamp_millis());
-    }
-    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
-        .iter()
-        .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
-        .map(|t| t.and_utc().timestamp_millis())
 }
 
 #[cfg(test)]

@@ -61,7 +61,7 @@ fn valid_configs_pass_with_a_summary() {
     // meter-b's template has three fields; one is bound by a [[sensor]], two become sensors.
     let (_, stdout, _) = check(&fixtures.join("reference.toml"));
     assert!(
-        stdout.contains("4 sensor(s) + 2 from Modbus templates + 1 topic pattern(s)"),
+        stdout.contains("4 sensor(s) + 2 from Modbus templates + 3 topic pattern(s)"),
         "{stdout}"
     );
 }

@@ -45,6 +45,8 @@ mod modbus_cli;
 mod modbus_poll;
 #[cfg(feature = "demo")]
 mod modbus_rtu;
+#[cfg(feature = "demo")]
+mod modbus_values;
 mod mqtt_bursts;
 mod mqtt_frames;
 #[cfg(feature = "demo")]
@@ -53,6 +55,7 @@ mod mqtt_mosquitto;
 mod mqtt_restart;
 mod mqtt_slow_store;
 mod mqtt_tls;
+mod mqtt_values;
 mod no_loss;
 mod replay_console;
 mod restart_dashboard;

@@ -1,7 +1,7 @@
 //! Checks of `[[import]]`: every value goes through the parser of the
 //! command-line flag it stands for, so config and flags accept the same text.
 
-use super::{UnknownTimezone, unique_names};
+use super::unique_names;
 use crate::config::csv::{DateFormat, DecimalMark, Layout, parse_delimiter};
 use crate::config::{Config, Diagnostic, ImportProfile};
 use std::collections::HashMap;
@@ -35,9 +35,7 @@ fn check_profile(p: &ImportProfile, diags: &mut Vec<Diagnostic>) {
     parses(&p.decimal, diags, |s| s.parse::<DecimalMark>().map(drop));
     parses(&p.date_format, diags, |s| s.parse::<DateFormat>().map(drop));
     parses(&p.timezone, diags, |s| {
-        s.parse::<chrono_tz::Tz>()
-            .map(drop)
-            .map_err(|_| UnknownTimezone(s.to_owned()))
+        crate::config::parse_timezone(s).map(drop)
     });
     parses(&p.layout, diags, |s| s.parse::<Layout>().map(drop));
     if let Some(layout) = &p.layout

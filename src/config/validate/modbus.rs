@@ -76,6 +76,7 @@ pub fn check(config: &Config, diags: &mut Vec<Diagnostic>) {
             if binding.device.get_ref() != device_name {
                 continue;
             }
+            super::check_raw_valid(binding.raw_valid.as_ref(), diags);
             let label = format!("sensor {:?}", sensor.id.get_ref());
             if let Some(p) = place_binding(binding, &label, template, device.one_based, diags) {
                 if let Some(key) = &binding.field {
@@ -164,6 +165,8 @@ fn check_template(template: &ModbusTemplate, diags: &mut Vec<Diagnostic>) {
             template.one_based,
             diags,
         );
+        super::check_raw_valid(field.raw_valid.as_ref(), diags);
+        super::check_display_and_limits(field.range.as_ref(), field.alarm.as_ref(), diags);
     }
 }
 

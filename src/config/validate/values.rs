@@ -75,6 +75,14 @@ fn check_periods(config: &Config, out: &mut Found<'_, '_>) {
         let stale = sensor.alarm.as_ref().and_then(|a| a.get_ref().stale);
         out.positive(stale, key_path!["sensor", i, "alarm", "stale"], "30s");
     }
+    for (i, pattern) in config.mqtt_pattern.iter().enumerate() {
+        let stale = pattern.keys.alarm.as_ref().and_then(|a| a.get_ref().stale);
+        out.positive(stale, key_path!["mqtt_pattern", i, "alarm", "stale"], "30s");
+    }
+    for (i, listen) in config.listen.iter().enumerate() {
+        let stale = listen.keys.alarm.as_ref().and_then(|a| a.get_ref().stale);
+        out.positive(stale, key_path!["listen", i, "alarm", "stale"], "30s");
+    }
     let ui = &config.ui;
     out.positive(
         Some(ui.status_every),

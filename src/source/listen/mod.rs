@@ -25,7 +25,7 @@ mod udp;
 pub use lines::{Line, LineSplitter};
 
 use crate::config::{Config, LineRoute, Listen, ListenUrl, RouteTarget, Subnet, Transport};
-use crate::model::{SensorMeta, TimestampMs};
+use crate::model::TimestampMs;
 use crate::source::discover::{Namer, Routed};
 use crate::source::payload::PayloadSpec;
 use crate::source::raw::{RawBatch, RawSample};
@@ -100,9 +100,9 @@ impl Listener {
                 queue: None,
             },
             decoder: Decoder {
-                spec: PayloadSpec::new(route.layout),
+                spec: PayloadSpec::in_plant(route.layout, config.timezone()),
                 target: route.target,
-                namer: Namer::for_config(config),
+                namer: Namer::new(),
                 name: listen.name().to_owned(),
             },
         })
@@ -349,7 +349,7 @@ async fn send(
 
 async fn discovered(
     events: &mpsc::Sender<SourceEvent>,
-    meta: SensorMeta,
+    meta: crate::source::Discovery,
 ) -> Result<(), EngineGone> {
     (events.send(SourceEvent::Discovered(meta)).await).map_err(|_| EngineGone)
 }

@@ -1,8 +1,10 @@
 //! Register words ⇄ values: every type in every word/byte order, then
-//! `value × scale + offset`. Pure functions; the wire is big-endian per
-//! register, the order letters say how a device lays out longer values.
+//! `value × scale + offset`; a raw value outside `raw_valid` is a fault (bad
+//! quality). Pure functions; the wire is big-endian per register, the order
+//! letters say how a device lays out longer values.
 
-use crate::config::{ValueType, WordOrder};
+use crate::config::{ValidRange, ValueType, WordOrder};
+use crate::model::Quality;
 
 /// How one field's registers become an engineering value.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -13,6 +15,8 @@ pub struct Codec {
     pub bit: Option<u8>,
     pub scale: f64,
     pub offset: f64,
+    /// Raw values outside are faults.
+    pub valid: Option<ValidRange>,
 }
 
 impl Codec {
@@ -23,18 +27,33 @@ impl Codec {
             bit: None,
             scale: 1.0,
             offset: 0.0,
+            valid: None,
         }
     }
 
     /// The engineering value of a register field; `None` if too few words.
     pub fn registers_value(&self, words: &[u16]) -> Option<f64> {
-        let raw = decode_raw(words, self.kind, self.order, self.bit)?;
-        Some(raw * self.scale + self.offset)
+        self.registers_reading(words).map(|(value, _)| value)
     }
 
-    /// The engineering value of a coil or discrete input.
-    pub fn bit_value(&self, bit: bool) -> f64 {
-        f64::from(u8::from(bit)) * self.scale + self.offset
+    /// The engineering value of a register field and its quality (bad when
+    /// the raw value is outside `raw_valid`); `None` if too few words.
+    pub fn registers_reading(&self, words: &[u16]) -> Option<(f64, Quality)> {
+        let raw = decode_raw(words, self.kind, self.order, self.bit)?;
+        Some(self.scaled(raw))
+    }
+
+    /// The engineering value of a coil or discrete input, and its quality.
+    pub fn bit_reading(&self, bit: bool) -> (f64, Quality) {
+        self.scaled(f64::from(u8::from(bit)))
+    }
+
+    fn scaled(&self, raw: f64) -> (f64, Quality) {
+        let quality = match self.valid {
+            Some(range) if !range.contains(raw) => Quality::Bad,
+            _ => Quality::Good,
+        };
+        (raw * self.scale + self.offset, quality)
     }
 }
 
@@ -198,11 +217,32 @@ mod tests {
         assert_eq!(decode_raw(&[0x4248], F32, ABCD, None), None);
     }
 
+    /// A 4–20 mA input read as µA in a u16 register, scaled to bar:
+    /// value = µA × 0.000625 − 2.5 (4000 µA → 0 bar, 20000 µA → 10 bar).
+    /// 0 µA (−2.5 bar) and 21500 µA (10.9375 bar) are outside NE 43.
+    #[test]
+    fn raw_values_outside_raw_valid_are_bad() {
+        let codec = Codec {
+            scale: 0.000_625,
+            offset: -2.5,
+            valid: ValidRange::new(3800.0, 20500.0),
+            ..Codec::plain(ValueType::U16, WordOrder::ABCD)
+        };
+        assert_eq!(codec.registers_reading(&[0]), Some((-2.5, Quality::Bad)));
+        let (v, q) = codec.registers_reading(&[21_500]).unwrap();
+        assert!((v - 10.9375).abs() < 1e-9 && q == Quality::Bad, "{v}");
+        let (v, q) = codec.registers_reading(&[12_000]).unwrap();
+        assert!((v - 5.0).abs() < 1e-9 && q == Quality::Good, "{v}");
+        assert_eq!(codec.registers_reading(&[3_800]).unwrap().1, Quality::Good);
+        assert_eq!(codec.bit_reading(true).1, Quality::Bad);
+    }
+
     #[test]
     fn scale_and_offset_apply_after_decoding() {
         let codec = Codec {
             scale: 0.1,
             offset: -40.0,
+            valid: None,
             ..Codec::plain(I16, ABCD)
         };
         // 0x0271 = 625 → 62.5 - 40

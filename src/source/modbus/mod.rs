@@ -7,12 +7,12 @@ pub mod decode;
 pub mod planner;
 mod poller;
 
-use super::{SourceError, SourceEvent};
+use super::{Discovery, Named, SourceError, SourceEvent};
 use crate::config::{
     Config, ModbusBinding, ModbusDevice, ModbusTemplate, ModbusUrl, Table, TemplateField,
-    UnreadableRange, ValueType, WordOrder,
+    UnreadableRange, ValidRange, ValueType, WordOrder,
 };
-use crate::model::{SensorId, SensorMeta};
+use crate::model::SensorId;
 use decode::Codec;
 use planner::{Exclusion, FieldSpan, PlanRules};
 use std::collections::BTreeMap;
@@ -70,10 +70,22 @@ pub struct DeviceMap {
     pub rules: PlanRules,
     pub excluded: Vec<Exclusion>,
     pub fields: Vec<Field>,
-    /// Sensors created from template fields no `[[sensor]]` binds.
-    pub discovered: Vec<SensorMeta>,
+    /// Sensors created from template fields no `[[sensor]]` binds, and the
+    /// bound ones with what their template field says about them.
+    pub discovered: Vec<Discovery>,
+    /// The `[[sensor]]`s bound to template fields.
+    pub bound: Vec<SensorId>,
     pub inter_request_delay: Duration,
     pub pause_after_connect: Duration,
+}
+
+impl DeviceMap {
+    /// The sensors template fields make (no `[[sensor]]` binds them).
+    pub fn template_made(&self) -> impl Iterator<Item = &Discovery> {
+        self.discovered
+            .iter()
+            .filter(|d| !self.bound.contains(&d.meta.id))
+    }
 }
 
 /// Register maps of every configured device that has at least one field.
@@ -114,6 +126,8 @@ fn device_map(
         .map_err(|e| SourceError::Setup(format!("Modbus device {name:?}: {e}")))?;
     let mut fields = Vec::new();
     let mut bound_keys = Vec::new();
+    let mut discovered = Vec::new();
+    let mut bound = Vec::new();
     for sensor in &config.sensor {
         let Some(binding) = &sensor.modbus else {
             continue;
@@ -136,6 +150,9 @@ fn device_map(
                         ))
                     })?;
                 bound_keys.push(key.get_ref().clone());
+                let defaults = field.defaults(&name);
+                discovered.push(Discovery::of(id.clone(), &defaults, Named::default()));
+                bound.push(id.clone());
                 fields.push(template_field(id, field, template.one_based));
             }
             (Some(key), None) => {
@@ -147,7 +164,6 @@ fn device_map(
             (None, _) => fields.push(binding_field(id, binding, device.one_based)?),
         }
     }
-    let mut discovered = Vec::new();
     let mut excluded = exclusions(&device.unreadable, device.one_based);
     if let Some(template) = template {
         excluded.extend(exclusions(&template.unreadable, template.one_based));
@@ -156,16 +172,8 @@ fn device_map(
                 continue;
             }
             let id = SensorId::new(format!("{name}.{}", field.key.get_ref()));
-            discovered.push(SensorMeta {
-                id: id.clone(),
-                name: match &field.name {
-                    Some(label) => format!("{name} {label}"),
-                    None => id.to_string(),
-                },
-                unit: field.unit.clone().unwrap_or_default(),
-                group: name.clone(),
-                range: None,
-            });
+            let defaults = field.defaults(&name);
+            discovered.push(Discovery::of(id.clone(), &defaults, Named::default()));
             fields.push(template_field(id, field, template.one_based));
         }
     }
@@ -182,6 +190,7 @@ fn device_map(
         excluded,
         fields,
         discovered,
+        bound,
         inter_request_delay: device.inter_request_delay.map_or(Duration::ZERO, |d| d.0),
         pause_after_connect: device.pause_after_connect.map_or(Duration::ZERO, |d| d.0),
     })
@@ -195,13 +204,20 @@ fn wire(address: u16, one_based: bool) -> u16 {
     }
 }
 
-fn codec(kind: ValueType, order: WordOrder, bit: Option<u8>, scale: f64, offset: f64) -> Codec {
+fn codec(
+    kind: ValueType,
+    order: WordOrder,
+    bit: Option<u8>,
+    (scale, offset): (f64, f64),
+    valid: Option<ValidRange>,
+) -> Codec {
     Codec {
         kind,
         order,
         bit,
         scale,
         offset,
+        valid,
     }
 }
 
@@ -216,8 +232,8 @@ fn template_field(sensor: SensorId, field: &TemplateField, one_based: bool) -> F
             effective_kind(field.table, field.kind),
             field.order,
             field.bit.as_ref().map(|b| *b.get_ref()),
-            field.scale,
-            field.offset,
+            (field.scale, field.offset),
+            field.valid_range(),
         ),
     }
 }
@@ -245,8 +261,8 @@ fn binding_field(
             effective_kind(binding.table, binding.kind),
             binding.order,
             binding.bit.as_ref().map(|b| *b.get_ref()),
-            binding.scale,
-            binding.offset,
+            (binding.scale, binding.offset),
+            binding.valid_range(),
         ),
     })
 }
@@ -282,8 +298,8 @@ pub async fn spawn(
     set: &mut JoinSet<()>,
 ) -> Result<(), SourceError> {
     let maps = device_maps(config)?;
-    for meta in maps.iter().flat_map(|m| m.discovered.iter()) {
-        let _ = events.send(SourceEvent::Discovered(meta.clone())).await;
+    for found in maps.iter().flat_map(|m| m.discovered.iter()) {
+        let _ = events.send(SourceEvent::Discovered(found.clone())).await;
     }
     for link in poller::links(maps) {
         set.spawn(poller::run_link(link, events.clone(), cancel.clone()));

@@ -17,11 +17,12 @@ pub struct Route {
     target: RouteTarget,
 }
 
-impl From<TopicRoute> for Route {
-    fn from(route: TopicRoute) -> Route {
+impl Route {
+    /// A checked route; times without an offset are in `plant` unless it sets `tz`.
+    fn new(route: TopicRoute, plant: chrono_tz::Tz) -> Route {
         Route {
             filter: route.filter,
-            spec: PayloadSpec::new(route.layout),
+            spec: PayloadSpec::in_plant(route.layout, plant),
             target: route.target,
         }
     }
@@ -40,6 +41,7 @@ const TOPIC_CACHE_LIMIT: usize = 100_000;
 impl Router {
     /// The routes for broker `broker` (config already validated; invalid entries are skipped).
     pub fn for_broker(config: &Config, broker: &str) -> Router {
+        let plant = config.timezone();
         let mut routes = Vec::new();
         for sensor in &config.sensor {
             if let Some(b) = sensor
@@ -48,7 +50,7 @@ impl Router {
                 .filter(|b| b.broker.get_ref() == broker)
                 && let Ok(route) = TopicRoute::of_binding(sensor.id.get_ref(), b)
             {
-                routes.push(route.into());
+                routes.push(Route::new(route, plant));
             }
         }
         for pattern in config
@@ -57,12 +59,12 @@ impl Router {
             .filter(|p| p.broker.get_ref() == broker)
         {
             if let Ok(route) = TopicRoute::of_pattern(pattern) {
-                routes.push(route.into());
+                routes.push(Route::new(route, plant));
             }
         }
         Router {
             routes,
-            namer: Namer::for_config(config),
+            namer: Namer::new(),
             by_topic: HashMap::new(),
         }
     }
@@ -91,7 +93,7 @@ impl Router {
             ..Default::default()
         };
         for i in matching {
-            let route = &self.routes[i];
+            let route = &mut self.routes[i];
             let decoding = route.spec.decode(payload, arrival_ms);
             let captures = route.filter.captures(topic).unwrap_or_default();
             self.namer
@@ -125,7 +127,8 @@ mod frame_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Reading, SensorMeta};
+    use crate::model::Reading;
+    use crate::source::Discovery;
     use std::path::Path;
 
     fn config(text: &str) -> Config {
@@ -149,13 +152,13 @@ mod tests {
         );
         assert_eq!(
             first.discovered,
-            vec![SensorMeta {
+            vec![Discovery::meta(crate::model::SensorMeta {
                 id: "temp-001".into(),
                 name: "temperature".into(),
                 unit: "°C".into(),
                 group: "factory".into(),
                 range: None
-            }]
+            })]
         );
         let again = router.route("factory/line1", msg, 0);
         assert!(again.discovered.is_empty());
@@ -199,6 +202,6 @@ mqtt = {{ broker = \"b\", topic = \"factory/all\", id_path = \"/sensor_id\", mat
         assert!(bad.error.unwrap().to_string().contains("\"warm\""));
         let good = router.route("plant/l1/temp/value", b"21.5 \xc2\xb0C", 2);
         assert_eq!(good.readings, vec![Reading::good("l1.temp", 2, 21.5)]);
-        assert_eq!(good.discovered[0].unit, "°C");
+        assert_eq!(good.discovered[0].meta.unit, "°C");
     }
 }

@@ -126,6 +126,7 @@ fn reading(field: &LayoutField, value: f64, arrival_ms: TimestampMs) -> Decoded 
         arrival_stamped: true,
         unit: field.spec.unit.clone(),
         name: None,
+        group: None,
         quality: Quality::Good,
     }
 }

@@ -241,15 +241,22 @@ impl DevicePoller {
             };
             let value = words.as_ref().and_then(|w| {
                 if field.table.is_bits() {
-                    w.first().map(|b| field.codec.bit_value(*b != 0))
+                    w.first().map(|b| field.codec.bit_reading(*b != 0))
                 } else {
-                    field.codec.registers_value(w)
+                    field.codec.registers_reading(w)
                 }
             });
             match (value, words) {
-                (Some(v), Some(words)) if v.is_finite() => {
-                    self.last_good[i] = Some(v);
-                    out.push(Reading::good(field.sensor.clone(), ts, v));
+                (Some((v, quality)), Some(words)) if v.is_finite() => {
+                    if quality == Quality::Good {
+                        self.last_good[i] = Some(v);
+                    }
+                    out.push(Reading {
+                        sensor: field.sensor.clone(),
+                        ts,
+                        value: v,
+                        quality,
+                    });
                     let raw = RawSample::Registers {
                         device: self.device.clone(),
                         table: field.table.label(),

@@ -56,7 +56,7 @@ fn frames_of_two_devices_on_one_topic_get_their_own_ids() {
         ]
     );
     assert_eq!(a.discovered.len(), 2);
-    assert_eq!(a.discovered[0].unit, "°");
+    assert_eq!(a.discovered[0].meta.unit, "°");
     let b = router.route("/messenger", FRAME_B, 2);
     assert_eq!(
         summary(&b),

@@ -77,7 +77,7 @@ fn assert_values(out: &Decoding, expect: &[(&str, f64)]) {
 }
 
 /// Nothing stored, and the reason.
-fn rejected(spec: &PayloadSpec, payload: &str) -> String {
+fn rejected(spec: &mut PayloadSpec, payload: &str) -> String {
     let out = spec.decode(payload.as_bytes(), ARRIVAL);
     assert!(out.readings.is_empty(), "{out:?}");
     assert!(out.frame.is_empty(), "{out:?}");
@@ -102,24 +102,27 @@ fn the_ping_frame_is_rejected_whole_once_the_length_is_declared() {
     );
     assert!(legacy.error.is_some());
 
-    let strict = spec(&format!(
+    let mut strict = spec(&format!(
         "frame = {{ length = 33, header = \"50F7\", footer = \"73C4\" }}\n{fields}"
     ));
-    assert_eq!(rejected(&strict, PING), "frame length 12, layout needs 33");
+    assert_eq!(
+        rejected(&mut strict, PING),
+        "frame length 12, layout needs 33"
+    );
 }
 
 #[test]
 fn the_ping_frame_has_no_layout_for_its_type() {
-    let s = spec(MESSENGER);
+    let mut s = spec(MESSENGER);
     assert_eq!(
-        rejected(&s, PING),
+        rejected(&mut s, PING),
         "frame type 0x01 has no layout (layouts for 0x02)"
     );
 }
 
 #[test]
 fn telemetry_frames_read_signs_from_flags_and_bit_fields() {
-    let s = spec(MESSENGER);
+    let mut s = spec(MESSENGER);
     let a = s.decode(FRAME_A.as_bytes(), ARRIVAL);
     assert_values(
         &a,
@@ -172,38 +175,38 @@ fn telemetry_frames_read_signs_from_flags_and_bit_fields() {
 
 #[test]
 fn broken_rules_reject_the_frame_with_the_reason() {
-    let s = spec(MESSENGER);
+    let mut s = spec(MESSENGER);
     let with = |at: usize, byte: &str| {
         let mut frame = FRAME_A.to_owned();
         frame.replace_range(at * 2..at * 2 + 2, byte);
         frame
     };
     assert_eq!(
-        rejected(&s, &with(0, "51")),
+        rejected(&mut s, &with(0, "51")),
         "frame header 0x51F7, layout needs 0x50F7"
     );
     assert_eq!(
-        rejected(&s, &with(32, "C5")),
+        rejected(&mut s, &with(32, "C5")),
         "frame footer 0x73C5, layout needs 0x73C4"
     );
     // Latitude's last byte 0x38 → 0x39: the stored CRC no longer matches.
     assert_eq!(
-        rejected(&s, &with(14, "39")),
+        rejected(&mut s, &with(14, "39")),
         "checksum mismatch: crc16-modbus of bytes 0..29 is 0xCF1C, frame has 0x0E1C at byte 29"
     );
     let short = format!("{}73C4", &FRAME_A[..60]);
-    assert_eq!(rejected(&s, &short), "frame length 32, layout needs 33");
+    assert_eq!(rejected(&mut s, &short), "frame length 32, layout needs 33");
     assert_eq!(
-        rejected(&s, "50F70A73C4"),
+        rejected(&mut s, "50F70A73C4"),
         "frame of 5 bytes has no type byte at offset 5"
     );
-    assert!(rejected(&s, "50F7XX").starts_with("invalid hex frame"));
+    assert!(rejected(&mut s, "50F7XX").starts_with("invalid hex frame"));
 }
 
 #[test]
 fn length_ranges_and_one_byte_checksums_at_the_end() {
     // XOR of AA 01 02 03 = 0xAA; sum8 of AA 01 02 03 = 0xB0 (by hand).
-    let xor = spec(
+    let mut xor = spec(
         r#"payload = "hex"
 frame = { min_length = 5, max_length = 6, checksum = { kind = "xor", over = [0, -1], at = -1 } }
 fields = [{ name = "a", offset = 1, type = "u8" }]"#,
@@ -211,30 +214,30 @@ fields = [{ name = "a", offset = 1, type = "u8" }]"#,
     assert_values(&xor.decode(b"AA010203AA", ARRIVAL), &[("a", 1.0)]);
     assert_values(&xor.decode(b"AA01020304AE", ARRIVAL), &[("a", 1.0)]);
     assert_eq!(
-        rejected(&xor, "AA0102AB"),
+        rejected(&mut xor, "AA0102AB"),
         "frame length 4, layout needs at least 5"
     );
     assert_eq!(
-        rejected(&xor, "AA0102030405AE"),
+        rejected(&mut xor, "AA0102030405AE"),
         "frame length 7, layout allows at most 6"
     );
     assert_eq!(
-        rejected(&xor, "AA010203AB"),
+        rejected(&mut xor, "AA010203AB"),
         "checksum mismatch: xor of bytes 0..4 is 0xAA, frame has 0xAB at byte 4"
     );
-    let sum = spec(
+    let mut sum = spec(
         r#"payload = "binary"
 frame = { checksum = { kind = "sum8", at = 4 } }
 fields = [{ name = "a", offset = 1, type = "u8" }]"#,
     );
     assert_values(&sum.decode(&[0xAA, 1, 2, 3, 0xB0], ARRIVAL), &[("a", 1.0)]);
     assert_eq!(
-        rejected_bytes(&sum, &[0xAA]),
+        rejected_bytes(&mut sum, &[0xAA]),
         "frame of 1 bytes is too short for its sum8 checksum"
     );
 }
 
-fn rejected_bytes(spec: &PayloadSpec, payload: &[u8]) -> String {
+fn rejected_bytes(spec: &mut PayloadSpec, payload: &[u8]) -> String {
     let out = spec.decode(payload, ARRIVAL);
     assert!(out.readings.is_empty(), "{out:?}");
     out.error.expect("a reason").to_string()
@@ -247,7 +250,7 @@ fn checksums_match_their_reference_values() {
     assert_eq!(compute(ChecksumKind::Crc16Modbus, b"123456789"), 0x4B37);
     assert_eq!(compute(ChecksumKind::Xor, b"123456789"), 0x31);
     assert_eq!(compute(ChecksumKind::Sum8, b"123456789"), 0xDD);
-    let big_endian = spec(
+    let mut big_endian = spec(
         r#"payload = "binary"
 frame = { checksum = { kind = "crc16-modbus", over = [0, 9], at = 9, endian = "big" } }
 fields = [{ name = "a", offset = 0, type = "u8" }]"#,
@@ -259,24 +262,24 @@ fields = [{ name = "a", offset = 0, type = "u8" }]"#,
 
 #[test]
 fn a_declared_frame_with_an_unreadable_field_gives_nothing() {
-    let s = spec(
+    let mut s = spec(
         r#"frame = { min_length = 2 }
 fields = [{ name = "a", offset = 0, type = "u16" }, { name = "b", offset = 2, type = "u16" }]"#,
     );
     assert_eq!(
-        rejected(&s, "0102"),
+        rejected(&mut s, "0102"),
         "frame of 2 bytes is too short for field \"b\" (needs bytes 2..4)"
     );
     assert_values(
         &s.decode(b"01020304", ARRIVAL),
         &[("a", 258.0), ("b", 772.0)],
     );
-    let nan = spec(
+    let mut nan = spec(
         r#"frame = { length = 4 }
 fields = [{ name = "a", offset = 0, type = "u8" }, { name = "f", offset = 0, type = "f32" }]"#,
     );
     assert_eq!(
-        rejected(&nan, "7FC00000"),
+        rejected(&mut nan, "7FC00000"),
         "field \"f\" is not a finite number"
     );
 }
@@ -285,7 +288,7 @@ fields = [{ name = "a", offset = 0, type = "u8" }, { name = "f", offset = 0, typ
 /// bits 4-9 of the big-endian u16 0x0AF0 are 0b101111 = 47.
 #[test]
 fn three_byte_integers_and_bits_across_bytes() {
-    let s = spec(
+    let mut s = spec(
         r#"fields = [
   { name = "i", offset = 0, type = "i24" },
   { name = "u", offset = 3, type = "u24", endian = "little" },
@@ -469,7 +472,7 @@ proptest! {
     /// frame is read whole or not at all.
     #[test]
     fn near_valid_frames_never_panic(
-        spec in any_frame_spec(),
+        mut spec in any_frame_spec(),
         edits in proptest::collection::vec((0usize..40, any::<u8>()), 0..3),
         cut in 0usize..34,
     ) {
@@ -485,7 +488,7 @@ proptest! {
         cut in 0usize..34,
     ) {
         let binary = MESSENGER.replace("payload = \"hex\"", "payload = \"binary\"");
-        let spec = spec(&binary);
+        let mut spec = spec(&binary);
         let out = spec.decode(&edited(&edits, cut), ARRIVAL);
         match out.error {
             Some(_) => prop_assert!(out.readings.is_empty() && out.frame.is_empty()),
@@ -496,7 +499,7 @@ proptest! {
     /// Any bytes through the frame decoders.
     #[test]
     fn arbitrary_bytes_through_frame_layouts_never_panic(
-        spec in any_frame_spec(),
+        mut spec in any_frame_spec(),
         payload in proptest::collection::vec(any::<u8>(), 0..64),
     ) {
         let out = spec.decode(&payload, ARRIVAL);
