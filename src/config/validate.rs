@@ -198,6 +198,11 @@ fn check_sensor(
 }
 
 /// A sensor's, pattern's or template field's `range` and `alarm`.
+/// The display range and alarm limits a pattern gives its sensors.
+fn check_pattern_limits(keys: &super::PatternKeys, diags: &mut Vec<Diagnostic>) {
+    check_display_and_limits(keys.range.as_ref(), keys.alarm.as_ref(), diags);
+}
+
 pub(super) fn check_display_and_limits(
     range: Option<&Spanned<[f64; 2]>>,
     alarm: Option<&Spanned<super::AlarmLimits>>,
@@ -375,9 +380,4 @@ fields = [{ name = "t", offset = 0, type = "i16", scale = 0.1 }, { name = "p", o
 "#;
         assert_eq!(problems(text), Vec::<String>::new());
     }
-}
-
-/// The display range and alarm limits a pattern gives its sensors.
-fn check_pattern_limits(keys: &super::PatternKeys, diags: &mut Vec<Diagnostic>) {
-    check_display_and_limits(keys.range.as_ref(), keys.alarm.as_ref(), diags);
 }
