@@ -2,7 +2,7 @@
 # End-to-end MQTT ingest: `floorwatch run --headless` vs `mosquitto_sub` on the
 # same stream in the same run.
 #
-#   cargo build --release && bash benches/mqtt_ingest.sh [QOS...] [--runs N]
+#   cargo build --release && bash benches/mqtt_ingest.sh [QOS...] [--runs N] [--single-topic]
 #
 # A Mosquitto of the benchmark's own (generated config, ephemeral port,
 # unlimited queues so the broker itself drops nothing) receives 200,000 JSON
@@ -14,14 +14,23 @@
 # status line (every 50 ms) shows 200,000 rows stored in the history file.
 # CPU seconds and peak RSS come from /usr/bin/time -v. The row count and the
 # sum of values in the file are checked after every run.
+#
+# --single-topic: the same 200,000 readings as factory-monitor JSON
+# (`{"timestamp":"…Z","sensor_id":"temp-042","sensor_type":"temperature",
+# "location":{"zone":"zone-a"},"value":…,"unit":"°C","alert_level":"normal",
+# "quality":1.0}`) from ONE `mosquitto_pub -l` to ONE topic, the sensor taken
+# from `/sensor_id`: the stream a busy single-topic gateway sends, where the
+# publishers are no longer the limit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 QOS_LIST=()
 RUNS=3
+SHAPE=topics
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS="$2"; shift 2 ;;
+    --single-topic) SHAPE=single; shift ;;
     *) QOS_LIST+=("$1"); shift ;;
   esac
 done
@@ -39,13 +48,22 @@ now() { date +%s.%N; }
 
 # Payload files: message i of sensor k is value i at ts = BASE + i*100 + k ms (unique per sensor).
 python3 - "$WORK" "$SENSORS" "$PER_SENSOR" <<'EOF'
-import sys
+import sys, datetime
 work, sensors, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 base = 1759406400000
 for k in range(sensors):
     with open(f"{work}/s{k:02d}.jsonl", "w") as f:
         for i in range(per):
             f.write(f'{{"ts":{base + i * 100 + k},"value":{i}.5,"unit":"kW","quality":1}}\n')
+# The single-topic stream: every sensor once per step, in arrival order.
+with open(f"{work}/all.jsonl", "w") as f:
+    for i in range(per):
+        for k in range(sensors):
+            ts = datetime.datetime.fromtimestamp((base + i * 100 + k) / 1000, datetime.timezone.utc)
+            stamp = ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+            f.write(f'{{"timestamp":"{stamp}","sensor_id":"temp-{k:03d}","sensor_type":"temperature",'
+                    f'"location":{{"zone":"zone-{k % 4}"}},"value":{i}.5,"unit":"°C",'
+                    f'"alert_level":"normal","quality":1.0}}\n')
 EOF
 EXPECTED_SUM=$(python3 -c "print($SENSORS * sum(i + 0.5 for i in range($PER_SENSOR)))")
 
@@ -73,6 +91,21 @@ name = "bench"
 url = "mqtt://127.0.0.1:$port"
 client_id = "floorwatch-bench-q$qos-r$run"
 qos = $qos
+EOF
+  if [ "$SHAPE" = single ]; then
+    cat >> "$dir/bench.toml" <<EOF
+[[mqtt_pattern]]
+broker = "bench"
+topic = "bench/all"
+id = "{id}"
+id_path = "/sensor_id"
+value = "/value"
+time = "/timestamp"
+unit_path = "/unit"
+quality = "/quality"
+EOF
+  else
+    cat >> "$dir/bench.toml" <<EOF
 [[mqtt_pattern]]
 broker = "bench"
 topic = "bench/+"
@@ -83,6 +116,7 @@ time_format = "ms"
 unit_path = "/unit"
 quality = "/quality"
 EOF
+  fi
   FLOORWATCH_DATA_DIR="$dir" /usr/bin/time -v -o "$dir/fw.time" \
     "$BIN" run --headless --config "$dir/bench.toml" --db "$dir/history.sqlite" 2>"$dir/fw.log" &
   local fw=$!
@@ -98,9 +132,13 @@ EOF
   done
 
   local t0; t0=$(now)
-  for k in $(seq -f %02g 0 $((SENSORS - 1))); do
-    mosquitto_pub -h 127.0.0.1 -p "$port" -q "$qos" -t "bench/s$k" -l < "$WORK/s$k.jsonl" &
-  done
+  if [ "$SHAPE" = single ]; then
+    mosquitto_pub -h 127.0.0.1 -p "$port" -q "$qos" -t "bench/all" -l < "$WORK/all.jsonl" &
+  else
+    for k in $(seq -f %02g 0 $((SENSORS - 1))); do
+      mosquitto_pub -h 127.0.0.1 -p "$port" -q "$qos" -t "bench/s$k" -l < "$WORK/s$k.jsonl" &
+    done
+  fi
   wait "$sub" || echo "mosquitto_sub did not receive $TOTAL messages within 300 s" >&2
   local t_sub; t_sub=$(now)
   local done_line=""
@@ -118,9 +156,9 @@ EOF
   local rows sum
   rows=$(sqlite3 "$dir/history.sqlite" "SELECT count(*) FROM readings")
   sum=$(sqlite3 "$dir/history.sqlite" "SELECT sum(value) FROM readings")
-  python3 - "$qos" "$run" "$t0" "$t_sub" "$t_fw" "$rows" "$sum" "$EXPECTED_SUM" "$dir" "$TOTAL" <<'EOF'
+  python3 - "$SHAPE" "$qos" "$run" "$t0" "$t_sub" "$t_fw" "$rows" "$sum" "$EXPECTED_SUM" "$dir" "$TOTAL" <<'EOF'
 import sys, re
-qos, run, t0, t_sub, t_fw, rows, total_sum, expected_sum, d, total = sys.argv[1:]
+shape, qos, run, t0, t_sub, t_fw, rows, total_sum, expected_sum, d, total = sys.argv[1:]
 t0, t_sub, t_fw = float(t0), float(t_sub), float(t_fw)
 def timing(path):
     text = open(path).read()
@@ -132,7 +170,7 @@ sub_cpu, sub_rss = timing(f"{d}/sub.time")
 total = int(total)
 fw_rate, sub_rate = total / (t_fw - t0), total / (t_sub - t0)
 ok = int(rows) == total and abs(float(total_sum) - float(expected_sum)) < 1e-6
-print(f"qos={qos} run={run} floorwatch={fw_rate:,.0f}/s mosquitto_sub={sub_rate:,.0f}/s ratio={fw_rate/sub_rate:.2f} "
+print(f"shape={shape} qos={qos} run={run} floorwatch={fw_rate:,.0f}/s mosquitto_sub={sub_rate:,.0f}/s ratio={fw_rate/sub_rate:.2f} "
       f"fw_cpu={fw_cpu:.2f}s fw_rss={fw_rss:.1f}MiB sub_cpu={sub_cpu:.2f}s sub_rss={sub_rss:.1f}MiB rows={rows} sum_ok={ok}")
 EOF
 }
