@@ -306,14 +306,23 @@ impl Evaluator {
     /// Puts alarms back as the journal left them, before the first reading.
     /// The condition is assumed to still hold for active alarms; the first
     /// reading clears them if not, and never raises them a second time.
-    pub fn restore(&mut self, restored: &[super::journal::Restored]) {
+    /// Returns the alarms of sensors without rules yet (a pattern's sensors,
+    /// until they are discovered again).
+    pub fn restore(
+        &mut self,
+        restored: &[super::journal::Restored],
+    ) -> Vec<super::journal::Restored> {
+        let mut unknown = Vec::new();
         for r in restored {
             let slot = match self.keys.get(&r.key) {
                 Some(slot) => *slot,
                 None if r.condition == Condition::Comms => {
                     Slot::Source(self.source_slot(&r.sensor))
                 }
-                None => continue,
+                None => {
+                    unknown.push(r.clone());
+                    continue;
+                }
             };
             let alarm = match slot {
                 Slot::Sensor(i, s) => &mut self.sensors[i].alarms[s],
@@ -335,6 +344,7 @@ impl Evaluator {
             alarm.message = r.message.clone();
             self.changed = true;
         }
+        unknown
     }
 
     /// Feeds values from the history (the last value for rate of change, the

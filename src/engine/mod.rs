@@ -114,6 +114,9 @@ pub struct Engine {
     history_check: Option<tokio::sync::oneshot::Receiver<crate::store::CheckOutcome>>,
     /// The clock outside a replay.
     wall: Clock,
+    /// Alarms the journal holds for sensors a pattern has not made yet:
+    /// restored when their sensor is discovered again.
+    restored_later: Vec<Restored>,
 }
 
 /// Handles to a spawned engine.
@@ -137,7 +140,7 @@ impl Engine {
         }
         state.restore(&config.restored_readings);
         let mut alarms = Evaluator::new(config.alarms.clone(), config.clock.now_ms());
-        alarms.restore(&config.restored_alarms);
+        let restored_later = alarms.restore(&config.restored_alarms);
         alarms.seed(&config.alarm_history);
         if let Some(views) = alarms.take_views() {
             state.alarms = Arc::new(views);
@@ -156,6 +159,7 @@ impl Engine {
             forward_readings: true,
             history_check: None,
             wall: config.clock,
+            restored_later,
         };
         (engine, rx)
     }
@@ -333,6 +337,14 @@ impl Engine {
         if !self.alarms.adopt(rules, self.clock()) {
             return;
         }
+        let (now_known, later): (Vec<Restored>, Vec<Restored>) =
+            std::mem::take(&mut self.restored_later)
+                .into_iter()
+                .partition(|r| r.sensor == id.as_str());
+        self.restored_later = later;
+        // An alarm of a condition the pattern no longer has stays in the
+        // journal only, as for a configured sensor at start.
+        self.alarms.restore(&now_known);
         if let Some(stale) = limits.stale.filter(|_| stale_unset) {
             self.state
                 .set_stale_after(id.as_str(), stale.as_millis_i64());

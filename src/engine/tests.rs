@@ -348,3 +348,60 @@ async fn discovered_sensors_get_the_pattern_limits_and_configured_ones_fill_in()
         "{keys:?}"
     );
 }
+
+/// An alarm the journal holds for a pattern's sensor comes back, with its
+/// acknowledgement, when the sensor is discovered again after a restart.
+#[tokio::test]
+async fn a_discovered_sensor_gets_its_alarm_back_from_the_journal() {
+    use crate::alarm::{AlarmState, Condition, Phase, Priority, Restored};
+    let restored = |sensor: &str| Restored {
+        key: format!("{sensor}/h"),
+        sensor: sensor.into(),
+        condition: Condition::H,
+        phase: Phase::Acknowledged,
+        priority: Priority::High,
+        value: Some(36.2),
+        raised_ms: 1_000,
+        acked_by: Some("opjane".into()),
+        message: "high".into(),
+    };
+    let config = EngineConfig {
+        restored_alarms: vec![restored("temp-001"), restored("temp-002")],
+        ..EngineConfig::default()
+    };
+    let handles = Engine::spawn(&config, Vec::new(), None);
+    let mut snapshots = handles.snapshots.clone();
+    assert!(
+        handles.snapshots.borrow().alarms.is_empty(),
+        "no rules yet for a pattern's sensors"
+    );
+    let found = Discovery {
+        meta: SensorMeta {
+            id: SensorId::new("temp-001"),
+            name: "temperature".into(),
+            ..Default::default()
+        },
+        alarm: Some(std::sync::Arc::new(crate::config::AlarmLimits {
+            h: Some(35.0),
+            ..Default::default()
+        })),
+    };
+    handles
+        .events
+        .send(SourceEvent::Discovered(found))
+        .await
+        .unwrap();
+    let restored_alarm = snapshots.wait_for(|s| !s.alarms.is_empty());
+    let snap = tokio::time::timeout(Duration::from_secs(10), restored_alarm)
+        .await
+        .expect("the journal's alarm comes back with its sensor")
+        .unwrap()
+        .clone();
+    let keys: Vec<&str> = snap.alarms.iter().map(|a| a.key.as_str()).collect();
+    assert_eq!(keys, ["temp-001/h"], "temp-002 waits for its own discovery");
+    let alarm = &snap.alarms[0];
+    assert_eq!(
+        (alarm.state, alarm.acked_by.as_deref(), alarm.raised_ms),
+        (AlarmState::Acknowledged, Some("opjane"), 1_000)
+    );
+}
