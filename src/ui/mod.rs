@@ -5,7 +5,8 @@
 //! changes [`state::UiState`] and performs the [`state::Effect`]s that come
 //! back (through [`effects::EffectRunner`]); drawing ([`draw::draw`]) is a
 //! pure function of that state, called at most `ui.max_fps` times a second
-//! and only when something changed.
+//! and only when something changed; [`screen::Screen`] writes a frame only
+//! when a cell differs from what the terminal shows.
 
 mod config;
 pub mod decimals;
@@ -17,6 +18,7 @@ pub mod journal;
 pub mod keys;
 pub mod layout;
 pub mod replay;
+pub mod screen;
 pub mod state;
 pub mod theme;
 pub mod worker;
@@ -77,7 +79,6 @@ pub async fn run_console(console: Console, config: &Config, db: &Path) -> Result
         tracing::warn!("{warning}");
     }
     let frame_every = Duration::from_secs_f64(1.0 / f64::from(ui_config.max_fps));
-    let full_redraw = full_redraw_requested();
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(BadInput(
             "the console needs a terminal on stdin and stdout; use --headless to record without one"
@@ -86,8 +87,9 @@ pub async fn run_console(console: Console, config: &Config, db: &Path) -> Result
         .into());
     }
     let _guard = TerminalGuard;
-    let mut terminal = ratatui::try_init().context("opening the terminal")?;
+    let terminal = ratatui::try_init().context("opening the terminal")?;
     let size = terminal.size().context("reading the terminal size")?;
+    let mut screen = screen::Screen::new(terminal);
 
     let home = HomeEngine {
         snapshots: console.snapshots,
@@ -111,7 +113,7 @@ pub async fn run_console(console: Console, config: &Config, db: &Path) -> Result
 
     loop {
         if dirty && Instant::now() >= next_frame {
-            draw_frame(&mut terminal, &ui, full_redraw)?;
+            screen.show(&ui)?;
             dirty = false;
             next_frame = Instant::now() + frame_every;
         }
@@ -176,56 +178,5 @@ pub async fn run_console(console: Console, config: &Config, db: &Path) -> Result
             return Ok(());
         }
     }
-    Ok(())
-}
-
-fn draw_frame(
-    terminal: &mut ratatui::DefaultTerminal,
-    ui: &UiState,
-    full_redraw: bool,
-) -> Result<()> {
-    use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
-    crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)
-        .context("writing to the terminal")?;
-    let frame = terminal
-        .draw(|frame| draw::draw(frame, ui))
-        .context("drawing the console")?;
-    if full_redraw {
-        let buffer = frame.buffer.clone();
-        repaint_every_cell(terminal, &buffer)?;
-    }
-    crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)
-        .context("writing to the terminal")?;
-    Ok(())
-}
-
-/// The `tui_terminal` bench's baseline (a console that repaints every cell of
-/// every frame): only in a build with `--features bench-full-redraw`, and then
-/// only with `FLOORWATCH_FULL_REDRAW=1`.
-fn full_redraw_requested() -> bool {
-    cfg!(feature = "bench-full-redraw") && std::env::var_os("FLOORWATCH_FULL_REDRAW").is_some()
-}
-
-#[cfg(feature = "bench-full-redraw")]
-fn repaint_every_cell(
-    terminal: &mut ratatui::DefaultTerminal,
-    buffer: &ratatui::buffer::Buffer,
-) -> Result<()> {
-    use ratatui::backend::Backend;
-    let cells = buffer.content.iter().enumerate().map(|(i, cell)| {
-        let (x, y) = buffer.pos_of(i);
-        (x, y, cell)
-    });
-    terminal
-        .backend_mut()
-        .draw(cells)
-        .context("writing to the terminal")
-}
-
-#[cfg(not(feature = "bench-full-redraw"))]
-fn repaint_every_cell(
-    _terminal: &mut ratatui::DefaultTerminal,
-    _buffer: &ratatui::buffer::Buffer,
-) -> Result<()> {
     Ok(())
 }

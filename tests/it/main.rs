@@ -60,6 +60,7 @@ mod no_loss;
 mod replay_console;
 mod restart_dashboard;
 mod tui_decimals;
+mod tui_frames;
 mod tui_property;
 mod tui_snapshots;
 mod tui_state;
