@@ -7,7 +7,7 @@ use super::evaluator::AlarmEvent;
 use super::machine::{EventKind, Phase, Shelve};
 use super::{AlarmState, Priority};
 use crate::model::TimestampMs;
-use crate::store::{AlarmEventRow, HistoryReader, JournalQuery, StoreError};
+use crate::store::{AlarmEventRow, HistoryReader, JournalQuery, Location, StoreError};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -42,7 +42,7 @@ pub struct Restored {
 }
 
 /// Reads the journal and returns every alarm that was not Normal at its end.
-pub fn restore(path: &Path) -> Result<Vec<Restored>, StoreError> {
+pub fn restore(path: impl Into<Location>) -> Result<Vec<Restored>, StoreError> {
     restore_from(&HistoryReader::open(path)?)
 }
 

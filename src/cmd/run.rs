@@ -7,8 +7,8 @@ use crate::app::{Running, shutdown_signal};
 use crate::config::{Config, Purpose};
 use crate::engine::LiveState;
 use crate::error::{EXIT_OK, after_stopping};
-use crate::store::StoreStats;
-use crate::{logging, paths};
+use crate::logging;
+use crate::store::{Location, StoreStats};
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
@@ -38,11 +38,10 @@ pub(super) fn run(args: RunArgs, verbose: u8) -> Result<u8> {
     if args.ascii {
         config.ui.ascii = Some(true);
     }
-    let db = args
-        .db
-        .clone()
-        .or_else(|| config.history.path.clone())
-        .unwrap_or_else(paths::default_history);
+    let db = super::history::location(args.db.as_deref(), Some(&config.history))?;
+    if !args.headless {
+        super::history::sqlite_only(&db, "the console")?;
+    }
     let mode = if args.headless {
         logging::Mode::Stderr
     } else {
@@ -53,17 +52,17 @@ pub(super) fn run(args: RunArgs, verbose: u8) -> Result<u8> {
 }
 
 /// The console (or `--headless`) on `config` until quit or a signal.
-pub(super) fn run_console(config: Config, db: PathBuf, headless: bool) -> Result<u8> {
+pub(super) fn run_console(config: Config, db: Location, headless: bool) -> Result<u8> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(run_async(config, db, headless))
 }
 
-pub async fn run_async(config: Config, db: PathBuf, headless: bool) -> Result<u8> {
-    tracing::info!(config = %config.origin.display(), db = %db.display(), "starting");
+pub async fn run_async(config: Config, db: Location, headless: bool) -> Result<u8> {
+    tracing::info!(config = %config.origin.display(), db = %db, "starting");
     let running = Running::start(&config, &db).await?;
     if headless {
         headless_loop(&running, config.ui.status_every.0).await;
-    } else if let Err(e) = crate::ui::run(&running, &config, &db).await {
+    } else if let Err(e) = run_ui(&running, &config, &db).await {
         // Stop the sources and commit what arrived before reporting the failure,
         // and that failure too when the history could not be committed.
         return Err(after_stopping(e, running.shutdown().await));
@@ -75,6 +74,12 @@ pub async fn run_async(config: Config, db: PathBuf, headless: bool) -> Result<u8
         history_counts(&outcome.store)
     );
     Ok(EXIT_OK)
+}
+
+/// The console on the history file (refused on PostgreSQL before it starts).
+async fn run_ui(running: &Running, config: &Config, db: &Location) -> Result<()> {
+    let path = super::history::sqlite_only(db, "the console")?;
+    crate::ui::run(running, config, path).await
 }
 
 async fn headless_loop(running: &Running, every: std::time::Duration) {

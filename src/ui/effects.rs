@@ -352,7 +352,7 @@ Volts = { sensor = "panel.voltage", unit = "V" }
         let mut session = start_replay(&config, file).unwrap();
         let reports = session.loaded().await.unwrap().to_vec();
         assert_eq!(reports[0].written.total(), 2);
-        let reader = crate::store::HistoryReader::open(&session.db()).unwrap();
+        let reader = crate::store::HistoryReader::open(session.db()).unwrap();
         let values: Vec<f64> = reader
             .range("panel.voltage", 0, i64::MAX)
             .unwrap()

@@ -54,6 +54,7 @@ mod mqtt_restart;
 mod mqtt_slow_store;
 mod mqtt_tls;
 mod no_loss;
+mod postgres_history;
 mod replay_console;
 mod restart_dashboard;
 mod tui_decimals;

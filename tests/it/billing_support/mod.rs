@@ -6,7 +6,7 @@ use floorwatch::billing::{Billing, Invoice, PeriodChoice};
 use floorwatch::config::Config;
 use floorwatch::model::{Reading, TimestampMs};
 use floorwatch::store::{HistoryReader, Writer, writer::WriterConfig};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub const MINUTE: i64 = 60_000;
 pub const HOUR: i64 = 3_600_000;
@@ -30,7 +30,7 @@ pub fn series(
         .collect()
 }
 
-pub fn write_history(path: &Path, readings: Vec<Reading>) {
+pub fn write_history(path: impl Into<floorwatch::store::Location>, readings: Vec<Reading>) {
     let (writer, handle) = Writer::spawn(path, WriterConfig::default()).unwrap();
     for chunk in readings.chunks(50_000) {
         handle

@@ -108,3 +108,33 @@ pub fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receive
     });
     lines
 }
+
+/// A fresh schema on the machine's PostgreSQL (dropped with the value). When
+/// it does not answer: panics if services are required, else prints why the
+/// test is skipped and returns `None`.
+pub fn postgres() -> Option<floorwatch::store::postgres::scratch::Scratch> {
+    match floorwatch::store::postgres::scratch::Scratch::create() {
+        Ok(scratch) => Some(scratch),
+        Err(e) => {
+            assert!(
+                !services_required(),
+                "PostgreSQL is required (FLOORWATCH_REQUIRE_SERVICES=1): {e}"
+            );
+            eprintln!("skipped: PostgreSQL: {e}");
+            None
+        }
+    }
+}
+
+/// This process and instant: topics and client ids no other run uses on a
+/// shared broker.
+pub fn unique_run() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
