@@ -9,7 +9,6 @@ use super::{AlarmState, Priority};
 use crate::model::TimestampMs;
 use crate::store::{AlarmEventRow, HistoryReader, JournalQuery, Location, StoreError};
 use std::collections::HashMap;
-use std::path::Path;
 
 impl AlarmEvent {
     pub fn to_row(&self) -> AlarmEventRow {
@@ -180,7 +179,10 @@ impl JournalFilter {
 }
 
 /// Journal rows matching `filter`, newest first.
-pub fn query(path: &Path, filter: &JournalFilter) -> Result<Vec<AlarmEventRow>, StoreError> {
+pub fn query(
+    path: impl Into<Location>,
+    filter: &JournalFilter,
+) -> Result<Vec<AlarmEventRow>, StoreError> {
     query_from(&HistoryReader::open(path)?, filter)
 }
 
@@ -194,7 +196,7 @@ pub fn query_from(
 
 /// Every journal row in `[from_ms, to_ms)`, oldest first (for KPIs).
 pub fn rows_between(
-    path: &Path,
+    path: impl Into<Location>,
     from_ms: TimestampMs,
     to_ms: TimestampMs,
 ) -> Result<Vec<AlarmEventRow>, StoreError> {

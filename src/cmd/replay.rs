@@ -150,7 +150,7 @@ async fn replay_async(
             replay: Some(session.commands.clone()),
         };
         let config = config.unwrap_or_default();
-        if let Err(e) = crate::ui::run_console(console, &config, &session.db()).await {
+        if let Err(e) = crate::ui::run_console(console, &config, &session.db().into()).await {
             return Err(after_stopping(e, session.stop().await));
         }
     }

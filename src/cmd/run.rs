@@ -39,9 +39,6 @@ pub(super) fn run(args: RunArgs, verbose: u8) -> Result<u8> {
         config.ui.ascii = Some(true);
     }
     let db = super::history::location(args.db.as_deref(), Some(&config.history))?;
-    if !args.headless {
-        super::history::sqlite_only(&db, "the console")?;
-    }
     let mode = if args.headless {
         logging::Mode::Stderr
     } else {
@@ -62,7 +59,7 @@ pub async fn run_async(config: Config, db: Location, headless: bool) -> Result<u
     let running = Running::start(&config, &db).await?;
     if headless {
         headless_loop(&running, config.ui.status_every.0).await;
-    } else if let Err(e) = run_ui(&running, &config, &db).await {
+    } else if let Err(e) = crate::ui::run(&running, &config, &db).await {
         // Stop the sources and commit what arrived before reporting the failure,
         // and that failure too when the history could not be committed.
         return Err(after_stopping(e, running.shutdown().await));
@@ -74,12 +71,6 @@ pub async fn run_async(config: Config, db: Location, headless: bool) -> Result<u
         history_counts(&outcome.store)
     );
     Ok(EXIT_OK)
-}
-
-/// The console on the history file (refused on PostgreSQL before it starts).
-async fn run_ui(running: &Running, config: &Config, db: &Location) -> Result<()> {
-    let path = super::history::sqlite_only(db, "the console")?;
-    crate::ui::run(running, config, path).await
 }
 
 async fn headless_loop(running: &Running, every: std::time::Duration) {

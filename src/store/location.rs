@@ -7,14 +7,14 @@ use crate::config::History;
 use std::path::{Path, PathBuf};
 
 /// A history: a SQLite file or a PostgreSQL database.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub enum Location {
     Sqlite(PathBuf),
     Postgres(Box<PgLocation>),
 }
 
 /// A PostgreSQL database, with the password (if any) kept out of messages.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub struct PgLocation {
     pub(crate) config: tokio_postgres::Config,
     /// `user@host:port/dbname`, for messages.

@@ -138,3 +138,27 @@ pub fn unique_run() -> String {
             .as_nanos()
     )
 }
+
+/// One fresh history of a backend, removed when dropped.
+pub struct TestHistory {
+    pub location: floorwatch::store::Location,
+    _dir: tempfile::TempDir,
+    _pg: Option<floorwatch::store::postgres::scratch::Scratch>,
+}
+
+/// A fresh SQLite file and, when the machine's PostgreSQL answers (see
+/// [`postgres`]), a fresh schema on it: a test's body runs on each.
+pub fn histories() -> Vec<TestHistory> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = TestHistory {
+        location: dir.path().join("h.sqlite").into(),
+        _dir: dir,
+        _pg: None,
+    };
+    let pg = postgres().map(|scratch| TestHistory {
+        location: scratch.location(),
+        _dir: tempfile::tempdir().unwrap(),
+        _pg: Some(scratch),
+    });
+    std::iter::once(sqlite).chain(pg).collect()
+}
