@@ -142,6 +142,8 @@ pub fn unique_run() -> String {
 /// One fresh history of a backend, removed when dropped.
 pub struct TestHistory {
     pub location: floorwatch::store::Location,
+    /// What `--db` takes for it: the file's path or the server's url.
+    pub arg: String,
     _dir: tempfile::TempDir,
     _pg: Option<floorwatch::store::postgres::scratch::Scratch>,
 }
@@ -150,13 +152,16 @@ pub struct TestHistory {
 /// [`postgres`]), a fresh schema on it: a test's body runs on each.
 pub fn histories() -> Vec<TestHistory> {
     let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.sqlite");
     let sqlite = TestHistory {
-        location: dir.path().join("h.sqlite").into(),
+        arg: path.display().to_string(),
+        location: path.into(),
         _dir: dir,
         _pg: None,
     };
     let pg = postgres().map(|scratch| TestHistory {
         location: scratch.location(),
+        arg: scratch.url().to_owned(),
         _dir: tempfile::tempdir().unwrap(),
         _pg: Some(scratch),
     });
