@@ -7,9 +7,8 @@ use super::evaluator::AlarmEvent;
 use super::machine::{EventKind, Phase, Shelve};
 use super::{AlarmState, Priority};
 use crate::model::TimestampMs;
-use crate::store::{AlarmEventRow, HistoryReader, JournalQuery, StoreError};
+use crate::store::{AlarmEventRow, HistoryReader, JournalQuery, Location, StoreError};
 use std::collections::HashMap;
-use std::path::Path;
 
 impl AlarmEvent {
     pub fn to_row(&self) -> AlarmEventRow {
@@ -42,7 +41,7 @@ pub struct Restored {
 }
 
 /// Reads the journal and returns every alarm that was not Normal at its end.
-pub fn restore(path: &Path) -> Result<Vec<Restored>, StoreError> {
+pub fn restore(path: impl Into<Location>) -> Result<Vec<Restored>, StoreError> {
     restore_from(&HistoryReader::open(path)?)
 }
 
@@ -180,7 +179,10 @@ impl JournalFilter {
 }
 
 /// Journal rows matching `filter`, newest first.
-pub fn query(path: &Path, filter: &JournalFilter) -> Result<Vec<AlarmEventRow>, StoreError> {
+pub fn query(
+    path: impl Into<Location>,
+    filter: &JournalFilter,
+) -> Result<Vec<AlarmEventRow>, StoreError> {
     query_from(&HistoryReader::open(path)?, filter)
 }
 
@@ -194,7 +196,7 @@ pub fn query_from(
 
 /// Every journal row in `[from_ms, to_ms)`, oldest first (for KPIs).
 pub fn rows_between(
-    path: &Path,
+    path: impl Into<Location>,
     from_ms: TimestampMs,
     to_ms: TimestampMs,
 ) -> Result<Vec<AlarmEventRow>, StoreError> {

@@ -4,9 +4,8 @@ use super::Priority;
 use super::journal::{self, Fold};
 use super::machine::Phase;
 use crate::model::TimestampMs;
-use crate::store::{AlarmEventRow, StoreError};
+use crate::store::{AlarmEventRow, Location, StoreError};
 use std::collections::HashMap;
-use std::path::Path;
 
 pub const TEN_MINUTES_MS: i64 = 10 * 60_000;
 /// More than this many alarms in ten minutes is a flood.
@@ -131,7 +130,7 @@ fn standing(history: &[AlarmEventRow], at: TimestampMs) -> Vec<String> {
 
 /// KPIs of the last `window_ms` before `now` from a history file.
 pub fn from_journal(
-    path: &Path,
+    path: impl Into<Location>,
     now: TimestampMs,
     window_ms: i64,
 ) -> Result<AlarmKpis, StoreError> {

@@ -8,8 +8,7 @@
 
 use super::rules::{AlarmSetup, SensorRules};
 use crate::model::{SensorId, TimestampMs};
-use crate::store::{HistoryReader, StoreError};
-use std::path::Path;
+use crate::store::{HistoryReader, Location, StoreError};
 
 /// Recent good values of one sensor, oldest first.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,7 +20,7 @@ pub struct SeedSeries {
 /// Reads what the rules in `setup` need from the history at `path`, up to
 /// `until` (inclusive). Sensors without such rules, or without readings, are left out.
 pub fn load(
-    path: &Path,
+    path: impl Into<Location>,
     setup: &AlarmSetup,
     until: TimestampMs,
 ) -> Result<Vec<SeedSeries>, StoreError> {

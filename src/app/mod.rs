@@ -7,9 +7,8 @@ use crate::config::Config;
 use crate::engine::{Engine, EngineConfig, EngineSummary, LiveState};
 use crate::source::{self, SourceEvent};
 use crate::store::writer::WriterConfig;
-use crate::store::{StoreStats, Writer};
+use crate::store::{Location, StoreStats, Writer};
 use anyhow::{Context, Result};
-use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -48,7 +47,7 @@ pub struct Outcome {
 
 /// The sensors the history knows and their readings of the live window, so a
 /// restarted console shows what it showed (as not live) instead of empty tiles.
-fn restore_dashboard(engine: &mut EngineConfig, db: &Path) -> crate::store::Result<()> {
+fn restore_dashboard(engine: &mut EngineConfig, db: &Location) -> crate::store::Result<()> {
     let reader = crate::store::HistoryReader::open(db)?;
     let since = crate::model::now_ms() - engine.live_window_ms;
     engine.restored_readings = reader.recent(since)?;
@@ -70,27 +69,34 @@ fn restore_dashboard(engine: &mut EngineConfig, db: &Path) -> crate::store::Resu
 }
 
 impl Running {
-    pub async fn start(config: &Config, db: &Path) -> Result<Running> {
+    pub async fn start(config: &Config, db: impl Into<Location>) -> Result<Running> {
+        let db = &db.into();
         let writer_config = WriterConfig {
             retention: config.history.retention.map(|d| d.0),
             sync_full: config.history.sync == crate::config::HistorySync::Full,
             ..Default::default()
         };
-        let (writer, store) = Writer::spawn(db, writer_config)
-            .with_context(|| format!("opening history file {}", db.display()))?;
+        let (writer, store) =
+            Writer::spawn(db, writer_config).with_context(|| format!("opening history {db}"))?;
         let mut engine_config = EngineConfig::from_config(config);
         engine_config.restored_alarms = crate::alarm::journal::restore(db)
-            .with_context(|| format!("reading the alarm journal in {}", db.display()))?;
+            .with_context(|| format!("reading the alarm journal in {db}"))?;
         engine_config.alarm_history =
             crate::alarm::seed::load(db, &engine_config.alarms, crate::model::now_ms())
-                .with_context(|| format!("reading recent values for alarms in {}", db.display()))?;
+                .with_context(|| format!("reading recent values for alarms in {db}"))?;
         restore_dashboard(&mut engine_config, db)
-            .with_context(|| format!("reading recent values in {}", db.display()))?;
+            .with_context(|| format!("reading recent values in {db}"))?;
         let shared = crate::source::mqtt::alarm_topic::SharedTopic::from_config(config)
             .map_err(|e| crate::error::BadInput(format!("[alarms] alarm_topic: {e}")))?;
         let (engine, snapshots) =
             Engine::new(&engine_config, config.sensor_metas(), Some(store.clone()));
-        let engine = engine.with_history_check(crate::store::spawn_quick_check(db.to_owned()));
+        // `db check` is SQLite's integrity check; a server checks its own files.
+        let engine = match db.sqlite_path() {
+            Some(path) => {
+                engine.with_history_check(crate::store::spawn_quick_check(path.to_owned()))
+            }
+            None => engine,
+        };
         let (engine, transitions) = match &shared {
             Some(_) => {
                 let (tx, rx) = mpsc::channel(1024);

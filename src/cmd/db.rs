@@ -1,11 +1,11 @@
-//! `floorwatch db check|status`: the history file's health and contents.
-//! Both only read the file; neither creates nor changes it.
+//! `floorwatch db check|status|migrate`: the history's health, contents and
+//! schema. `check` and `status` only read; `migrate` creates and upgrades.
 
 use crate::config::Config;
 use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_OK};
 use crate::model::format_ts;
 use crate::store::check::{CheckMode, CheckOutcome, MAX_PROBLEMS, check_file};
-use crate::store::{SCHEMA_VERSION, Summary};
+use crate::store::{Location, Summary};
 use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
@@ -15,13 +15,17 @@ pub enum DbCommand {
     /// Check the history file for damage: prints `ok` (exit 0), or the problems
     /// SQLite found (exit 2: the file is a bad input file).
     Check(DbCheckArgs),
-    /// Size, schema version, sensors, readings and time range of the history file.
+    /// Size, schema version, sensors, readings and time range of the history
+    /// (a file, or a PostgreSQL database).
     Status(DbFileArgs),
+    /// Create the history if needed and bring its schema up to date (a file,
+    /// or a PostgreSQL database); prints the schema version.
+    Migrate(DbFileArgs),
 }
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct DbFileArgs {
-    /// History file [default: [history] path, or history.sqlite in the data dir]
+    /// History file or postgres:// url [default: [history] url or path, or history.sqlite in the data dir]
     #[arg(long, env = "FLOORWATCH_DB")]
     pub db: Option<PathBuf>,
     /// Config file, for its [history] path [default: config.toml in the config dir, if any]
@@ -43,11 +47,13 @@ pub(super) fn run(command: DbCommand) -> Result<u8> {
     match command {
         DbCommand::Check(args) => check(&args),
         DbCommand::Status(args) => status(&args),
+        DbCommand::Migrate(args) => migrate(&args),
     }
 }
 
 fn check(args: &DbCheckArgs) -> Result<u8> {
-    let db = existing_history(&args.file)?;
+    let location = existing_history(&args.file)?;
+    let db = super::history::sqlite_only(&location, "db check")?.to_owned();
     let mode = if args.quick {
         CheckMode::Quick
     } else {
@@ -93,26 +99,42 @@ fn what_to_do(db: &Path) -> String {
     )
 }
 
+fn migrate(args: &DbFileArgs) -> Result<u8> {
+    let location = super::history::location(
+        args.db.as_deref(),
+        configured(args.config.as_deref())?.as_ref(),
+    )?;
+    let version = crate::store::migrate(&location)?;
+    println!("{location}: schema version {version}");
+    Ok(EXIT_OK)
+}
+
 fn status(args: &DbFileArgs) -> Result<u8> {
-    let db = existing_history(args)?;
+    let location = existing_history(args)?;
     // A damaged file is a bad input file (exit 2), like a bad CSV.
-    let summary = summarize(&db).map_err(|e| {
+    let summary = summarize(&location).map_err(|e| {
         if e.is_damaged() {
             anyhow::Error::new(BadInput(e.to_string()))
         } else {
             e.into()
         }
     })?;
-    let size = file_size(&db) + file_size(&wal_of(&db));
     let range = match (summary.first_ts, summary.last_ts) {
         (Some(first), Some(last)) => format!("{} – {}", format_ts(first), format_ts(last)),
         _ => "no readings".into(),
     };
-    println!("file            {}", db.display());
-    println!("size            {}", indicatif::HumanBytes(size));
+    match location.sqlite_path() {
+        Some(db) => {
+            let size = file_size(db) + file_size(&wal_of(db));
+            println!("file            {}", db.display());
+            println!("size            {}", indicatif::HumanBytes(size));
+        }
+        None => println!("database        {location}"),
+    }
     println!(
         "schema version  {} (this floorwatch: {})",
-        summary.schema_version, SCHEMA_VERSION
+        summary.schema_version,
+        crate::store::supported_version(&location)
     );
     println!("sensors         {}", summary.sensors);
     println!("readings        {}", summary.readings);
@@ -121,7 +143,7 @@ fn status(args: &DbFileArgs) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
-fn summarize(db: &Path) -> crate::store::Result<Summary> {
+fn summarize(db: &Location) -> crate::store::Result<Summary> {
     crate::store::summarize(db)
 }
 
@@ -135,26 +157,18 @@ fn wal_of(db: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The history file the arguments name, which must exist: `--db`, else the
-/// config's `[history] path`, else `history.sqlite` in the data dir.
-fn existing_history(args: &DbFileArgs) -> Result<PathBuf> {
-    let db = match &args.db {
-        Some(db) => db.clone(),
-        None => configured_history(args.config.as_deref())?
-            .unwrap_or_else(crate::paths::default_history),
+/// The history the arguments name, which must exist: `--db`, else the
+/// config's `[history] url` or `path`, else `history.sqlite` in the data dir.
+fn existing_history(args: &DbFileArgs) -> Result<Location> {
+    let history = match &args.db {
+        Some(_) => None,
+        None => configured(args.config.as_deref())?,
     };
-    if !db.is_file() {
-        return Err(BadInput(format!(
-            "history file {} not found: pass --db FILE",
-            db.display()
-        ))
-        .into());
-    }
-    Ok(db)
+    super::history::existing(args.db.as_deref(), history.as_ref())
 }
 
-/// The `[history] path` of the given config, or of the default one if it exists.
-fn configured_history(given: Option<&Path>) -> Result<Option<PathBuf>> {
+/// The `[history]` of the given config, or of the default one if it exists.
+fn configured(given: Option<&Path>) -> Result<Option<crate::config::History>> {
     let path = match given {
         Some(path) if !path.exists() => {
             return Err(BadInput(format!("config file {} not found", path.display())).into());
@@ -165,5 +179,5 @@ fn configured_history(given: Option<&Path>) -> Result<Option<PathBuf>> {
             _ => return Ok(None),
         },
     };
-    Ok(Config::load(&path)?.history.path)
+    Ok(Some(Config::load(&path)?.history))
 }

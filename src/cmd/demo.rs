@@ -28,7 +28,10 @@ pub(super) fn run(args: DemoArgs, verbose: u8) -> Result<u8> {
     let _guard = crate::logging::init(mode, verbose);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let (db, temp) = match args.db {
-        Some(db) => (db, None),
+        Some(db) => {
+            let db = super::history::location(Some(&db), None)?;
+            (super::history::sqlite_only(&db, "demo")?.to_owned(), None)
+        }
         None => {
             let dir = temp_dir()?;
             (dir.join("demo-history.sqlite"), Some(dir))
@@ -40,7 +43,7 @@ pub(super) fn run(args: DemoArgs, verbose: u8) -> Result<u8> {
         if args.ascii {
             config.ui.ascii = Some(true);
         }
-        let result = super::run::run_async(config, db, args.headless).await;
+        let result = super::run::run_async(config, db.into(), args.headless).await;
         services.stop();
         result
     });

@@ -302,20 +302,8 @@ impl Setup {
             .into());
         }
         let style = csv_style(args, config.as_ref(), tz)?;
-        let db = args
-            .db
-            .clone()
-            .or_else(|| config.as_ref().and_then(|c| c.history.path.clone()))
-            .unwrap_or_else(paths::default_history);
-        if !db.is_file() {
-            return Err(BadInput(format!(
-                "history file {} not found: pass --db FILE",
-                db.display()
-            ))
-            .into());
-        }
-        let conn = HistoryReader::open(&db)
-            .with_context(|| format!("opening history file {}", db.display()))?;
+        let db = super::history::existing(args.db.as_deref(), config.as_ref().map(|c| &c.history))?;
+        let conn = HistoryReader::open(&db).with_context(|| format!("opening history {db}"))?;
         Ok(Setup {
             conn,
             config,

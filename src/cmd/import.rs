@@ -173,13 +173,8 @@ impl CsvArgs {
 
 pub(super) fn run(args: ImportArgs) -> Result<u8> {
     let config = args.csv.load_config()?;
-    let db = args
-        .db
-        .clone()
-        .or_else(|| config.as_ref().and_then(|c| c.history.path.clone()))
-        .unwrap_or_else(crate::paths::default_history);
-    let store = crate::store::bulk::open(&db)
-        .with_context(|| format!("opening history file {}", db.display()))?;
+    let db = super::history::location(args.db.as_deref(), config.as_ref().map(|c| &c.history))?;
+    let store = crate::store::bulk::open(&db).with_context(|| format!("opening history {db}"))?;
     if let Some(config) = &config {
         register_config_sensors(&store, config)?;
     }

@@ -4,7 +4,7 @@ use crate::billing::render::{Format, render};
 use crate::billing::{Billing, BillingError, CustomerTotal, Invoice, Period, PeriodChoice};
 use crate::config::{Config, Customer};
 use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_OK};
-use crate::store::HistoryReader;
+use crate::store::{HistoryReader, Location};
 use anyhow::{Context, Result};
 use clap::{ArgGroup, Args, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -69,18 +69,7 @@ impl From<InvoiceFormat> for Format {
 
 pub(super) fn run(args: InvoiceArgs, config_path: &Path) -> Result<u8> {
     let config = Config::load(config_path)?;
-    let db = args
-        .db
-        .clone()
-        .or_else(|| config.history.path.clone())
-        .unwrap_or_else(crate::paths::default_history);
-    if !db.exists() {
-        return Err(BadInput(format!(
-            "history file {} does not exist: pass --db FILE",
-            db.display()
-        ))
-        .into());
-    }
+    let db = super::history::existing(args.db.as_deref(), Some(&config.history))?;
     let mut billing = Billing::new(&config);
     billing.start_day = args.start_day;
     let choice = period_choice(&args, &config)?;
@@ -185,7 +174,7 @@ type Outcome = Result<(CustomerTotal, String), BillingError>;
 
 fn run_all(
     billing: &Billing<'_>,
-    db: &Path,
+    db: &Location,
     choice: &PeriodChoice,
     args: &InvoiceArgs,
 ) -> Result<u8> {

@@ -9,6 +9,7 @@ mod db;
 #[cfg(feature = "demo")]
 mod demo;
 mod export;
+mod history;
 mod import;
 mod invoice;
 mod replay;

@@ -71,12 +71,14 @@ pub(super) fn run(args: ReplayArgs, verbose: u8) -> Result<u8> {
         .as_deref()
         .map(|t| parse_time_arg(t, tz, "--to"))
         .transpose()?;
-    let record = args.record.then(|| {
-        args.db
-            .clone()
-            .or_else(|| config.as_ref().and_then(|c| c.history.path.clone()))
-            .unwrap_or_else(crate::paths::default_history)
-    });
+    let record = match args.record {
+        true => {
+            let db =
+                super::history::location(args.db.as_deref(), config.as_ref().map(|c| &c.history))?;
+            Some(super::history::sqlite_only(&db, "replay --record")?.to_owned())
+        }
+        false => None,
+    };
     let options = ReplayOptions {
         files: args.files.clone(),
         import: ImportOptions {
@@ -148,7 +150,7 @@ async fn replay_async(
             replay: Some(session.commands.clone()),
         };
         let config = config.unwrap_or_default();
-        if let Err(e) = crate::ui::run_console(console, &config, &session.db()).await {
+        if let Err(e) = crate::ui::run_console(console, &config, &session.db().into()).await {
             return Err(after_stopping(e, session.stop().await));
         }
     }

@@ -7,8 +7,8 @@ use crate::app::{Running, shutdown_signal};
 use crate::config::{Config, Purpose};
 use crate::engine::LiveState;
 use crate::error::{EXIT_OK, after_stopping};
-use crate::store::StoreStats;
-use crate::{logging, paths};
+use crate::logging;
+use crate::store::{Location, StoreStats};
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
@@ -38,11 +38,7 @@ pub(super) fn run(args: RunArgs, verbose: u8) -> Result<u8> {
     if args.ascii {
         config.ui.ascii = Some(true);
     }
-    let db = args
-        .db
-        .clone()
-        .or_else(|| config.history.path.clone())
-        .unwrap_or_else(paths::default_history);
+    let db = super::history::location(args.db.as_deref(), Some(&config.history))?;
     let mode = if args.headless {
         logging::Mode::Stderr
     } else {
@@ -53,13 +49,13 @@ pub(super) fn run(args: RunArgs, verbose: u8) -> Result<u8> {
 }
 
 /// The console (or `--headless`) on `config` until quit or a signal.
-pub(super) fn run_console(config: Config, db: PathBuf, headless: bool) -> Result<u8> {
+pub(super) fn run_console(config: Config, db: Location, headless: bool) -> Result<u8> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(run_async(config, db, headless))
 }
 
-pub async fn run_async(config: Config, db: PathBuf, headless: bool) -> Result<u8> {
-    tracing::info!(config = %config.origin.display(), db = %db.display(), "starting");
+pub async fn run_async(config: Config, db: Location, headless: bool) -> Result<u8> {
+    tracing::info!(config = %config.origin.display(), db = %db, "starting");
     let running = Running::start(&config, &db).await?;
     if headless {
         headless_loop(&running, config.ui.status_every.0).await;

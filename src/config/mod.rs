@@ -140,6 +140,12 @@ fn default_plant_name() -> String {
 pub struct History {
     /// History file; `--db` overrides it.
     pub path: Option<PathBuf>,
+    /// A PostgreSQL history instead of the file: `postgres://user@host:5432/db`.
+    pub url: Option<String>,
+    /// Environment variable holding the PostgreSQL password.
+    pub password_env: Option<String>,
+    /// File holding the PostgreSQL password.
+    pub password_file: Option<PathBuf>,
     /// Raw readings older than this are deleted (in small batches); absent = keep forever.
     pub retention: Option<Dur>,
     /// Readings kept in memory per sensor for sparklines.
@@ -169,6 +175,9 @@ impl Default for History {
     fn default() -> Self {
         History {
             path: None,
+            url: None,
+            password_env: None,
+            password_file: None,
             retention: None,
             live_points: default_live_points(),
             live_window: default_live_window(),

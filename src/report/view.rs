@@ -14,7 +14,7 @@ use super::{ReportError, write_csv};
 use crate::alarm::Priority;
 use crate::config::Config;
 use crate::model::TimestampMs;
-use crate::store::HistoryReader;
+use crate::store::{HistoryReader, Location};
 use globset::{Glob, GlobSetBuilder};
 use std::path::{Path, PathBuf};
 
@@ -37,14 +37,14 @@ pub enum View {
 /// Where and how the console exports.
 #[derive(Clone, Debug)]
 pub struct ViewTarget {
-    pub db: PathBuf,
+    pub db: Location,
     pub dir: PathBuf,
     pub style: CsvStyle,
 }
 
 impl ViewTarget {
     /// From the config: `[export]` directory and style, plant timezone.
-    pub fn from_config(config: &Config, db: &Path) -> Result<ViewTarget, ReportError> {
+    pub fn from_config(config: &Config, db: &Location) -> Result<ViewTarget, ReportError> {
         let e = &config.export;
         let style = CsvStyle::build(
             e.delimiter.as_deref(),
@@ -54,7 +54,7 @@ impl ViewTarget {
         )
         .map_err(ReportError::ExportStyle)?;
         Ok(ViewTarget {
-            db: db.to_owned(),
+            db: db.clone(),
             dir: e.dir(),
             style,
         })
@@ -181,7 +181,7 @@ mod tests {
         writer.join().unwrap();
 
         let target = ViewTarget {
-            db,
+            db: db.into(),
             dir: dir.path().join("exports"),
             style: CsvStyle::default(),
         };
@@ -214,7 +214,7 @@ mod tests {
         let blocker = dir.path().join("file");
         std::fs::write(&blocker, "").unwrap();
         let target = ViewTarget {
-            db: dir.path().join("h.sqlite"),
+            db: dir.path().join("h.sqlite").into(),
             dir: blocker.join("exports"),
             style: CsvStyle::default(),
         };

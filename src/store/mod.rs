@@ -5,11 +5,17 @@
 //! [`sqlite`]; no SQL lives outside this module.
 
 pub mod bulk;
+pub mod location;
+pub mod postgres;
 mod reader;
 mod rows;
 pub mod sqlite;
+#[cfg(test)]
+pub(crate) mod test_backends;
 pub mod writer;
 
+pub use location::{Location, LocationError, PgLocation};
+pub use postgres::schema::PG_SCHEMA_VERSION;
 pub use reader::{Aggregate, HistoryReader, PointCursor, summarize};
 pub use rows::{
     AlarmEventRow, JournalEntry, JournalQuery, KeyedPoint, Point, StoredSensor, Summary,
@@ -29,13 +35,29 @@ pub enum StoreError {
         source: SqliteError,
     },
     #[error(
-        "history file {path} has schema version {found}, newer than this floorwatch understands ({supported}); upgrade floorwatch"
+        "history {history} has schema version {found}, newer than this floorwatch understands ({supported}); upgrade floorwatch"
     )]
     TooNew {
-        path: PathBuf,
+        history: String,
         found: i64,
         supported: i64,
     },
+    #[error("PostgreSQL history {target}: {source}")]
+    Postgres {
+        target: String,
+        #[source]
+        source: postgres::PgError,
+    },
+    #[error("PostgreSQL server {server} unreachable: {source}")]
+    Unreachable {
+        server: String,
+        #[source]
+        source: postgres::PgError,
+    },
+    #[error("{0}")]
+    Location(String),
+    #[error("PostgreSQL connection task for {target} failed: {reason}")]
+    Task { target: String, reason: String },
     #[error("history writer has stopped")]
     WriterGone,
     #[error("starting the history writer: {0}")]
@@ -56,6 +78,26 @@ impl StoreError {
     /// Whether SQLite found the file damaged (malformed, or not a database).
     pub fn is_damaged(&self) -> bool {
         matches!(self, StoreError::Sqlite { source, .. } if sqlite::is_damage(&source.0))
+    }
+}
+
+/// Creates the history if needed and brings its schema up to date; the
+/// schema version it now has.
+pub fn migrate(location: &Location) -> Result<i64> {
+    match location {
+        Location::Sqlite(path) => {
+            let conn = sqlite::open(path)?;
+            sqlite::schema::supported_version(&conn, path)
+        }
+        Location::Postgres(pg) => postgres::schema::migrate(&mut postgres::PgConn::connect(pg)?),
+    }
+}
+
+/// The schema version this build writes for the location's backend.
+pub fn supported_version(location: &Location) -> i64 {
+    match location {
+        Location::Sqlite(_) => SCHEMA_VERSION,
+        Location::Postgres(_) => PG_SCHEMA_VERSION,
     }
 }
 

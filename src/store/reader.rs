@@ -4,6 +4,8 @@
 //! once.
 
 use super::Result;
+use super::location::Location;
+use super::postgres::query::PgReader;
 use super::rows::{
     AlarmEventRow, JournalEntry, JournalQuery, KeyedPoint, Point, StoredSensor, Summary,
 };
@@ -61,6 +63,7 @@ pub struct HistoryReader {
 
 enum ReadBackend {
     Sqlite(SqliteReader),
+    Postgres(Box<PgReader>),
 }
 
 /// Calls the same method on whichever backend the reader holds.
@@ -68,16 +71,20 @@ macro_rules! on_backend {
     ($self:expr, $r:ident => $call:expr) => {
         match &$self.backend {
             ReadBackend::Sqlite($r) => $call,
+            ReadBackend::Postgres($r) => $call,
         }
     };
 }
 
 impl HistoryReader {
-    /// Opens the history file at `path` (creating it if needed).
-    pub fn open(path: &Path) -> Result<Self> {
-        Ok(HistoryReader {
-            backend: ReadBackend::Sqlite(SqliteReader::open(path)?),
-        })
+    /// Opens the history at `location` (a file path, or a [`Location`]),
+    /// creating it and bringing its schema up to date if needed.
+    pub fn open(location: impl Into<Location>) -> Result<Self> {
+        let backend = match location.into() {
+            Location::Sqlite(path) => ReadBackend::Sqlite(SqliteReader::open(&path)?),
+            Location::Postgres(pg) => ReadBackend::Postgres(Box::new(PgReader::open(&pg)?)),
+        };
+        Ok(HistoryReader { backend })
     }
 
     /// Opens a replay's store, which the replay may index for its time order.
@@ -376,48 +383,103 @@ impl<'r> PointCursor<'r> {
 }
 
 /// Schema version, counts and time range of an existing history, read-only.
-pub fn summarize(path: &Path) -> Result<Summary> {
-    super::sqlite::summarize(path)
+pub fn summarize(location: impl Into<Location>) -> Result<Summary> {
+    match location.into() {
+        Location::Sqlite(path) => super::sqlite::summarize(&path),
+        Location::Postgres(pg) => super::postgres::summarize(&pg),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::test_backends::TestHistory;
     use crate::store::{WriteMsg, Writer, writer::WriterConfig};
 
     fn history(readings: Vec<Reading>) -> (tempfile::TempDir, HistoryReader) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.sqlite");
-        let (writer, handle) = Writer::spawn(&path, WriterConfig::default()).unwrap();
+        let reader = history_at(&Location::Sqlite(path), readings);
+        (dir, reader)
+    }
+
+    fn history_at(location: &Location, readings: Vec<Reading>) -> HistoryReader {
+        let (writer, handle) = Writer::spawn(location, WriterConfig::default()).unwrap();
         handle.blocking_send(WriteMsg::Readings(readings)).unwrap();
         drop(handle);
         writer.join().unwrap();
-        let reader = HistoryReader::open(&path).unwrap();
-        (dir, reader)
+        HistoryReader::open(location).unwrap()
+    }
+
+    /// A reader of `readings` on each backend.
+    fn histories(readings: Vec<Reading>) -> Vec<(TestHistory, HistoryReader)> {
+        crate::store::test_backends::all()
+            .into_iter()
+            .map(|t| {
+                let reader = history_at(&t.location, readings.clone());
+                (t, reader)
+            })
+            .collect()
     }
 
     #[test]
     fn last_values_range_and_at_or_before() {
-        let (_dir, h) = history(vec![
+        for (_t, h) in histories(vec![
             Reading::good("a", 10, 1.0),
             Reading::good("a", 20, 2.0),
             Reading::good("b", 15, 7.0),
-        ]);
-        let last = h.last_values().unwrap();
-        assert_eq!(
-            last,
-            vec![Reading::good("a", 20, 2.0), Reading::good("b", 15, 7.0)]
-        );
-        assert_eq!(
-            h.range("a", 10, 20).unwrap(),
-            vec![Reading::good("a", 10, 1.0)]
-        );
-        assert_eq!(
-            h.at_or_before("a", 19).unwrap(),
-            Some(Reading::good("a", 10, 1.0))
-        );
-        assert_eq!(h.at_or_before("a", 9).unwrap(), None);
-        assert_eq!(h.count("a").unwrap(), 2);
+        ]) {
+            let last = h.last_values().unwrap();
+            assert_eq!(
+                last,
+                vec![Reading::good("a", 20, 2.0), Reading::good("b", 15, 7.0)]
+            );
+            assert_eq!(
+                h.range("a", 10, 20).unwrap(),
+                vec![Reading::good("a", 10, 1.0)]
+            );
+            assert_eq!(
+                h.at_or_before("a", 19).unwrap(),
+                Some(Reading::good("a", 10, 1.0))
+            );
+            assert_eq!(h.at_or_before("a", 9).unwrap(), None);
+            assert_eq!(h.count("a").unwrap(), 2);
+        }
+    }
+
+    #[test]
+    fn every_primitive_query_answers_the_same_on_every_backend() {
+        let mut readings: Vec<Reading> = (0..50)
+            .map(|i| Reading::good(if i % 2 == 0 { "x" } else { "y" }, i * 1000, i as f64))
+            .collect();
+        readings[10].quality = Quality::Bad;
+        readings[11].quality = Quality::Stale;
+        let answers: Vec<String> = histories(readings)
+            .iter()
+            .map(|(_t, h)| {
+                let ids: Vec<i64> = h
+                    .stored_sensors()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.rowid)
+                    .collect();
+                format!(
+                    "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+                    h.sensors().unwrap(),
+                    h.total_readings().unwrap(),
+                    h.count_in_range(ids[0], 4000, 20_000).unwrap(),
+                    h.last_good_value_before(ids[0], 11_000).unwrap(),
+                    h.good_before("x", 10_500).unwrap(),
+                    h.good_from("y", 10_500).unwrap(),
+                    h.last_not_bad("x", 10_500).unwrap(),
+                    h.period_ends("x", 0, 49_000, 7000).unwrap(),
+                    h.points_chunk(ids[1], 0, 30_000, 5).unwrap(),
+                    h.time_span().unwrap(),
+                    h.recent(45_000).unwrap(),
+                )
+            })
+            .collect();
+        assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:#?}");
     }
 
     #[test]
@@ -425,22 +487,23 @@ mod tests {
         // bucket 0..100: 1, 3, 8 ; bucket 100..200: 4 ; a bad reading at 150 is ignored
         let mut bad = Reading::good("a", 150, 1000.0);
         bad.quality = Quality::Bad;
-        let (_dir, h) = history(vec![
+        for (_t, h) in histories(vec![
             Reading::good("a", 0, 1.0),
             Reading::good("a", 50, 3.0),
             Reading::good("a", 99, 8.0),
             Reading::good("a", 120, 4.0),
-            bad,
-        ]);
-        let aggs = h.aggregate_every("a", 0, 1000, 100).unwrap();
-        assert_eq!(aggs.len(), 2);
-        let a = aggs[0];
-        assert_eq!(
-            (a.start, a.count, a.min, a.max, a.first, a.last),
-            (0, 3, 1.0, 8.0, 1.0, 8.0)
-        );
-        assert!((a.avg - 4.0).abs() < 1e-12);
-        assert_eq!((aggs[1].start, aggs[1].count, aggs[1].avg), (100, 1, 4.0));
+            bad.clone(),
+        ]) {
+            let aggs = h.aggregate_every("a", 0, 1000, 100).unwrap();
+            assert_eq!(aggs.len(), 2);
+            let a = aggs[0];
+            assert_eq!(
+                (a.start, a.count, a.min, a.max, a.first, a.last),
+                (0, 3, 1.0, 8.0, 1.0, 8.0)
+            );
+            assert!((a.avg - 4.0).abs() < 1e-12);
+            assert_eq!((aggs[1].start, aggs[1].count, aggs[1].avg), (100, 1, 4.0));
+        }
     }
 
     #[test]

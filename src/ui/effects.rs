@@ -17,6 +17,7 @@ use crate::error::describe_error;
 use crate::model::now_ms;
 use crate::report::{ReportError, View, ViewTarget, export_view};
 use crate::source::replay::ReplayCommand;
+use crate::store::Location;
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -62,7 +63,7 @@ pub enum Flow {
 pub struct EffectRunner<'a> {
     home: HomeEngine,
     config: &'a Config,
-    db: &'a Path,
+    db: &'a Location,
     /// The snapshots on screen: the live plant's, or the replay's.
     pub snapshots: watch::Receiver<Arc<LiveState>>,
     /// Whether that engine still sends snapshots.
@@ -74,7 +75,7 @@ pub struct EffectRunner<'a> {
 
 impl<'a> EffectRunner<'a> {
     /// Starts the workers; the runner shows the home engine.
-    pub fn start(home: HomeEngine, config: &'a Config, db: &'a Path) -> (Self, Answers) {
+    pub fn start(home: HomeEngine, config: &'a Config, db: &'a Location) -> (Self, Answers) {
         let (history_tx, history_rx) = history::spawn();
         let (journal_tx, journal_rx) = journal::spawn();
         let (invoice_tx, invoice_rx) = invoice::spawn(
@@ -222,10 +223,10 @@ impl<'a> EffectRunner<'a> {
 
     /// The history file the views read: the replay's own store while a replay
     /// started with `r` is on screen, else the console's history file.
-    fn shown_store(&self) -> PathBuf {
+    fn shown_store(&self) -> Location {
         self.replay
             .as_ref()
-            .map_or_else(|| self.db.to_owned(), |v| v.session.db())
+            .map_or_else(|| self.db.clone(), |v| v.session.db().into())
     }
 }
 
@@ -268,9 +269,10 @@ pub async fn replay_loaded(view: &mut Option<ReplayView>) -> Result<String, Repl
 }
 
 /// Where the `r` key looks for CSV files: `fixtures/` and the history file's directory.
-fn replay_dirs(db: &Path) -> Vec<PathBuf> {
+fn replay_dirs(db: &Location) -> Vec<PathBuf> {
     let mut dirs = vec![PathBuf::from("fixtures")];
-    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+    let file_dir = db.sqlite_path().and_then(Path::parent);
+    if let Some(dir) = file_dir.filter(|d| !d.as_os_str().is_empty()) {
         dirs.push(dir.to_owned());
     }
     dirs.retain(|d| d.is_dir());
@@ -352,7 +354,7 @@ Volts = { sensor = "panel.voltage", unit = "V" }
         let mut session = start_replay(&config, file).unwrap();
         let reports = session.loaded().await.unwrap().to_vec();
         assert_eq!(reports[0].written.total(), 2);
-        let reader = crate::store::HistoryReader::open(&session.db()).unwrap();
+        let reader = crate::store::HistoryReader::open(session.db()).unwrap();
         let values: Vec<f64> = reader
             .range("panel.voltage", 0, i64::MAX)
             .unwrap()

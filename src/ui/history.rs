@@ -5,8 +5,7 @@
 
 use crate::model::{SensorId, TimestampMs};
 use crate::store::StoreError;
-use crate::store::{Aggregate, HistoryReader};
-use std::path::{Path, PathBuf};
+use crate::store::{Aggregate, HistoryReader, Location};
 use tokio::sync::mpsc;
 
 /// How many alarm journal entries the detail view shows.
@@ -74,9 +73,9 @@ pub fn stats(buckets: &[Aggregate]) -> Option<WindowStats> {
 /// Why the detail view's history could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryLoadError {
-    #[error("cannot open history file {}", .path.display())]
+    #[error("cannot open history {history}")]
     Open {
-        path: PathBuf,
+        history: Location,
         #[source]
         source: StoreError,
     },
@@ -131,29 +130,33 @@ fn recent_events(
 pub type HistoryAnswer = (u64, Result<DetailData, HistoryLoadError>);
 
 /// A query and the history file it reads.
-pub type HistoryRequest = (PathBuf, DetailQuery);
+pub type HistoryRequest = (Location, DetailQuery);
 
 /// Keeps the reader of the file last read open.
 #[derive(Default)]
 struct Readers {
-    open: Option<(PathBuf, HistoryReader)>,
+    open: Option<(Location, HistoryReader)>,
 }
 
 impl Readers {
-    fn answer(&mut self, db: &Path, query: &DetailQuery) -> Result<DetailData, HistoryLoadError> {
+    fn answer(
+        &mut self,
+        db: &Location,
+        query: &DetailQuery,
+    ) -> Result<DetailData, HistoryLoadError> {
         load(self.reader_of(db)?, query)
     }
 
     /// The reader of `db`, opened unless it is the one open.
-    fn reader_of(&mut self, db: &Path) -> Result<&HistoryReader, HistoryLoadError> {
+    fn reader_of(&mut self, db: &Location) -> Result<&HistoryReader, HistoryLoadError> {
         let open = match self.open.take() {
-            Some((path, reader)) if path == db => (path, reader),
+            Some((path, reader)) if &path == db => (path, reader),
             _ => {
                 let reader = HistoryReader::open(db).map_err(|source| HistoryLoadError::Open {
-                    path: db.to_owned(),
+                    history: db.clone(),
                     source,
                 })?;
-                (db.to_owned(), reader)
+                (db.clone(), reader)
             }
         };
         Ok(&self.open.insert(open).1)
@@ -242,7 +245,7 @@ mod tests {
 
     /// Appends rows of condition `h`, priority `high` to the journal:
     /// (ts, sensor, event, state, value, operator).
-    fn journal(path: &Path, rows: &[(i64, &str, &str, &str, f64, &str)]) {
+    fn journal(path: &std::path::Path, rows: &[(i64, &str, &str, &str, f64, &str)]) {
         let (writer, handle) = Writer::spawn(path, WriterConfig::default()).unwrap();
         for &(ts, sensor, event, state, value, operator) in rows {
             let row = crate::store::AlarmEventRow {
@@ -263,7 +266,7 @@ mod tests {
     }
 
     /// A history file with readings `0..n` of `t`, one a second, at `value`.
-    fn history_file(dir: &std::path::Path, name: &str, value: f64) -> PathBuf {
+    fn history_file(dir: &std::path::Path, name: &str, value: f64) -> std::path::PathBuf {
         let path = dir.join(name);
         let (writer, handle) = Writer::spawn(&path, WriterConfig::default()).unwrap();
         let readings = (0..10)
@@ -288,8 +291,8 @@ mod tests {
             to: 10_000,
             buckets: 10,
         };
-        let mut max_of = |db: &PathBuf, request| {
-            requests.send((db.clone(), query(request))).unwrap();
+        let mut max_of = |db: &std::path::PathBuf, request| {
+            requests.send((db.into(), query(request))).unwrap();
             let (id, answer) = answers.blocking_recv().unwrap();
             assert_eq!(id, request);
             answer.unwrap().stats.unwrap().max
@@ -300,7 +303,9 @@ mod tests {
         // A file where a directory should be: the file cannot be opened.
         let blocker = dir.path().join("blocker");
         std::fs::write(&blocker, "").unwrap();
-        requests.send((blocker.join("h.sqlite"), query(4))).unwrap();
+        requests
+            .send((blocker.join("h.sqlite").into(), query(4)))
+            .unwrap();
         let (_, answer) = answers.blocking_recv().unwrap();
         let error = answer.unwrap_err();
         assert!(matches!(error, HistoryLoadError::Open { .. }), "{error:?}");

@@ -7,7 +7,7 @@ use crate::billing::render::{Format, render};
 use crate::billing::{Billing, BillingError, ConsumptionError, Invoice, Period, PeriodChoice};
 use crate::config::Config;
 use crate::model::{SensorId, TimestampMs};
-use crate::store::{HistoryReader, StoreError};
+use crate::store::{HistoryReader, Location, StoreError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -118,16 +118,16 @@ pub fn month_back(now: TimestampMs, months_back: u32) -> PeriodChoice {
 struct Worker {
     config: Arc<Config>,
     /// The history file last read (live, or a replay's store) and its reader.
-    open: Option<(PathBuf, HistoryReader)>,
+    open: Option<(Location, HistoryReader)>,
     save_dir: PathBuf,
 }
 
 impl Worker {
-    fn answer(&mut self, db: &Path, request: InvoiceRequest) -> InvoiceAnswer {
+    fn answer(&mut self, db: &Location, request: InvoiceRequest) -> InvoiceAnswer {
         let open = match self.open.take() {
-            Some((path, reader)) if path == db => (path, reader),
+            Some((path, reader)) if &path == db => (path, reader),
             _ => match HistoryReader::open(db) {
-                Ok(reader) => (db.to_owned(), reader),
+                Ok(reader) => (db.clone(), reader),
                 Err(e) => return failed(request, InvoiceError::OpenHistory(e)),
             },
         };
@@ -239,7 +239,7 @@ fn save(save_dir: &Path, invoice: &Invoice) -> Result<PathBuf, InvoiceError> {
 }
 
 /// An invoice request and the history file (live, or a replay's store) it reads.
-pub type InvoiceJob = (PathBuf, InvoiceRequest);
+pub type InvoiceJob = (Location, InvoiceRequest);
 
 /// Starts the invoice worker; it stops when the request sender is dropped.
 /// Saved invoices go to `save_dir`.

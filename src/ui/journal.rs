@@ -7,8 +7,7 @@ use crate::alarm::journal::{self, JournalFilter};
 use crate::alarm::kpi::{self, AlarmKpis};
 use crate::alarm::machine::EventKind;
 use crate::model::TimestampMs;
-use crate::store::{AlarmEventRow, StoreError};
-use std::path::{Path, PathBuf};
+use crate::store::{AlarmEventRow, Location, StoreError};
 use tokio::sync::mpsc;
 
 /// Time ranges of the journal view, shortest first.
@@ -73,7 +72,11 @@ pub enum JournalLoadError {
     Kpis(#[source] StoreError),
 }
 
-pub fn load(db: &Path, query: &JournalQuery) -> Result<JournalData, JournalLoadError> {
+pub fn load(
+    db: impl Into<Location>,
+    query: &JournalQuery,
+) -> Result<JournalData, JournalLoadError> {
+    let db = &db.into();
     let rows = journal::query(db, &query.filter).map_err(JournalLoadError::Rows)?;
     let kpis =
         kpi::from_journal(db, query.kpi_to, query.kpi_span_ms).map_err(JournalLoadError::Kpis)?;
@@ -83,7 +86,7 @@ pub fn load(db: &Path, query: &JournalQuery) -> Result<JournalData, JournalLoadE
 pub type JournalAnswer = (u64, Result<JournalData, JournalLoadError>);
 
 /// A query and the history file (live or a replay's store) it reads.
-pub type JournalRequest = (PathBuf, JournalQuery);
+pub type JournalRequest = (Location, JournalQuery);
 
 /// Starts the journal reader. It stops when the request sender is dropped.
 pub fn spawn() -> (

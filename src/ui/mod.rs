@@ -30,13 +30,13 @@ use crate::config::Config;
 use crate::error::BadInput;
 use crate::model::now_ms;
 use crate::source::replay::ReplayCommand;
+use crate::store::Location;
 use anyhow::{Context, Result};
 use crossterm::event::EventStream;
 use effects::{EffectRunner, Flow, HomeEngine, replay_loaded};
 use futures::StreamExt;
 use state::{Effect, UiState};
 use std::io::IsTerminal;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use theme::ColorSupport;
@@ -61,7 +61,7 @@ pub struct Console {
 }
 
 /// Runs the console until the operator quits or SIGINT/SIGTERM arrives.
-pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
+pub async fn run(running: &Running, config: &Config, db: &Location) -> Result<()> {
     let console = Console {
         snapshots: running.snapshots.clone(),
         commands: running.commands.clone(),
@@ -71,7 +71,7 @@ pub async fn run(running: &Running, config: &Config, db: &Path) -> Result<()> {
 }
 
 /// The console on any engine: the live plant or a replay.
-pub async fn run_console(console: Console, config: &Config, db: &Path) -> Result<()> {
+pub async fn run_console(console: Console, config: &Config, db: &Location) -> Result<()> {
     let user_themes = crate::paths::user_themes();
     let (ui_config, warnings) =
         UiConfig::from_config(config, ColorSupport::detect(), Some(&user_themes))?;

@@ -9,11 +9,11 @@ use crossterm::event::KeyCode;
 use floorwatch::alarm::Priority;
 use floorwatch::alarm::machine::EventKind;
 use floorwatch::report::View;
+use floorwatch::store::Location;
 use floorwatch::store::writer::WriterConfig;
 use floorwatch::store::{AlarmEventRow, WriteMsg, Writer};
 use floorwatch::ui::journal::{self, JournalQuery, KindFilter};
 use floorwatch::ui::state::{Effect, Screen, UiState};
-use std::path::Path;
 
 const MIN: i64 = 60_000;
 
@@ -41,7 +41,7 @@ fn row(ts: i64, sensor: &str, event: &str, state: &str, priority: &str) -> Alarm
 
 /// A journal: line1.temp chatters (3 raises within a minute), line2.temp
 /// was raised, acknowledged and commented, and one old raise 2 days ago.
-fn write_journal(db: &Path) -> Vec<AlarmEventRow> {
+fn write_journal(db: &Location) -> Vec<AlarmEventRow> {
     let rows = vec![
         row(
             NOW - 2 * 24 * 60 * MIN,
@@ -104,13 +104,13 @@ fn journal_query(effects: Vec<Effect>) -> JournalQuery {
 }
 
 /// Performs the load the update loop would, and hands the answer to the UI.
-fn answer(ui: &mut UiState, db: &Path, effects: Vec<Effect>) -> JournalQuery {
+fn answer(ui: &mut UiState, db: &Location, effects: Vec<Effect>) -> JournalQuery {
     let query = journal_query(effects);
     ui.on_journal(query.request, journal::load(db, &query));
     query
 }
 
-fn type_and_load(ui: &mut UiState, db: &Path, keys: &str) -> JournalQuery {
+fn type_and_load(ui: &mut UiState, db: &Location, keys: &str) -> JournalQuery {
     let effects = chars(ui, keys);
     answer(ui, db, effects)
 }
@@ -121,121 +121,122 @@ fn plant(width: u16, height: u16) -> UiState {
 }
 
 #[test]
-fn the_journal_view_reads_filters_and_computes_kpis_from_the_history_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("h.sqlite");
-    write_journal(&db);
-    let mut ui = plant(160, 48);
+fn the_journal_view_reads_filters_and_computes_kpis_on_every_backend() {
+    for h in common::histories() {
+        let db = h.location.clone();
+        write_journal(&db);
+        let mut ui = plant(160, 48);
 
-    // J opens the last 24 h of every sensor, newest first.
-    let query = type_and_load(&mut ui, &db, "J");
-    assert_eq!(ui.screen, Screen::Journal);
-    assert_eq!(query.filter.from_ms, Some(NOW - 24 * 60 * MIN));
-    let view = ui.journal.as_ref().unwrap();
-    let events: Vec<(&str, &str)> = view
-        .rows()
-        .iter()
-        .map(|r| (r.sensor.as_str(), r.event.as_str()))
-        .collect();
-    assert_eq!(
-        events,
-        [
-            ("line2.temp", "comment"),
-            ("line2.temp", "acked"),
-            ("line2.temp", "raised"),
-            ("line1.temp", "raised"),
-            ("line1.temp", "cleared"),
-            ("line1.temp", "raised"),
-            ("line1.temp", "cleared"),
-            ("line1.temp", "raised"),
-        ],
-        "the raise two days ago is outside the 24 h range"
-    );
-    let kpis = &view.data.as_ref().unwrap().kpis;
-    assert_eq!(kpis.raised, 4);
-    assert_eq!(kpis.chattering, ["line1.temp/h"]);
-    assert_eq!(
-        kpis.standing,
-        ["line2.pressure/h"],
-        "raised 48 h ago, never cleared"
-    );
-    assert_eq!(kpis.priority_mix[0], (Priority::Critical, 1));
-    assert_eq!(kpis.priority_mix[1], (Priority::High, 3));
-    let screen = text(&render(&ui));
-    for shown in [
-        "Alarm journal · 24h to now · 8 rows",
-        "valve checked",
-        "chattering  1: line1.temp/h",
-        "standing    1: line2.pressure/h",
-        "CRIT 25% HIGH 75%",
-    ] {
-        assert!(screen.contains(shown), "{shown}:\n{screen}");
-    }
-
-    // p: critical only.
-    type_and_load(&mut ui, &db, "p");
-    let view = ui.journal.as_ref().unwrap();
-    assert_eq!(view.priority, Some(Priority::Critical));
-    assert!(view.rows().iter().all(|r| r.sensor == "line2.temp"));
-    assert_eq!(view.rows().len(), 3);
-
-    // v: only "raised" events (of critical alarms).
-    type_and_load(&mut ui, &db, "v");
-    let view = ui.journal.as_ref().unwrap();
-    assert_eq!(view.kind, Some(KindFilter::Event(EventKind::Raised)));
-    assert_eq!(view.rows().len(), 1);
-
-    // Back to every priority and event; the sensor filter is typed with `/`,
-    // case-insensitive, and reloads as it is typed.
-    for _ in 0..4 {
-        chars(&mut ui, "p");
-    }
-    let mut kind_presses = 0;
-    while ui.journal.as_ref().unwrap().kind.is_some() {
-        chars(&mut ui, "v");
-        kind_presses += 1;
-        assert!(kind_presses < 20, "the event filter cycles back to all");
-    }
-    chars(&mut ui, "/");
-    let effects = chars(&mut ui, "LINE1");
-    let query = answer(&mut ui, &db, effects);
-    assert_eq!(query.filter.sensor.as_deref(), Some("LINE1"));
-    press(&mut ui, KeyCode::Enter);
-    let view = ui.journal.as_ref().unwrap();
-    assert_eq!(view.rows().len(), 5);
-    assert!(view.rows().iter().all(|r| r.sensor == "line1.temp"));
-    assert_eq!(ui.screen, Screen::Journal, "Enter ends the typing only");
-
-    // e exports the view's range and sensors.
-    match chars(&mut ui, "e").as_slice() {
-        [Effect::Export(View::AlarmJournal { range, sensors, .. })] => {
-            assert_eq!(sensors, &["line1.temp".to_string()]);
-            assert_eq!(range.from, NOW - 24 * 60 * MIN);
+        // J opens the last 24 h of every sensor, newest first.
+        let query = type_and_load(&mut ui, &db, "J");
+        assert_eq!(ui.screen, Screen::Journal);
+        assert_eq!(query.filter.from_ms, Some(NOW - 24 * 60 * MIN));
+        let view = ui.journal.as_ref().unwrap();
+        let events: Vec<(&str, &str)> = view
+            .rows()
+            .iter()
+            .map(|r| (r.sensor.as_str(), r.event.as_str()))
+            .collect();
+        assert_eq!(
+            events,
+            [
+                ("line2.temp", "comment"),
+                ("line2.temp", "acked"),
+                ("line2.temp", "raised"),
+                ("line1.temp", "raised"),
+                ("line1.temp", "cleared"),
+                ("line1.temp", "raised"),
+                ("line1.temp", "cleared"),
+                ("line1.temp", "raised"),
+            ],
+            "the raise two days ago is outside the 24 h range"
+        );
+        let kpis = &view.data.as_ref().unwrap().kpis;
+        assert_eq!(kpis.raised, 4);
+        assert_eq!(kpis.chattering, ["line1.temp/h"]);
+        assert_eq!(
+            kpis.standing,
+            ["line2.pressure/h"],
+            "raised 48 h ago, never cleared"
+        );
+        assert_eq!(kpis.priority_mix[0], (Priority::Critical, 1));
+        assert_eq!(kpis.priority_mix[1], (Priority::High, 3));
+        let screen = text(&render(&ui));
+        for shown in [
+            "Alarm journal · 24h to now · 8 rows",
+            "valve checked",
+            "chattering  1: line1.temp/h",
+            "standing    1: line2.pressure/h",
+            "CRIT 25% HIGH 75%",
+        ] {
+            assert!(screen.contains(shown), "{shown}:\n{screen}");
         }
-        other => panic!("expected an alarm export, got {other:?}"),
+
+        // p: critical only.
+        type_and_load(&mut ui, &db, "p");
+        let view = ui.journal.as_ref().unwrap();
+        assert_eq!(view.priority, Some(Priority::Critical));
+        assert!(view.rows().iter().all(|r| r.sensor == "line2.temp"));
+        assert_eq!(view.rows().len(), 3);
+
+        // v: only "raised" events (of critical alarms).
+        type_and_load(&mut ui, &db, "v");
+        let view = ui.journal.as_ref().unwrap();
+        assert_eq!(view.kind, Some(KindFilter::Event(EventKind::Raised)));
+        assert_eq!(view.rows().len(), 1);
+
+        // Back to every priority and event; the sensor filter is typed with `/`,
+        // case-insensitive, and reloads as it is typed.
+        for _ in 0..4 {
+            chars(&mut ui, "p");
+        }
+        let mut kind_presses = 0;
+        while ui.journal.as_ref().unwrap().kind.is_some() {
+            chars(&mut ui, "v");
+            kind_presses += 1;
+            assert!(kind_presses < 20, "the event filter cycles back to all");
+        }
+        chars(&mut ui, "/");
+        let effects = chars(&mut ui, "LINE1");
+        let query = answer(&mut ui, &db, effects);
+        assert_eq!(query.filter.sensor.as_deref(), Some("LINE1"));
+        press(&mut ui, KeyCode::Enter);
+        let view = ui.journal.as_ref().unwrap();
+        assert_eq!(view.rows().len(), 5);
+        assert!(view.rows().iter().all(|r| r.sensor == "line1.temp"));
+        assert_eq!(ui.screen, Screen::Journal, "Enter ends the typing only");
+
+        // e exports the view's range and sensors.
+        match chars(&mut ui, "e").as_slice() {
+            [Effect::Export(View::AlarmJournal { range, sensors, .. })] => {
+                assert_eq!(sensors, &["line1.temp".to_string()]);
+                assert_eq!(range.from, NOW - 24 * 60 * MIN);
+            }
+            other => panic!("expected an alarm export, got {other:?}"),
+        }
+
+        // `/` then Esc clears the sensor filter; - widens the range to 7 days,
+        // which brings in the raise of two days ago.
+        chars(&mut ui, "/");
+        press(&mut ui, KeyCode::Esc);
+        assert_eq!(ui.journal.as_ref().unwrap().sensor, "");
+        let query = type_and_load(&mut ui, &db, "-");
+        assert_eq!(query.filter.from_ms, Some(NOW - 7 * 24 * 60 * MIN));
+        assert_eq!(ui.journal.as_ref().unwrap().rows().len(), 9);
+
+        // Enter on a row opens that sensor's detail.
+        let effects = press(&mut ui, KeyCode::Enter);
+        assert!(
+            matches!(effects.as_slice(), [Effect::LoadDetail(q)] if q.sensor.as_str() == "line2.temp")
+        );
+        assert_eq!(ui.screen, Screen::Detail);
     }
-
-    // `/` then Esc clears the sensor filter; - widens the range to 7 days,
-    // which brings in the raise of two days ago.
-    chars(&mut ui, "/");
-    press(&mut ui, KeyCode::Esc);
-    assert_eq!(ui.journal.as_ref().unwrap().sensor, "");
-    let query = type_and_load(&mut ui, &db, "-");
-    assert_eq!(query.filter.from_ms, Some(NOW - 7 * 24 * 60 * MIN));
-    assert_eq!(ui.journal.as_ref().unwrap().rows().len(), 9);
-
-    // Enter on a row opens that sensor's detail.
-    let effects = press(&mut ui, KeyCode::Enter);
-    assert!(
-        matches!(effects.as_slice(), [Effect::LoadDetail(q)] if q.sensor.as_str() == "line2.temp")
-    );
-    assert_eq!(ui.screen, Screen::Detail);
 }
 
 #[test]
 fn opening_the_journal_from_an_alarm_starts_on_its_sensor_and_back_returns() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("h.sqlite");
+    let db = Location::from(dir.path().join("h.sqlite"));
     write_journal(&db);
     let mut ui = plant(80, 24);
     press(&mut ui, KeyCode::Tab);
@@ -252,7 +253,7 @@ fn opening_the_journal_from_an_alarm_starts_on_its_sensor_and_back_returns() {
 #[test]
 fn a_journal_that_follows_the_present_is_read_again_on_the_tick() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("h.sqlite");
+    let db = Location::from(dir.path().join("h.sqlite"));
     write_journal(&db);
     let mut ui = plant(80, 24);
     type_and_load(&mut ui, &db, "J");

@@ -12,7 +12,7 @@ use rust_decimal_macros::dec;
 const FLAT: &str = "currency = \"BRL\"\nenergy = [ { price = 1.00 } ]";
 
 fn plant(meter_extra: &str, readings: Vec<Reading>) -> Plant {
-    Plant::new(&one_meter_config("UTC", meter_extra, FLAT), readings)
+    Plant::on_both_backends(&one_meter_config("UTC", meter_extra, FLAT), readings)
 }
 
 #[test]
@@ -136,7 +136,7 @@ energy = [ { band = "night", price = 0.50, hours = [22, 6] }, { band = "day", pr
         HOUR,
         1.0,
     );
-    let plant = Plant::new(&one_meter_config("Europe/Berlin", "", tariff), readings);
+    let plant = Plant::on_both_backends(&one_meter_config("Europe/Berlin", "", tariff), readings);
     let october = plant.invoice("c1", "2026-10");
     let bands: Vec<(String, String)> = october.meters[0]
         .bands
@@ -168,7 +168,7 @@ fn interval_meters_sum_the_intervals_ending_in_the_period() {
         |_| 0.25,
     );
     let tariff = "currency = \"BRL\"\nenergy = [ { price = 1.00 } ]\ndemand = 10";
-    let plant = Plant::new(
+    let plant = Plant::on_both_backends(
         &one_meter_config("UTC", ", kind = \"interval\"", tariff),
         readings,
     );

@@ -74,7 +74,7 @@ impl Console {
     fn perform(&mut self, requests: Vec<InvoiceRequest>) {
         let n = requests.len();
         for r in requests {
-            self.tx.send((self.db.clone(), r)).unwrap();
+            self.tx.send((self.db.clone().into(), r)).unwrap();
         }
         for _ in 0..n {
             let rx = &mut self.rx;

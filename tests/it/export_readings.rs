@@ -3,17 +3,25 @@
 
 use crate::export_support;
 
+use crate::common;
 use export_support::*;
 use floorwatch::model::{Quality, Reading};
+use floorwatch::store::Location;
 
 const T0: i64 = 1_790_000_000_000; // 2026-09-21T14:13:20Z
 
 fn sample_history(dir: &std::path::Path) -> std::path::PathBuf {
     let db = dir.join("h.sqlite");
+    sample_history_in(&db.clone().into());
+    db
+}
+
+/// The sample readings in `db` (a file or a database); `db` for `--db`.
+fn sample_history_in(db: &Location) {
     let mut bad = Reading::good("line1.vibration", T0 + 2_000, 99.0);
     bad.quality = Quality::Bad;
     write_history(
-        &db,
+        db,
         vec![
             meta("line1.temp", "°C"),
             meta("line1.vibration", "mm/s"),
@@ -30,110 +38,101 @@ fn sample_history(dir: &std::path::Path) -> std::path::PathBuf {
         ],
         vec![],
     );
-    db
 }
 
 #[test]
 fn long_export_lists_every_reading_in_time_order_with_unit_and_quality() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = sample_history(dir.path());
-    let out = dir.path().join("out.csv");
-    export_ok(&[
-        "readings",
-        "--db",
-        db.to_str().unwrap(),
-        "--tz",
-        "America/Sao_Paulo",
-        "--sensor",
-        "line1.*",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    let (header, rows) = parse_csv(&std::fs::read_to_string(&out).unwrap(), b',');
-    assert_eq!(header, ["timestamp", "sensor", "value", "unit", "quality"]);
-    let sp = chrono_tz::America::Sao_Paulo;
-    let expected: Vec<Vec<String>> = [
-        (T0, "line1.temp", "21.5", "°C", "good"),
-        (T0 + 1_000, "line1.temp", "-3.25", "°C", "good"),
-        (T0 + 1_000, "line1.vibration", "4.75", "mm/s", "good"),
-        (T0 + 2_000, "line1.vibration", "99", "mm/s", "bad"),
-        (T0 + 3_500, "line1.temp", "22", "°C", "good"),
-    ]
-    .iter()
-    .map(|(ts, s, v, u, q)| {
-        vec![
-            rfc3339_in(sp, *ts),
-            s.to_string(),
-            v.to_string(),
-            u.to_string(),
-            q.to_string(),
+    for h in common::histories() {
+        let dir = tempfile::tempdir().unwrap();
+        sample_history_in(&h.location);
+        let db = h.arg.as_str();
+        let out = dir.path().join("out.csv");
+        export_ok(&[
+            "readings",
+            "--db",
+            db,
+            "--tz",
+            "America/Sao_Paulo",
+            "--sensor",
+            "line1.*",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        let (header, rows) = parse_csv(&std::fs::read_to_string(&out).unwrap(), b',');
+        assert_eq!(header, ["timestamp", "sensor", "value", "unit", "quality"]);
+        let sp = chrono_tz::America::Sao_Paulo;
+        let expected: Vec<Vec<String>> = [
+            (T0, "line1.temp", "21.5", "°C", "good"),
+            (T0 + 1_000, "line1.temp", "-3.25", "°C", "good"),
+            (T0 + 1_000, "line1.vibration", "4.75", "mm/s", "good"),
+            (T0 + 2_000, "line1.vibration", "99", "mm/s", "bad"),
+            (T0 + 3_500, "line1.temp", "22", "°C", "good"),
         ]
-    })
-    .collect();
-    assert_eq!(rows, expected);
-    assert!(rows[0][0].ends_with("-03:00"), "{}", rows[0][0]);
-    assert!(
-        rows[4][0].contains(".5"),
-        "milliseconds kept: {}",
-        rows[4][0]
-    );
+        .iter()
+        .map(|(ts, s, v, u, q)| {
+            vec![
+                rfc3339_in(sp, *ts),
+                s.to_string(),
+                v.to_string(),
+                u.to_string(),
+                q.to_string(),
+            ]
+        })
+        .collect();
+        assert_eq!(rows, expected);
+        assert!(rows[0][0].ends_with("-03:00"), "{}", rows[0][0]);
+        assert!(
+            rows[4][0].contains(".5"),
+            "milliseconds kept: {}",
+            rows[4][0]
+        );
+    }
 }
 
 #[test]
 fn wide_export_aligns_sensors_on_timestamps_and_leaves_gaps_empty() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = sample_history(dir.path());
-    let text = export_ok(&[
-        "readings",
-        "--wide",
-        "--epoch",
-        "--db",
-        db.to_str().unwrap(),
-        "-o",
-        "-",
-    ]);
-    let (header, rows) = parse_csv(&text, b',');
-    assert_eq!(
-        header,
-        [
-            "timestamp_epoch_ms",
-            "line1.temp_°C",
-            "line1.vibration_mm/s",
-            "main.power_kW"
-        ]
-    );
-    let t = |d: i64| (T0 + d).to_string();
-    // The bad vibration reading at +2s leaves its cell empty.
-    let expected = vec![
-        vec![t(0), "21.5".into(), "".into(), "100".into()],
-        vec![t(1_000), "-3.25".into(), "4.75".into(), "".into()],
-        vec![t(2_000), "".into(), "".into(), "".into()],
-        vec![t(3_500), "22".into(), "".into(), "".into()],
-        vec![t(10_000), "".into(), "".into(), "101".into()],
-    ];
-    assert_eq!(rows, expected);
+    for h in common::histories() {
+        sample_history_in(&h.location);
+        let db = h.arg.as_str();
+        let text = export_ok(&["readings", "--wide", "--epoch", "--db", db, "-o", "-"]);
+        let (header, rows) = parse_csv(&text, b',');
+        assert_eq!(
+            header,
+            [
+                "timestamp_epoch_ms",
+                "line1.temp_°C",
+                "line1.vibration_mm/s",
+                "main.power_kW"
+            ]
+        );
+        let t = |d: i64| (T0 + d).to_string();
+        // The bad vibration reading at +2s leaves its cell empty.
+        let expected = vec![
+            vec![t(0), "21.5".into(), "".into(), "100".into()],
+            vec![t(1_000), "-3.25".into(), "4.75".into(), "".into()],
+            vec![t(2_000), "".into(), "".into(), "".into()],
+            vec![t(3_500), "22".into(), "".into(), "".into()],
+            vec![t(10_000), "".into(), "".into(), "101".into()],
+        ];
+        assert_eq!(rows, expected);
+    }
 }
 
 #[test]
 fn time_range_is_from_inclusive_to_exclusive() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = sample_history(dir.path());
-    let from = rfc3339_in(chrono_tz::UTC, T0 + 1_000);
-    let to = rfc3339_in(chrono_tz::UTC, T0 + 3_500);
-    let text = export_ok(&[
-        "readings",
-        "--epoch",
-        "--db",
-        db.to_str().unwrap(),
-        "--from",
-        &from,
-        "--to",
-        &to,
-    ]);
-    let (_, rows) = parse_csv(&text, b',');
-    let times: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
-    let (a, b) = ((T0 + 1_000).to_string(), (T0 + 2_000).to_string());
-    assert_eq!(times, [a.as_str(), a.as_str(), b.as_str()]);
+    for h in common::histories() {
+        sample_history_in(&h.location);
+        let db = h.arg.as_str();
+        let from = rfc3339_in(chrono_tz::UTC, T0 + 1_000);
+        let to = rfc3339_in(chrono_tz::UTC, T0 + 3_500);
+        let text = export_ok(&[
+            "readings", "--epoch", "--db", db, "--from", &from, "--to", &to,
+        ]);
+        let (_, rows) = parse_csv(&text, b',');
+        let times: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+        let (a, b) = ((T0 + 1_000).to_string(), (T0 + 2_000).to_string());
+        assert_eq!(times, [a.as_str(), a.as_str(), b.as_str()]);
+    }
 }
 
 #[test]

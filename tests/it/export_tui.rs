@@ -178,7 +178,7 @@ fn the_views_exports_land_in_timestamped_files_with_just_their_rows() {
         ],
     );
     let target = ViewTarget {
-        db,
+        db: db.into(),
         dir: dir.path().join("exports"),
         style: CsvStyle::default(),
     };

@@ -15,14 +15,7 @@ async fn every_payload_format_from_the_machine_mosquitto_lands_in_the_history() 
     if !common::machine_service("Mosquitto", "127.0.0.1:1883") {
         return;
     }
-    let run = format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
+    let run = common::unique_run();
     let prefix = format!("floorwatch-test/{run}");
     let dir = tempfile::tempdir().unwrap();
     let config = format!(

@@ -9,6 +9,7 @@ use floorwatch::app::Running;
 use floorwatch::config::Config;
 use floorwatch::model::{Quality, Reading, SensorMeta, now_ms};
 use floorwatch::source::SourceEvent;
+use floorwatch::store::Location;
 use floorwatch::store::writer::WriterConfig;
 use floorwatch::store::{WriteMsg, Writer};
 use std::path::Path;
@@ -35,7 +36,7 @@ fn meta(id: &str, name: &str) -> SensorMeta {
 
 /// The history a first run left: line1.temp every 30 s over the last 5 min, a
 /// pump discovered from a topic 2 min ago, and a sensor last heard of yesterday.
-fn write_history(db: &Path, now: i64) {
+fn write_history(db: &Location, now: i64) {
     let (writer, store) = Writer::spawn(db, WriterConfig::default()).unwrap();
     let mut readings: Vec<Reading> = (0..10)
         .map(|i| Reading::good("line1.temp", now - 300_000 + i * 30_000, 20.0 + i as f64))
@@ -54,59 +55,60 @@ fn write_history(db: &Path, now: i64) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn restored_values_show_stale_until_fresh_readings_arrive() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("history.sqlite");
-    let now = now_ms();
-    let history = db.clone();
-    tokio::task::spawn_blocking(move || write_history(&history, now))
-        .await
-        .unwrap();
-    let config = Config::parse(Path::new("restart.toml"), CONFIG).unwrap();
-    let running = Running::start(&config, &db).await.unwrap();
+async fn restored_values_show_stale_until_fresh_readings_arrive_on_every_backend() {
+    for h in common::histories() {
+        let db = h.location.clone();
+        let now = now_ms();
+        let history = db.clone();
+        tokio::task::spawn_blocking(move || write_history(&history, now))
+            .await
+            .unwrap();
+        let config = Config::parse(Path::new("restart.toml"), CONFIG).unwrap();
+        let running = Running::start(&config, &db).await.unwrap();
 
-    let state = running.snapshots.borrow().clone();
-    let temp = state.sensor("line1.temp").expect("configured sensor");
-    assert_eq!(
-        temp.last.map(|p| (p.ts, p.value)),
-        Some((now - 30_000, 29.0))
-    );
-    assert_eq!(
-        temp.quality,
-        Quality::Stale,
-        "a value from before the restart is not live"
-    );
-    let sparkline: Vec<f64> = temp.recent.iter().map(|p| p.value).collect();
-    assert_eq!(sparkline, (20..30).map(f64::from).collect::<Vec<_>>());
-    let pump = state
-        .sensor("pump7.pressure")
-        .expect("recently discovered sensor");
-    assert_eq!(pump.meta.name, "Pump 7 pressure");
-    assert_eq!(
-        (pump.last.map(|p| p.value), pump.quality),
-        (Some(4.2), Quality::Stale)
-    );
-    assert!(
-        state.sensor("retired.flow").is_none(),
-        "a sensor silent for longer than the live window is not brought back"
-    );
+        let state = running.snapshots.borrow().clone();
+        let temp = state.sensor("line1.temp").expect("configured sensor");
+        assert_eq!(
+            temp.last.map(|p| (p.ts, p.value)),
+            Some((now - 30_000, 29.0))
+        );
+        assert_eq!(
+            temp.quality,
+            Quality::Stale,
+            "a value from before the restart is not live"
+        );
+        let sparkline: Vec<f64> = temp.recent.iter().map(|p| p.value).collect();
+        assert_eq!(sparkline, (20..30).map(f64::from).collect::<Vec<_>>());
+        let pump = state
+            .sensor("pump7.pressure")
+            .expect("recently discovered sensor");
+        assert_eq!(pump.meta.name, "Pump 7 pressure");
+        assert_eq!(
+            (pump.last.map(|p| p.value), pump.quality),
+            (Some(4.2), Quality::Stale)
+        );
+        assert!(
+            state.sensor("retired.flow").is_none(),
+            "a sensor silent for longer than the live window is not brought back"
+        );
 
-    running
-        .events
-        .send(SourceEvent::readings(vec![Reading::good(
-            "line1.temp",
-            now_ms(),
-            31.5,
-        )]))
-        .await
-        .unwrap();
-    let state = until(&running, "the fresh reading", |s| {
-        s.sensor("line1.temp")
-            .is_some_and(|t| t.quality == Quality::Good)
-    })
-    .await;
-    let temp = state.sensor("line1.temp").unwrap();
-    assert_eq!(temp.last.map(|p| p.value), Some(31.5));
-    assert_eq!(temp.recent.len(), 11, "the restored window continues");
-    running.shutdown().await.unwrap();
+        running
+            .events
+            .send(SourceEvent::readings(vec![Reading::good(
+                "line1.temp",
+                now_ms(),
+                31.5,
+            )]))
+            .await
+            .unwrap();
+        let state = until(&running, "the fresh reading", |s| {
+            s.sensor("line1.temp")
+                .is_some_and(|t| t.quality == Quality::Good)
+        })
+        .await;
+        let temp = state.sensor("line1.temp").unwrap();
+        assert_eq!(temp.last.map(|p| p.value), Some(31.5));
+        assert_eq!(temp.recent.len(), 11, "the restored window continues");
+        running.shutdown().await.unwrap();
+    }
 }

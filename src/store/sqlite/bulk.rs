@@ -230,15 +230,6 @@ impl Drop for SqliteLoader<'_> {
 mod tests {
     use super::*;
 
-    fn row(sensor_id: i64, ts: i64, value: f64) -> BulkRow {
-        BulkRow {
-            sensor_id,
-            ts,
-            value,
-            quality: 0,
-        }
-    }
-
     fn counts(new: u64, duplicate: u64, updated: u64) -> WriteCounts {
         WriteCounts {
             new,
@@ -272,14 +263,14 @@ mod tests {
         let (mut loader, a) = loader_with_sensor(&conn, &path);
         // 150 rows: two full 64-row statements and 22 single ones; ts 10 of
         // the first group repeats inside the same statement, ts 140 in the tail.
-        let mut rows: Vec<BulkRow> = (0..148).map(|t| row(a, t, t as f64)).collect();
-        rows.insert(20, row(a, 10, -10.0));
-        rows.push(row(a, 140, -140.0));
+        let mut rows: Vec<BulkRow> = (0..148).map(|t| BulkRow::good(a, t, t as f64)).collect();
+        rows.insert(20, BulkRow::good(a, 10, -10.0));
+        rows.push(BulkRow::good(a, 140, -140.0));
         // The repeats replace the value just inserted: updated, not new.
         assert_eq!(loader.write_rows(&rows).unwrap(), counts(148, 0, 2));
         // Again, with another value: an update, not a second row.
         assert_eq!(
-            loader.write_rows(&[row(a, 5, 55.0)]).unwrap(),
+            loader.write_rows(&[BulkRow::good(a, 5, 55.0)]).unwrap(),
             counts(0, 0, 1)
         );
         loader.commit().unwrap();
@@ -300,44 +291,6 @@ mod tests {
         assert_eq!(
             stored(&conn, "SELECT count(*) FROM pragma_foreign_key_check"),
             0
-        );
-    }
-
-    #[test]
-    fn rows_written_again_are_counted_as_duplicates_or_updates_never_as_new() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("h.sqlite");
-        let conn = open(&path).unwrap();
-        let (mut loader, a) = loader_with_sensor(&conn, &path);
-        let first: Vec<BulkRow> = (0..100).map(|t| row(a, t, t as f64)).collect();
-        assert_eq!(loader.write_rows(&first).unwrap(), counts(100, 0, 0));
-        assert_eq!(loader.write_rows(&first).unwrap(), counts(0, 100, 0));
-        // ts 50..150: 50 new; of the 50 already stored, two values and one
-        // quality differ.
-        let mut second: Vec<BulkRow> = (50..150).map(|t| row(a, t, t as f64)).collect();
-        second[10].value = -60.0;
-        second[20].value = -70.0;
-        second[30].quality = 2;
-        assert_eq!(loader.write_rows(&second).unwrap(), counts(50, 47, 3));
-        loader.commit().unwrap();
-        assert_eq!(stored(&conn, "SELECT count(*) FROM readings"), 150);
-        assert_eq!(
-            stored(
-                &conn,
-                "SELECT count(*) FROM readings WHERE value <> ts OR quality <> 0"
-            ),
-            3
-        );
-        assert_eq!(
-            stored(
-                &conn,
-                "SELECT CAST(value AS INTEGER) FROM readings WHERE ts = 70"
-            ),
-            -70
-        );
-        assert_eq!(
-            stored(&conn, "SELECT quality FROM readings WHERE ts = 80"),
-            2
         );
     }
 }

@@ -3,6 +3,7 @@
 //! counted (new row, duplicate, superseded); and retention.
 
 use crate::model::{TimestampMs, now_ms};
+use crate::store::bulk::BulkRow;
 use crate::store::writer::{Outcome, Pending};
 use crate::store::{Result, StoreError};
 use rusqlite::{Connection, Transaction, params};
@@ -90,18 +91,13 @@ fn write_batch(
     pending: &Pending,
 ) -> rusqlite::Result<Outcome> {
     let now = now_ms();
-    for meta in &pending.sensors {
-        let id = upsert_sensor(
-            tx,
-            meta.id.as_str(),
-            &meta.name,
-            &meta.unit,
-            &meta.group,
-            now,
-        )?;
-        new_ids.insert(meta.id.as_str().to_owned(), id);
-    }
-    let rows = resolve_ids(tx, ids, new_ids, pending, now)?;
+    let mut rows = pending.keyed_rows(ids, new_ids, |tag, name, unit, group| {
+        upsert_sensor(tx, tag, name, unit, group, now)
+    })?;
+    // In key order: the B-tree is then written page after page instead of
+    // hopping between sensors. Stable: of two readings with the same key, the
+    // later one still wins.
+    rows.sort_by_key(|r| (r.sensor_id, r.ts));
     let outcome = insert_readings(tx, rows)?;
     insert_alarms(tx, pending)?;
     Ok(outcome)
@@ -126,48 +122,10 @@ fn upsert_sensor(
     .query_row(params![tag, name, unit, group, now], |r| r.get(0))
 }
 
-/// (sensor_id, ts, value, quality) of every pending reading, in key order: the
-/// B-tree is then written page after page instead of hopping between sensors.
-fn resolve_ids(
-    tx: &Transaction<'_>,
-    ids: &HashMap<String, i64>,
-    new_ids: &mut HashMap<String, i64>,
-    pending: &Pending,
-    now: TimestampMs,
-) -> rusqlite::Result<Vec<(i64, TimestampMs, f64, i64)>> {
-    let mut rows = Vec::with_capacity(pending.readings.len());
-    let mut last: Option<(&str, i64)> = None;
-    for r in &pending.readings {
-        let tag = r.sensor.as_str();
-        let id = match last {
-            Some((last_tag, id)) if last_tag == tag => id,
-            _ => {
-                let id = match ids.get(tag).or_else(|| new_ids.get(tag)) {
-                    Some(id) => *id,
-                    None => {
-                        let id = upsert_sensor(tx, tag, tag, "", "", now)?;
-                        new_ids.insert(tag.to_owned(), id);
-                        id
-                    }
-                };
-                last = Some((tag, id));
-                id
-            }
-        };
-        rows.push((id, r.ts, r.value, r.quality.code()));
-    }
-    // Stable: of two readings with the same key, the later one still wins.
-    rows.sort_by_key(|&(id, ts, _, _)| (id, ts));
-    Ok(rows)
-}
-
 /// Inserts new rows; a reading whose key is taken replaces the stored value
 /// when it differs (superseded) and changes nothing when it is the same
 /// (duplicate).
-fn insert_readings(
-    tx: &Transaction<'_>,
-    rows: Vec<(i64, TimestampMs, f64, i64)>,
-) -> rusqlite::Result<Outcome> {
+fn insert_readings(tx: &Transaction<'_>, rows: Vec<BulkRow>) -> rusqlite::Result<Outcome> {
     let mut insert = tx.prepare_cached(
         "INSERT INTO readings(sensor_id, ts, value, quality) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT(sensor_id, ts) DO NOTHING",
@@ -177,7 +135,13 @@ fn insert_readings(
          WHERE sensor_id = ?1 AND ts = ?2 AND (value IS NOT ?3 OR quality IS NOT ?4)",
     )?;
     let mut outcome = Outcome::default();
-    for (id, ts, value, quality) in rows {
+    for BulkRow {
+        sensor_id: id,
+        ts,
+        value,
+        quality,
+    } in rows
+    {
         if insert.execute(params![id, ts, value, quality])? == 1 {
             outcome.stored += 1;
         } else if replace.execute(params![id, ts, value, quality])? == 1 {

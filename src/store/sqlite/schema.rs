@@ -80,7 +80,7 @@ pub fn supported_version(conn: &Connection, path: &Path) -> Result<i64> {
         })?;
     if found > SCHEMA_VERSION {
         return Err(StoreError::TooNew {
-            path: path.to_owned(),
+            history: path.display().to_string(),
             found,
             supported: SCHEMA_VERSION,
         });

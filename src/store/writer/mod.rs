@@ -15,11 +15,14 @@
 #[cfg(test)]
 mod tests;
 
+use super::bulk::BulkRow;
+use super::location::Location;
+use super::postgres::commit::PgWriter;
 use super::rows::AlarmEventRow;
 use super::sqlite::commit::SqliteWriter;
 use super::{Result, StoreError};
 use crate::model::{Reading, SensorMeta, TimestampMs, now_ms};
-use std::path::Path;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -139,9 +142,18 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Opens the history file at `path` for writing and starts the thread.
-    pub fn spawn(path: &Path, config: WriterConfig) -> Result<(Writer, WriterHandle)> {
-        let backend = WriteBackend::Sqlite(SqliteWriter::open(path, config.sync_full)?);
+    /// Opens the history at `location` (a file path, or a [`Location`]) for
+    /// writing and starts the thread.
+    pub fn spawn(
+        location: impl Into<Location>,
+        config: WriterConfig,
+    ) -> Result<(Writer, WriterHandle)> {
+        let backend = match location.into() {
+            Location::Sqlite(path) => {
+                WriteBackend::Sqlite(SqliteWriter::open(&path, config.sync_full)?)
+            }
+            Location::Postgres(pg) => WriteBackend::Postgres(Box::new(PgWriter::open(&pg)?)),
+        };
         Self::spawn_on(backend, config)
     }
 
@@ -191,6 +203,7 @@ impl Outcome {
 /// and the set of backends is closed.
 enum WriteBackend {
     Sqlite(SqliteWriter),
+    Postgres(Box<PgWriter>),
 }
 
 impl WriteBackend {
@@ -198,18 +211,21 @@ impl WriteBackend {
     fn write(&mut self, pending: &Pending) -> Result<Outcome> {
         match self {
             WriteBackend::Sqlite(w) => w.write(pending),
+            WriteBackend::Postgres(w) => w.write(pending),
         }
     }
 
     fn delete_older_than(&self, cutoff: TimestampMs, per_sensor: u32) -> Result<u64> {
         match self {
             WriteBackend::Sqlite(w) => w.delete_older_than(cutoff, per_sensor),
+            WriteBackend::Postgres(w) => w.delete_older_than(cutoff, per_sensor),
         }
     }
 
     fn describe(&self) -> String {
         match self {
             WriteBackend::Sqlite(w) => w.describe(),
+            WriteBackend::Postgres(w) => w.describe(),
         }
     }
 }
@@ -243,6 +259,50 @@ impl Pending {
         self.readings.clear();
         self.sensors.clear();
         self.alarms.clear();
+    }
+
+    /// Upserts the batch's sensors, then keys every reading by its sensor
+    /// (creating the sensors not known yet), in the order received. `upsert`
+    /// takes (tag, name, unit, group) and gives the key; `new_ids` learns the
+    /// keys it gave, which the caller adds to `ids` once it has committed.
+    pub(crate) fn keyed_rows<E>(
+        &self,
+        ids: &HashMap<String, i64>,
+        new_ids: &mut HashMap<String, i64>,
+        mut upsert: impl FnMut(&str, &str, &str, &str) -> std::result::Result<i64, E>,
+    ) -> std::result::Result<Vec<BulkRow>, E> {
+        for meta in &self.sensors {
+            let tag = meta.id.as_str();
+            let id = upsert(tag, &meta.name, &meta.unit, &meta.group)?;
+            new_ids.insert(tag.to_owned(), id);
+        }
+        let mut rows = Vec::with_capacity(self.readings.len());
+        let mut last: Option<(&str, i64)> = None;
+        for r in &self.readings {
+            let tag = r.sensor.as_str();
+            let sensor_id = match last {
+                Some((last_tag, id)) if last_tag == tag => id,
+                _ => {
+                    let id = match ids.get(tag).or_else(|| new_ids.get(tag)) {
+                        Some(id) => *id,
+                        None => {
+                            let id = upsert(tag, tag, "", "")?;
+                            new_ids.insert(tag.to_owned(), id);
+                            id
+                        }
+                    };
+                    last = Some((tag, id));
+                    id
+                }
+            };
+            rows.push(BulkRow {
+                sensor_id,
+                ts: r.ts,
+                value: r.value,
+                quality: r.quality.code(),
+            });
+        }
+        Ok(rows)
     }
 }
 

@@ -1,5 +1,6 @@
 use super::*;
 use crate::model::{Quality, SensorId};
+use crate::store::Location;
 use crate::store::sqlite::commit::delete_older_than;
 use rusqlite::Connection;
 
@@ -7,46 +8,48 @@ fn reading(sensor: &str, ts: i64, value: f64) -> Reading {
     Reading::good(sensor, ts, value)
 }
 
-#[tokio::test]
-async fn commits_on_flush_and_upserts_duplicates() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("h.sqlite");
-    let (writer, handle) = Writer::spawn(&path, WriterConfig::default()).unwrap();
-    handle
-        .send(WriteMsg::Readings(vec![
-            reading("a", 1, 1.0),
-            reading("b", 1, 2.0),
-        ]))
-        .await
-        .unwrap();
-    handle
-        .send(WriteMsg::Readings(vec![
-            reading("a", 1, 1.5),
-            reading("a", 2, 3.0),
-        ]))
-        .await
-        .unwrap();
-    let stats = handle.flush().await.unwrap();
-    assert_eq!(stats.rows_committed, 4);
+/// Every stored reading as (sensor, ts, value), read back through the interface.
+fn stored_rows(location: &Location) -> Vec<(String, i64, f64)> {
+    let reader = crate::store::HistoryReader::open(location).unwrap();
+    let mut rows = Vec::new();
+    for sensor in reader.sensors().unwrap() {
+        for r in reader
+            .range(sensor.id.as_str(), i64::MIN, i64::MAX)
+            .unwrap()
+        {
+            rows.push((r.sensor.as_str().to_owned(), r.ts, r.value));
+        }
+    }
+    rows
+}
+
+/// Commits each batch of `batches` in turn on `location`: the stats after the last.
+fn write_batches(location: &Location, batches: Vec<Vec<Reading>>) -> StoreStats {
+    let (writer, handle) = Writer::spawn(location, WriterConfig::default()).unwrap();
+    let mut stats = StoreStats::default();
+    for batch in batches {
+        handle.blocking_send(WriteMsg::Readings(batch)).unwrap();
+        stats = handle.blocking_flush().unwrap();
+    }
     drop(handle);
     writer.join().unwrap();
+    stats
+}
 
-    let conn = Connection::open(&path).unwrap();
-    let rows: Vec<(String, i64, f64)> = conn
-        .prepare("SELECT s.tag, r.ts, r.value FROM readings r JOIN sensors s USING(sensor_id) ORDER BY s.tag, r.ts")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
-    assert_eq!(
-        rows,
-        vec![
+#[test]
+fn commits_on_flush_and_upserts_duplicates() {
+    for h in crate::store::test_backends::all() {
+        let first = vec![reading("a", 1, 1.0), reading("b", 1, 2.0)];
+        let second = vec![reading("a", 1, 1.5), reading("a", 2, 3.0)];
+        let stats = write_batches(&h.location, vec![[first, second].concat()]);
+        assert_eq!(stats.rows_committed, 4, "{}", h.location);
+        let expected: Vec<(String, i64, f64)> = vec![
             ("a".into(), 1, 1.5),
             ("a".into(), 2, 3.0),
-            ("b".into(), 1, 2.0)
-        ]
-    );
+            ("b".into(), 1, 2.0),
+        ];
+        assert_eq!(stored_rows(&h.location), expected, "{}", h.location);
+    }
 }
 
 #[tokio::test]
@@ -128,44 +131,108 @@ fn retention_deletes_only_old_rows_in_bounded_batches() {
     assert_eq!(left, 5);
 }
 
+#[test]
+fn outcomes_are_counted_and_add_up_to_what_was_committed() {
+    for h in crate::store::test_backends::all() {
+        let first = vec![
+            reading("a", 1, 1.0),
+            reading("a", 1, 1.0),
+            reading("a", 2, 2.0),
+        ];
+        // A re-delivery of a@1, a new value for a@2, a new time a@3.
+        let second = vec![
+            reading("a", 1, 1.0),
+            reading("a", 2, 3.0),
+            reading("a", 3, 4.0),
+        ];
+        let stats = write_batches(&h.location, vec![first, second]);
+        assert_eq!(
+            (
+                stats.stored,
+                stats.duplicates,
+                stats.superseded,
+                stats.rows_committed
+            ),
+            (3, 2, 1, 6),
+            "{}: {stats:?}",
+            h.location
+        );
+        let rows = stored_rows(&h.location);
+        let expected: Vec<(String, i64, f64)> = vec![
+            ("a".into(), 1, 1.0),
+            ("a".into(), 2, 3.0),
+            ("a".into(), 3, 4.0),
+        ];
+        assert_eq!(rows, expected, "{}", h.location);
+        assert_eq!(rows.len() as u64, stats.stored, "stored = rows inserted");
+    }
+}
+
+#[test]
+fn a_batch_repeating_a_key_counts_each_row_in_order_on_every_backend() {
+    for h in crate::store::test_backends::all() {
+        // In the second batch: a@1 changed, repeated, changed back; a@2 new then repeated.
+        let batch = vec![
+            reading("a", 1, 5.0),
+            reading("a", 2, 2.0),
+            reading("a", 1, 5.0),
+            reading("a", 1, 1.0),
+            reading("a", 2, 2.0),
+        ];
+        let stats = write_batches(&h.location, vec![vec![reading("a", 1, 1.0)], batch]);
+        assert_eq!(
+            (stats.stored, stats.duplicates, stats.superseded),
+            (2, 2, 2),
+            "{}: {stats:?}",
+            h.location
+        );
+        let expected: Vec<(String, i64, f64)> = vec![("a".into(), 1, 1.0), ("a".into(), 2, 2.0)];
+        assert_eq!(stored_rows(&h.location), expected, "{}", h.location);
+    }
+}
+
 #[tokio::test]
-async fn outcomes_are_counted_and_add_up_to_what_was_committed() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("h.sqlite");
-    let (writer, handle) = Writer::spawn(&path, WriterConfig::default()).unwrap();
-    let first = vec![
-        reading("a", 1, 1.0),
-        reading("a", 1, 1.0),
-        reading("a", 2, 2.0),
+async fn readings_and_alarm_rows_of_any_month_are_stored_on_every_backend() {
+    // 1969, 2025-10, 2025-11 and year 20000 (the DEFAULT partition on PostgreSQL).
+    let stamps = [
+        -86_400_000,
+        1_759_406_400_000,
+        1_762_000_000_000,
+        569_000_000_000_000,
     ];
-    handle.send(WriteMsg::Readings(first)).await.unwrap();
-    handle.flush().await.unwrap();
-    // A re-delivery of a@1, a new value for a@2, a new time a@3.
-    let second = vec![
-        reading("a", 1, 1.0),
-        reading("a", 2, 3.0),
-        reading("a", 3, 4.0),
-    ];
-    handle.send(WriteMsg::Readings(second)).await.unwrap();
-    let stats = handle.flush().await.unwrap();
-    assert_eq!(
-        (stats.stored, stats.duplicates, stats.superseded),
-        (3, 2, 1),
-        "{stats:?}"
-    );
-    assert_eq!(stats.rows_committed, 6);
-    drop(handle);
-    writer.join().unwrap();
-    let conn = Connection::open(&path).unwrap();
-    let rows: Vec<(i64, f64)> = conn
-        .prepare("SELECT ts, value FROM readings ORDER BY ts")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
-    assert_eq!(rows, vec![(1, 1.0), (2, 3.0), (3, 4.0)]);
-    assert_eq!(rows.len() as u64, stats.stored, "stored = rows inserted");
+    for h in crate::store::test_backends::all() {
+        let (writer, handle) = Writer::spawn(&h.location, WriterConfig::default()).unwrap();
+        let readings = stamps
+            .iter()
+            .map(|&ts| reading("m", ts, ts as f64))
+            .collect();
+        handle.send(WriteMsg::Readings(readings)).await.unwrap();
+        let row = AlarmEventRow {
+            ts: 5,
+            sensor: "m".into(),
+            condition: "hh".into(),
+            event: "raised".into(),
+            state: "active".into(),
+            value: None,
+            priority: "high".into(),
+            operator: String::new(),
+            comment: String::new(),
+        };
+        handle.send(WriteMsg::Alarm(row.clone())).await.unwrap();
+        let stats = handle.flush().await.unwrap();
+        assert_eq!((stats.stored, stats.alarm_events), (4, 1), "{}", h.location);
+        drop(handle);
+        writer.join().unwrap();
+        let got: Vec<i64> = stored_rows(&h.location).into_iter().map(|r| r.1).collect();
+        assert_eq!(got, stamps, "{}", h.location);
+        let reader = crate::store::HistoryReader::open(&h.location).unwrap();
+        assert_eq!(
+            reader.journal_between(0, 10).unwrap(),
+            vec![row],
+            "{}",
+            h.location
+        );
+    }
 }
 
 #[tokio::test]

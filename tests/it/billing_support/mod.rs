@@ -6,7 +6,7 @@ use floorwatch::billing::{Billing, Invoice, PeriodChoice};
 use floorwatch::config::Config;
 use floorwatch::model::{Reading, TimestampMs};
 use floorwatch::store::{HistoryReader, Writer, writer::WriterConfig};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub const MINUTE: i64 = 60_000;
 pub const HOUR: i64 = 3_600_000;
@@ -30,7 +30,7 @@ pub fn series(
         .collect()
 }
 
-pub fn write_history(path: &Path, readings: Vec<Reading>) {
+pub fn write_history(path: impl Into<floorwatch::store::Location>, readings: Vec<Reading>) {
     let (writer, handle) = Writer::spawn(path, WriterConfig::default()).unwrap();
     for chunk in readings.chunks(50_000) {
         handle
@@ -46,6 +46,8 @@ pub struct Plant {
     pub db: PathBuf,
     pub config_path: PathBuf,
     pub config: Config,
+    /// The same history on PostgreSQL ([`Plant::on_both_backends`]).
+    pub pg: Option<floorwatch::store::postgres::scratch::Scratch>,
 }
 
 impl Plant {
@@ -61,7 +63,20 @@ impl Plant {
             db,
             config_path,
             config,
+            pg: None,
         }
+    }
+
+    /// As [`Plant::new`], with the same readings also in a PostgreSQL schema
+    /// (when it answers): [`Plant::invoice`] then bills from both and checks
+    /// that they agree.
+    pub fn on_both_backends(config_text: &str, readings: Vec<Reading>) -> Plant {
+        let mut plant = Plant::new(config_text, readings.clone());
+        plant.pg = crate::common::postgres();
+        if let Some(pg) = &plant.pg {
+            write_history(pg.location(), readings);
+        }
+        plant
     }
 
     pub fn reader(&self) -> HistoryReader {
@@ -69,11 +84,28 @@ impl Plant {
     }
 
     pub fn invoice(&self, customer: &str, month: &str) -> Invoice {
+        let invoice = self.invoice_from(&self.reader(), customer, month);
+        if let Some(pg) = &self.pg {
+            let other = self.invoice_from(
+                &HistoryReader::open(pg.location()).unwrap(),
+                customer,
+                month,
+            );
+            assert_eq!(
+                serde_json::to_string(&other).unwrap(),
+                serde_json::to_string(&invoice).unwrap(),
+                "the invoice from PostgreSQL differs from SQLite's"
+            );
+        }
+        invoice
+    }
+
+    fn invoice_from(&self, reader: &HistoryReader, customer: &str, month: &str) -> Invoice {
         let billing = Billing::new(&self.config);
         let c = billing.customer(customer).unwrap();
         let choice = PeriodChoice::parse_month(month).unwrap();
         billing
-            .invoice(&self.reader(), c, None, &choice)
+            .invoice(reader, c, None, &choice)
             .unwrap_or_else(|e| panic!("{e}"))
     }
 }

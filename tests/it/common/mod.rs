@@ -108,3 +108,62 @@ pub fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receive
     });
     lines
 }
+
+/// A fresh schema on the machine's PostgreSQL (dropped with the value). When
+/// it does not answer: panics if services are required, else prints why the
+/// test is skipped and returns `None`.
+pub fn postgres() -> Option<floorwatch::store::postgres::scratch::Scratch> {
+    match floorwatch::store::postgres::scratch::Scratch::create() {
+        Ok(scratch) => Some(scratch),
+        Err(e) => {
+            assert!(
+                !services_required(),
+                "PostgreSQL is required (FLOORWATCH_REQUIRE_SERVICES=1): {e}"
+            );
+            eprintln!("skipped: PostgreSQL: {e}");
+            None
+        }
+    }
+}
+
+/// This process and instant: topics and client ids no other run uses on a
+/// shared broker.
+pub fn unique_run() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+/// One fresh history of a backend, removed when dropped.
+pub struct TestHistory {
+    pub location: floorwatch::store::Location,
+    /// What `--db` takes for it: the file's path or the server's url.
+    pub arg: String,
+    _dir: tempfile::TempDir,
+    _pg: Option<floorwatch::store::postgres::scratch::Scratch>,
+}
+
+/// A fresh SQLite file and, when the machine's PostgreSQL answers (see
+/// [`postgres`]), a fresh schema on it: a test's body runs on each.
+pub fn histories() -> Vec<TestHistory> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.sqlite");
+    let sqlite = TestHistory {
+        arg: path.display().to_string(),
+        location: path.into(),
+        _dir: dir,
+        _pg: None,
+    };
+    let pg = postgres().map(|scratch| TestHistory {
+        location: scratch.location(),
+        arg: scratch.url().to_owned(),
+        _dir: tempfile::tempdir().unwrap(),
+        _pg: Some(scratch),
+    });
+    std::iter::once(sqlite).chain(pg).collect()
+}

@@ -5,7 +5,7 @@
 use floorwatch::model::{Reading, SensorId, SensorMeta};
 use floorwatch::store::writer::WriterConfig;
 use floorwatch::store::{AlarmEventRow, WriteMsg, Writer};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 pub fn floorwatch_bin() -> PathBuf {
@@ -24,7 +24,7 @@ pub fn meta(id: &str, unit: &str) -> SensorMeta {
 
 /// Writes sensors, readings and alarm rows into a new history file.
 pub fn write_history(
-    path: &Path,
+    path: impl Into<floorwatch::store::Location>,
     sensors: Vec<SensorMeta>,
     readings: Vec<Reading>,
     alarms: Vec<AlarmEventRow>,

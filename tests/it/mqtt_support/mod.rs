@@ -307,6 +307,23 @@ impl Recorder {
         config: &str,
         adjust: impl FnOnce(&mut Command),
     ) -> Recorder {
+        Recorder::start_on(
+            bin,
+            dir,
+            config,
+            dir.join("history.sqlite").as_os_str(),
+            adjust,
+        )
+    }
+
+    /// As [`Recorder::start_with`], recording into `db` (a file or a url).
+    pub fn start_on(
+        bin: &Path,
+        dir: &Path,
+        config: &str,
+        db: &std::ffi::OsStr,
+        adjust: impl FnOnce(&mut Command),
+    ) -> Recorder {
         let path = dir.join("plant.toml");
         std::fs::write(&path, config).unwrap();
         let mut command = Command::new(bin);
@@ -314,7 +331,7 @@ impl Recorder {
             .args(["run", "--headless", "--config"])
             .arg(&path)
             .arg("--db")
-            .arg(dir.join("history.sqlite"))
+            .arg(db)
             .env("FLOORWATCH_DATA_DIR", dir)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())

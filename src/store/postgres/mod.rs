@@ -1,0 +1,157 @@
+//! The PostgreSQL backend (plain PostgreSQL 15: native monthly range
+//! partitions, no TimescaleDB). Built on `tokio-postgres`: each connection's
+//! I/O task runs on one small runtime of its own ([`runtime`]), and the
+//! backend's methods wait for the client's answers with a plain executor, so
+//! they are synchronous like SQLite's and can be called from any thread,
+//! inside or outside a tokio runtime.
+
+pub(crate) mod bulk;
+pub(crate) mod commit;
+pub(crate) mod query;
+pub(crate) mod schema;
+pub mod scratch;
+mod upsert;
+
+use super::location::PgLocation;
+use super::rows::Summary;
+use super::{Result, StoreError};
+use std::future::Future;
+use std::sync::OnceLock;
+use tokio_postgres::{Client, NoTls};
+
+/// A PostgreSQL error as one line: the server's message (with its detail)
+/// or the client's.
+#[derive(Debug)]
+pub struct PgError(pub tokio_postgres::Error);
+
+impl std::fmt::Display for PgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.as_db_error() {
+            Some(db) => write!(f, "{}", db.message()),
+            None => match std::error::Error::source(&self.0) {
+                Some(cause) => write!(f, "{}: {cause}", self.0),
+                None => write!(f, "{}", self.0),
+            },
+        }
+    }
+}
+
+impl std::error::Error for PgError {}
+
+/// The runtime that drives every PostgreSQL connection's socket.
+fn runtime() -> Result<&'static tokio::runtime::Runtime> {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    if let Some(rt) = RUNTIME.get() {
+        return Ok(rt);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("postgres-io")
+        .enable_all()
+        .build()
+        .map_err(StoreError::Thread)?;
+    Ok(RUNTIME.get_or_init(|| rt))
+}
+
+/// Waits for a client future (its I/O runs on [`runtime`]).
+pub(crate) fn wait<F: Future>(future: F) -> F::Output {
+    futures::executor::block_on(future)
+}
+
+/// A connection to the server, with the location for messages.
+pub struct PgConn {
+    pub(crate) client: Client,
+    pub(crate) location: PgLocation,
+}
+
+impl PgConn {
+    /// Connects; an unreachable server, a wrong password or a missing
+    /// database is one line naming the server.
+    pub fn connect(location: &PgLocation) -> Result<PgConn> {
+        let config = location.config.clone();
+        let task = runtime()?.spawn(async move {
+            let (client, connection) = config.connect(NoTls).await?;
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::warn!(error = %PgError(e), "PostgreSQL connection closed");
+                }
+            });
+            Ok::<_, tokio_postgres::Error>(client)
+        });
+        let client = wait(task)
+            .map_err(|e| StoreError::Task {
+                target: location.to_string(),
+                reason: e.to_string(),
+            })?
+            .map_err(|e| connect_error(location, e))?;
+        Ok(PgConn {
+            client,
+            location: location.clone(),
+        })
+    }
+
+    /// Connects and brings the schema up to date.
+    pub fn open(location: &PgLocation) -> Result<PgConn> {
+        let mut conn = Self::connect(location)?;
+        schema::migrate(&mut conn)?;
+        Ok(conn)
+    }
+
+    /// An error of this database.
+    pub(crate) fn err(&self, source: tokio_postgres::Error) -> StoreError {
+        pg_error(&self.location, source)
+    }
+
+    pub fn describe(&self) -> String {
+        self.location.to_string()
+    }
+}
+
+pub(crate) fn pg_error(location: &PgLocation, source: tokio_postgres::Error) -> StoreError {
+    StoreError::Postgres {
+        target: location.to_string(),
+        source: PgError(source),
+    }
+}
+
+/// Maps errors of `location`'s database.
+pub(crate) fn location_err(
+    location: &PgLocation,
+) -> impl Fn(tokio_postgres::Error) -> StoreError + '_ {
+    move |source| pg_error(location, source)
+}
+
+fn connect_error(location: &PgLocation, source: tokio_postgres::Error) -> StoreError {
+    if source.as_db_error().is_some() {
+        return pg_error(location, source);
+    }
+    StoreError::Unreachable {
+        server: location.server.clone(),
+        source: PgError(source),
+    }
+}
+
+/// Schema version, counts and time range, without changing anything.
+pub fn summarize(location: &PgLocation) -> Result<Summary> {
+    let conn = PgConn::connect(location)?;
+    let schema_version = schema::found_version(&conn)?;
+    if schema_version == 0 {
+        return Ok(Summary::default());
+    }
+    let row = wait(conn.client.query_one(
+        "SELECT (SELECT count(*) FROM sensors), (SELECT count(*) FROM readings),
+                (SELECT count(*) FROM alarm_events), (SELECT min(ts) FROM readings),
+                (SELECT max(ts) FROM readings)",
+        &[],
+    ))
+    .map_err(|e| conn.err(e))?;
+    let count = |i: usize| row.get::<_, i64>(i) as u64;
+    Ok(Summary {
+        schema_version,
+        sensors: count(0),
+        readings: count(1),
+        alarm_events: count(2),
+        first_ts: row.get(3),
+        last_ts: row.get(4),
+    })
+}
