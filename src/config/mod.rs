@@ -281,6 +281,9 @@ pub struct SensorDefaults {
     pub group: Option<String>,
     pub range: Option<(f64, f64)>,
     pub alarm: Option<std::sync::Arc<AlarmLimits>>,
+    /// Where the sensors come from, for the detail view: `mqtt BROKER
+    /// pattern FILTER`, `listen URL`, `modbus DEVICE template field KEY`.
+    pub source: Option<String>,
 }
 
 impl Sensor {

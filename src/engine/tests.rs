@@ -311,6 +311,7 @@ async fn discovered_sensors_get_the_pattern_limits_and_configured_ones_fill_in()
                 range: Some((0.0, 60.0)),
             },
             alarm: Some(std::sync::Arc::new(limits.clone())),
+            source: Some(format!("mqtt plant-broker pattern factory/{id}")),
         };
         handles
             .events
@@ -347,4 +348,13 @@ async fn discovered_sensors_get_the_pattern_limits_and_configured_ones_fill_in()
         keys.contains(&"temp-001/h") && keys.contains(&"own/h"),
         "{keys:?}"
     );
+    for id in ["temp-001", "own"] {
+        let from = snap.sensor(id).unwrap().discovered_from.clone();
+        let want = format!("mqtt plant-broker pattern factory/{id}");
+        assert_eq!(
+            from,
+            Some(want),
+            "the detail view says where {id} came from"
+        );
+    }
 }

@@ -356,3 +356,27 @@ fn sensor_detail_with_history() {
         insta::assert_snapshot!(format!("detail_{w}x{h}"), screen);
     }
 }
+
+/// A sensor a topic pattern found (with or without a `[[sensor]]` of its
+/// own that has no binding) names the pattern it came from.
+#[test]
+fn detail_of_a_discovered_sensor_names_its_pattern() {
+    let text_with_unbound =
+        format!("{PLANT_TOML}\n[[sensor]]\nid = \"line3.level\"\nunit = \"m\"\n");
+    let config = config(&text_with_unbound);
+    let pattern = "mqtt plant-broker pattern plant/+/+/value";
+    let mut live = plant_state(&config);
+    for id in ["line3.level", "line2.speed"] {
+        assert!(live.set_discovered_from(id, pattern.to_owned()));
+    }
+    for id in ["line3.level", "line2.speed"] {
+        let mut ui = ui_state(&config, live.clone(), 120, 40);
+        ui.open_detail(id.into());
+        let screen = text(&render(&ui));
+        // The side panel wraps it after "pattern".
+        let named = screen.contains("source  mqtt plant-broker pattern")
+            && screen.contains("plant/+/+/value");
+        assert!(named, "{id}: {screen}");
+        insta::assert_snapshot!(format!("detail_discovered_{id}_120x40"), screen);
+    }
+}
