@@ -210,11 +210,15 @@ impl Theme {
     pub fn for_terminal(self, colors: ColorSupport) -> Theme {
         match colors {
             ColorSupport::TrueColor => self,
-            ColorSupport::Ansi16 => self.map_styles(|s| Style {
-                fg: s.fg.map(to_ansi16),
-                bg: s.bg.map(to_ansi16),
-                ..s
-            }),
+            ColorSupport::Ansi16 => {
+                let page = self.base.bg.map(|bg| to_ansi16(bg, None));
+                self.map_styles(|s| {
+                    let bg = s.bg.map(|bg| to_ansi16(bg, None));
+                    // Text drawn on its own background or the page's.
+                    let fg = s.fg.map(|fg| to_ansi16(fg, bg.or(page)));
+                    Style { fg, bg, ..s }
+                })
+            }
             ColorSupport::None => self.map_styles(|s| Style {
                 fg: None,
                 bg: None,
@@ -266,8 +270,10 @@ const ANSI16: [(Color, (u8, u8, u8)); 16] = [
     (Color::White, (255, 255, 255)),
 ];
 
-/// The nearest of the 16 ANSI colours (xterm's palette) to an RGB colour.
-fn to_ansi16(color: Color) -> Color {
+/// The nearest of the 16 ANSI colours (xterm's palette) to an RGB colour,
+/// other than `background` (text must not vanish into its background when
+/// two colours of a theme fall on one ANSI colour).
+fn to_ansi16(color: Color, background: Option<Color>) -> Color {
     let Color::Rgb(r, g, b) = color else {
         return color;
     };
@@ -277,6 +283,7 @@ fn to_ansi16(color: Color) -> Color {
     };
     ANSI16
         .iter()
+        .filter(|(c, _)| Some(*c) != background)
         .min_by_key(|(_, rgb)| distance(*rgb))
         .map_or(color, |(c, _)| *c)
 }
