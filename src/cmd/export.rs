@@ -207,6 +207,8 @@ fn alarms(args: AlarmsArgs) -> Result<u8> {
         range: setup.range,
         priorities,
         sensors,
+        events: Vec::new(),
+        states: Vec::new(),
     };
     write_report(&setup, "alarm journal", |conn, table| {
         let mut progress = Progress::rows(None, "export");

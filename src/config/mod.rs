@@ -24,6 +24,7 @@ mod scaling;
 mod secret;
 mod split;
 mod time_format;
+mod unknown_keys;
 mod validate;
 
 pub use alarm::{
@@ -289,6 +290,9 @@ pub struct SensorDefaults {
     pub group: Option<String>,
     pub range: Option<(f64, f64)>,
     pub alarm: Option<std::sync::Arc<AlarmLimits>>,
+    /// Where the sensors come from, for the detail view: `mqtt BROKER
+    /// pattern FILTER`, `listen URL`, `modbus DEVICE template field KEY`.
+    pub source: Option<String>,
 }
 
 impl Sensor {
@@ -339,19 +343,23 @@ impl Config {
 
     /// Parses and validates config text; `path` names it in messages.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
-        let config = Self::deserialize(path, text)?;
-        let diags = validate::validate(&config);
+        let (config, mut diags) = Self::deserialize(path, text)?;
+        diags.extend(validate::validate(&config));
         config.unless(diags)
     }
 
-    /// The config's shape, without the cross-checks.
-    fn deserialize(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
-        let mut config: Config = toml::from_str(text).map_err(|e| {
-            ConfigErrors::single(path, text.to_owned(), e.span(), e.message().to_owned())
-        })?;
+    /// The config's shape, without the cross-checks, and its unknown keys
+    /// (the rest of the file is read without them, so that it is checked too).
+    fn deserialize(path: &Path, text: &str) -> Result<(Config, Vec<Diagnostic>), ConfigErrors> {
+        let (mut config, unknown) =
+            unknown_keys::read::<Config>(text).map_err(|diags| ConfigErrors {
+                path: path.to_owned(),
+                text: text.to_owned(),
+                diags,
+            })?;
         config.origin = path.to_owned();
         config.source = text.to_owned();
-        Ok(config)
+        Ok((config, unknown))
     }
 
     /// The config, or every problem in `diags` (in file order).

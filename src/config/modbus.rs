@@ -126,6 +126,10 @@ impl TemplateField {
                 .as_ref()
                 .map(|r| (r.get_ref()[0], r.get_ref()[1])),
             alarm: alarm.map(std::sync::Arc::new),
+            source: Some(format!(
+                "modbus {device} template field {}",
+                self.key.get_ref()
+            )),
         }
     }
 }

@@ -40,8 +40,8 @@ impl Config {
         surroundings: &dyn Surroundings,
     ) -> Result<Config, ConfigErrors> {
         let text = super::read_text(path)?;
-        let config = Config::deserialize(path, &text)?;
-        let mut diags = super::validate::validate(&config);
+        let (config, mut diags) = Config::deserialize(path, &text)?;
+        diags.extend(super::validate::validate(&config));
         diags.extend(problems(&config, purpose, surroundings));
         config.unless(diags)
     }

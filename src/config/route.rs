@@ -116,6 +116,19 @@ pub enum RouteTarget {
     },
 }
 
+impl RouteTarget {
+    /// A pattern's sensors, saying `source` is where they come from.
+    fn with_source(self, source: String) -> RouteTarget {
+        match self {
+            RouteTarget::Pattern { id, mut defaults } => {
+                defaults.source = Some(source);
+                RouteTarget::Pattern { id, defaults }
+            }
+            sensor => sensor,
+        }
+    }
+}
+
 /// A checked route: what to subscribe to, how its payloads read, and whose values they are.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TopicRoute {
@@ -212,7 +225,13 @@ impl TopicRoute {
     /// The route of a `[[mqtt_pattern]]`.
     pub fn of_pattern(pattern: &MqttPattern) -> Result<TopicRoute, RouteError> {
         let filter = filter_of(&pattern.topic)?;
+        let source = format!(
+            "mqtt {} pattern {}",
+            pattern.broker.get_ref(),
+            pattern.topic.get_ref()
+        );
         let (layout, target) = discovery(&pattern.keys, filter.wildcards(), &pattern.topic)?;
+        let target = target.with_source(source);
         Ok(TopicRoute {
             filter,
             layout,
@@ -232,6 +251,7 @@ pub struct LineRoute {
 impl LineRoute {
     pub fn of_listen(listen: &Listen) -> Result<LineRoute, RouteError> {
         let (layout, target) = discovery(&listen.keys, 0, &listen.url)?;
+        let target = target.with_source(format!("listen {}", listen.url.get_ref()));
         Ok(LineRoute { layout, target })
     }
 }
@@ -272,6 +292,7 @@ fn pattern_defaults(keys: &PatternKeys, layout: &PayloadLayout) -> SensorDefault
             .as_ref()
             .map(|r| (r.get_ref()[0], r.get_ref()[1])),
         alarm: alarm.map(std::sync::Arc::new),
+        source: None,
     }
 }
 

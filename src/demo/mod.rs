@@ -1,5 +1,5 @@
 //! `floorwatch demo`: a simulated plant served in-process on loopback and read
-//! through the real source code paths. `fixtures/demo.toml` is a template:
+//! through the real source code paths. `plant.toml` beside it is a template:
 //! `{mqtt_port}` and `{modbus_port}` are replaced by the ports the in-process
 //! services got.
 
@@ -11,7 +11,7 @@ use anyhow::Result;
 use std::path::Path;
 
 /// The built-in demo plant (a template, see the module docs).
-pub const DEMO_CONFIG: &str = include_str!("../../fixtures/demo.toml");
+pub const DEMO_CONFIG: &str = include_str!("plant.toml");
 
 /// The in-process services the demo plant talks to. Each protocol adds its
 /// server here (in-process MQTT broker + publishers, Modbus simulator).

@@ -2,7 +2,7 @@
 //! in-process broker ([`crate::sim::mqtt`]) in the formats real plants use —
 //! factory-monitor JSON, plain numbers with units, packed hex frames and raw
 //! ADC counts. The console reads them through the real
-//! MQTT source (`fixtures/demo.toml` binds the sensors).
+//! MQTT source (`demo/plant.toml` binds the sensors).
 
 use crate::config::SimSignal;
 use crate::sim::mqtt::InProcessBroker;

@@ -31,6 +31,9 @@ pub struct SensorLive {
     pub last_arrival_ms: Option<TimestampMs>,
     /// The payload or registers behind the latest value, when the source keeps them.
     pub raw: Option<RawSample>,
+    /// The pattern or template that discovered the sensor (`mqtt BROKER
+    /// pattern FILTER`, `listen URL`, ...), for the detail view.
+    pub discovered_from: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -111,6 +114,7 @@ impl LiveState {
             stale_after_ms: None,
             last_arrival_ms: None,
             raw: None,
+            discovered_from: None,
         }));
         true
     }
@@ -133,6 +137,19 @@ impl LiveState {
         if let Some(i) = self.index.get(id).copied() {
             Arc::make_mut(&mut self.sensors[i]).raw = Some(raw);
         }
+    }
+
+    /// Records the pattern or template sensor `id` came from; returns
+    /// whether that changed.
+    pub fn set_discovered_from(&mut self, id: &str, source: String) -> bool {
+        let Some(i) = self.index.get(id).copied() else {
+            return false;
+        };
+        if self.sensors[i].discovered_from.as_ref() == Some(&source) {
+            return false;
+        }
+        Arc::make_mut(&mut self.sensors[i]).discovered_from = Some(source);
+        true
     }
 
     pub fn set_stale_after(&mut self, id: &str, ms: i64) {

@@ -312,8 +312,15 @@ impl Engine {
     /// A sensor a pattern or template made: added, or for a configured one,
     /// completed where its config leaves name, unit, group, range or alarm unset.
     async fn on_discovered(&mut self, found: Discovery) {
-        let Discovery { meta, alarm } = found;
+        let Discovery {
+            meta,
+            alarm,
+            source,
+        } = found;
         let changed = self.state.ensure_sensor(meta.clone()) || self.state.fill_meta(&meta);
+        if let Some(source) = source {
+            self.dirty |= self.state.set_discovered_from(meta.id.as_str(), source);
+        }
         if let Some(limits) = alarm {
             self.adopt_alarm(&meta.id, &limits);
         }

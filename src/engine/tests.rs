@@ -311,6 +311,7 @@ async fn discovered_sensors_get_the_pattern_limits_and_configured_ones_fill_in()
                 range: Some((0.0, 60.0)),
             },
             alarm: Some(std::sync::Arc::new(limits.clone())),
+            source: Some(format!("mqtt plant-broker pattern factory/{id}")),
         };
         handles
             .events
@@ -347,6 +348,15 @@ async fn discovered_sensors_get_the_pattern_limits_and_configured_ones_fill_in()
         keys.contains(&"temp-001/h") && keys.contains(&"own/h"),
         "{keys:?}"
     );
+    for id in ["temp-001", "own"] {
+        let from = snap.sensor(id).unwrap().discovered_from.clone();
+        let want = format!("mqtt plant-broker pattern factory/{id}");
+        assert_eq!(
+            from,
+            Some(want),
+            "the detail view says where {id} came from"
+        );
+    }
 }
 
 /// An alarm the journal holds for a pattern's sensor comes back, with its
@@ -385,6 +395,7 @@ async fn a_discovered_sensor_gets_its_alarm_back_from_the_journal() {
             h: Some(35.0),
             ..Default::default()
         })),
+        source: Some("mqtt plant-broker pattern factory/+".into()),
     };
     handles
         .events

@@ -6,7 +6,7 @@ use super::points::TimeRange;
 use super::progress::Progress;
 use super::table::Table;
 use super::{OptionError, ReportError};
-use crate::alarm::{EventKind, Priority};
+use crate::alarm::{AlarmState, EventKind, Priority};
 use crate::model::TimestampMs;
 use crate::store::{AlarmEventRow, HistoryReader, JournalEntry};
 use globset::GlobSet;
@@ -35,21 +35,31 @@ pub struct AlarmFilter {
     pub priorities: Vec<Priority>,
     /// `None`: every sensor.
     pub sensors: Option<GlobSet>,
+    /// Empty: every event.
+    pub events: Vec<EventKind>,
+    /// States after the event; empty: every state.
+    pub states: Vec<AlarmState>,
 }
 
 impl AlarmFilter {
     fn keeps(&self, row: &AlarmEventRow) -> bool {
-        let priority_ok = self.priorities.is_empty()
-            || self
-                .priorities
-                .iter()
-                .any(|p| p.label().eq_ignore_ascii_case(&row.priority));
         let sensor_ok = self
             .sensors
             .as_ref()
             .is_none_or(|s| s.is_match(&row.sensor));
-        priority_ok && sensor_ok
+        sensor_ok
+            && any_label(&self.priorities, Priority::label, &row.priority)
+            && any_label(&self.events, EventKind::label, &row.event)
+            && any_label(&self.states, AlarmState::label, &row.state)
     }
+}
+
+/// Whether `written` is the label of one of `wanted` (or nothing is wanted).
+fn any_label<T: Copy>(wanted: &[T], label: fn(T) -> &'static str, written: &str) -> bool {
+    wanted.is_empty()
+        || wanted
+            .iter()
+            .any(|w| label(*w).eq_ignore_ascii_case(written))
 }
 
 /// Writes `time,sensor,condition,event,state,priority,value,operator,comment,raised,duration_s`.

@@ -11,7 +11,7 @@ use super::progress::Progress;
 use super::readings::{Layout, export_readings};
 use super::table::CsvStyle;
 use super::{ReportError, write_csv};
-use crate::alarm::Priority;
+use crate::alarm::{AlarmState, EventKind, Priority};
 use crate::config::Config;
 use crate::model::TimestampMs;
 use crate::store::{HistoryReader, Location};
@@ -26,11 +26,14 @@ pub enum View {
         sensors: Vec<String>,
         range: TimeRange,
     },
-    /// The alarm journal over a window, optionally filtered.
+    /// The alarm journal over a window, optionally filtered (an empty list
+    /// keeps every priority, sensor, event or state).
     AlarmJournal {
         range: TimeRange,
         priorities: Vec<Priority>,
         sensors: Vec<String>,
+        events: Vec<EventKind>,
+        states: Vec<AlarmState>,
     },
 }
 
@@ -88,11 +91,15 @@ pub fn export_view(
             range,
             priorities,
             sensors,
+            events,
+            states,
         } => {
             let filter = AlarmFilter {
                 range: *range,
                 priorities: priorities.clone(),
                 sensors: exact_set(sensors)?,
+                events: events.clone(),
+                states: states.clone(),
             };
             write_csv(&dest, target.style, |table| {
                 export_alarms(&reader, &filter, table, &mut progress)
@@ -222,6 +229,8 @@ mod tests {
             range: TimeRange::ALL,
             priorities: vec![],
             sensors: vec![],
+            events: vec![],
+            states: vec![],
         };
         let err = export_view(&target, &view, 0).unwrap_err().to_string();
         assert!(err.contains("exports"), "{err}");

@@ -26,12 +26,18 @@ pub struct Discovery {
     pub meta: SensorMeta,
     /// The pattern's or template's alarm limits.
     pub alarm: Option<Arc<AlarmLimits>>,
+    /// The pattern or template it came from, for the detail view.
+    pub source: Option<String>,
 }
 
 impl Discovery {
     /// A sensor with nothing but its metadata.
     pub fn meta(meta: SensorMeta) -> Discovery {
-        Discovery { meta, alarm: None }
+        Discovery {
+            meta,
+            alarm: None,
+            source: None,
+        }
     }
 
     /// Sensor `id` as `defaults` describe it; what the payload says
@@ -49,6 +55,7 @@ impl Discovery {
                 id,
             },
             alarm: defaults.alarm.clone(),
+            source: defaults.source.clone(),
         }
     }
 }

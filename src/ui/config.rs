@@ -22,7 +22,8 @@ pub struct UiConfig {
     pub initial_theme: usize,
     /// Alarm limits by sensor id, for limit lines and gauge colours.
     pub limits: HashMap<String, AlarmLimits>,
-    /// Where each configured sensor's values come from, as text.
+    /// Where each configured sensor with a binding (`mqtt`, `modbus`, `sim`)
+    /// reads its values, as text.
     pub bindings: HashMap<String, String>,
     /// Sensors with a `meter` binding: the ones the invoice key works on.
     pub meters: std::collections::HashSet<String>,
@@ -74,7 +75,7 @@ impl UiConfig {
         let bindings = config
             .sensor
             .iter()
-            .map(|s| (s.id.get_ref().clone(), binding_text(s)))
+            .filter_map(|s| Some((s.id.get_ref().clone(), binding_text(s)?)))
             .collect();
         let meters = config
             .sensor
@@ -102,13 +103,15 @@ impl UiConfig {
     }
 }
 
-fn binding_text(sensor: &crate::config::Sensor) -> String {
+/// A `[[sensor]]`'s binding as text; none when a pattern or template is
+/// to find it.
+fn binding_text(sensor: &crate::config::Sensor) -> Option<String> {
     if let Some(m) = &sensor.mqtt {
         let mut text = format!("mqtt {} topic {}", m.broker.get_ref(), m.topic.get_ref());
         if let Some(v) = &m.keys.value {
             text.push_str(&format!(" value {v}"));
         }
-        return text;
+        return Some(text);
     }
     if let Some(m) = &sensor.modbus {
         let at = match (&m.field, &m.address) {
@@ -123,7 +126,11 @@ fn binding_text(sensor: &crate::config::Sensor) -> String {
             .to_lowercase(),
             (None, None) => String::new(),
         };
-        return format!("modbus {} {at} scale {}", m.device.get_ref(), m.scale);
+        return Some(format!(
+            "modbus {} {at} scale {}",
+            m.device.get_ref(),
+            m.scale
+        ));
     }
     if let Some(s) = &sensor.sim {
         let signal = match s.signal {
@@ -132,9 +139,9 @@ fn binding_text(sensor: &crate::config::Sensor) -> String {
             SimSignal::Power => "power",
             SimSignal::Energy => "energy",
         };
-        return format!("simulated {signal}, every {}", s.period);
+        return Some(format!("simulated {signal}, every {}", s.period));
     }
-    "no source configured".into()
+    None
 }
 
 /// Whether the locale promises UTF-8 (else box drawing and braille are avoided).

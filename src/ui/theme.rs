@@ -210,11 +210,15 @@ impl Theme {
     pub fn for_terminal(self, colors: ColorSupport) -> Theme {
         match colors {
             ColorSupport::TrueColor => self,
-            ColorSupport::Ansi16 => self.map_styles(|s| Style {
-                fg: s.fg.map(to_ansi16),
-                bg: s.bg.map(to_ansi16),
-                ..s
-            }),
+            ColorSupport::Ansi16 => {
+                let page = self.base.bg.map(|bg| to_ansi16(bg, None));
+                self.map_styles(|s| {
+                    let bg = s.bg.map(|bg| to_ansi16(bg, None));
+                    // Text drawn on its own background or the page's.
+                    let fg = s.fg.map(|fg| to_ansi16(fg, bg.or(page)));
+                    Style { fg, bg, ..s }
+                })
+            }
             ColorSupport::None => self.map_styles(|s| Style {
                 fg: None,
                 bg: None,
@@ -266,8 +270,10 @@ const ANSI16: [(Color, (u8, u8, u8)); 16] = [
     (Color::White, (255, 255, 255)),
 ];
 
-/// The nearest of the 16 ANSI colours (xterm's palette) to an RGB colour.
-fn to_ansi16(color: Color) -> Color {
+/// The nearest of the 16 ANSI colours (xterm's palette) to an RGB colour,
+/// other than `background` (text must not vanish into its background when
+/// two colours of a theme fall on one ANSI colour).
+fn to_ansi16(color: Color, background: Option<Color>) -> Color {
     let Color::Rgb(r, g, b) = color else {
         return color;
     };
@@ -277,6 +283,7 @@ fn to_ansi16(color: Color) -> Color {
     };
     ANSI16
         .iter()
+        .filter(|(c, _)| Some(*c) != background)
         .min_by_key(|(_, rgb)| distance(*rgb))
         .map_or(color, |(c, _)| *c)
 }
@@ -347,6 +354,69 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// WCAG 2 relative luminance of an sRGB colour.
+    fn luminance(color: Color) -> Option<f64> {
+        let Color::Rgb(r, g, b) = color else {
+            return None;
+        };
+        let linear = |c: u8| {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        Some(0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b))
+    }
+
+    /// WCAG 2 contrast ratio of two colours (1 to 21).
+    fn contrast(a: Color, b: Color) -> Option<f64> {
+        let (la, lb) = (luminance(a)?, luminance(b)?);
+        Some((la.max(lb) + 0.05) / (la.min(lb) + 0.05))
+    }
+
+    /// Text roles have WCAG contrast against their background (their own,
+    /// or the page's): 4.5:1 (AA), 7:1 (AAA) in `high-contrast`. Borders,
+    /// gauges and charts are graphics, not text; `mono` has no colours.
+    #[test]
+    fn text_roles_meet_wcag_contrast_in_every_builtin_theme() {
+        let mut problems = Vec::new();
+        for (name, text) in BUILTIN {
+            let t = Theme::parse(text, name).unwrap();
+            let minimum = if name == "high-contrast" { 7.0 } else { 4.5 };
+            let roles = [
+                ("base", t.base),
+                ("header", t.header),
+                ("footer", t.footer),
+                ("key", t.key),
+                ("title", t.title),
+                ("selected", t.selected),
+                ("dim", t.dim),
+                ("group", t.group),
+                ("value", t.value),
+                ("normal", t.normal),
+                ("warning", t.warning),
+                ("alarm", t.alarm),
+                ("unack", t.unack),
+                ("stale", t.stale),
+                ("bad", t.bad),
+                ("limit", t.limit),
+                ("toast", t.toast),
+                ("dialog", t.dialog),
+            ];
+            for (role, style) in roles {
+                let (Some(fg), Some(bg)) = (style.fg, style.bg.or(t.base.bg)) else {
+                    continue;
+                };
+                if let Some(ratio) = contrast(fg, bg).filter(|r| *r < minimum) {
+                    problems.push(format!("{name}.{role}: {ratio:.2}:1 < {minimum}:1"));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 
     #[test]

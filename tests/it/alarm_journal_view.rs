@@ -8,7 +8,7 @@ use common::tui::{NOW, PLANT_TOML, chars, config, plant_state, press, render, te
 use crossterm::event::KeyCode;
 use floorwatch::alarm::Priority;
 use floorwatch::alarm::machine::EventKind;
-use floorwatch::report::View;
+use floorwatch::report::{CsvStyle, View, ViewTarget, export_view};
 use floorwatch::store::Location;
 use floorwatch::store::writer::WriterConfig;
 use floorwatch::store::{AlarmEventRow, WriteMsg, Writer};
@@ -264,4 +264,86 @@ fn a_journal_that_follows_the_present_is_read_again_on_the_tick() {
     let effects = press(&mut ui, KeyCode::Left);
     answer(&mut ui, &db, effects);
     assert!(ui.on_tick(NOW + 60_000).is_empty());
+}
+
+/// The rows the view shows, as the export writes them: `(sensor, event,
+/// state, priority)`, oldest first.
+fn shown(ui: &UiState) -> Vec<[String; 4]> {
+    let rows = ui.journal.as_ref().unwrap().rows().iter().rev();
+    let fields =
+        |r: &AlarmEventRow| [&r.sensor, &r.event, &r.state, &r.priority].map(|f| f.to_owned());
+    rows.map(fields).collect()
+}
+
+/// Presses the export key and writes the export the update loop would;
+/// returns its rows as [`shown`] does (none when nothing is exported).
+fn export_rows(ui: &mut UiState, target: &ViewTarget) -> Vec<[String; 4]> {
+    let view = match chars(ui, "e").as_slice() {
+        [Effect::Export(view)] => view.clone(),
+        [] => return Vec::new(),
+        other => panic!("expected an export, got {other:?}"),
+    };
+    let (path, written) = export_view(target, &view, NOW).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let (header, rows) = crate::export_support::parse_csv(&text, b',');
+    assert_eq!(
+        header[1..6],
+        ["sensor", "condition", "event", "state", "priority"]
+    );
+    assert_eq!(written, rows.len() as u64);
+    let fields = |r: &Vec<String>| [1, 3, 4, 5].map(|i| r[i].clone());
+    rows.iter().map(fields).collect()
+}
+
+/// Under every filter of the view (event or state, priority, sensor,
+/// range), `e` writes exactly the rows the view shows.
+#[test]
+fn the_export_writes_exactly_the_rows_in_view_under_every_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Location::from(dir.path().join("h.sqlite"));
+    write_journal(&db);
+    let target = ViewTarget {
+        db: db.clone(),
+        dir: dir.path().join("exports"),
+        style: CsvStyle::default(),
+    };
+    let mut ui = plant(160, 48);
+    type_and_load(&mut ui, &db, "J");
+    let mut checked = 0;
+    let mut check = |ui: &mut UiState, what: &str| {
+        let shown = shown(ui);
+        assert_eq!(export_rows(ui, &target), shown, "{what}");
+        checked += 1;
+    };
+    check(&mut ui, "no filter");
+    // Every event, then every state, then all again.
+    loop {
+        type_and_load(&mut ui, &db, "v");
+        let Some(kind) = ui.journal.as_ref().unwrap().kind else {
+            break;
+        };
+        check(&mut ui, &format!("{kind:?}"));
+    }
+    // Every priority, then all again.
+    for _ in 0..5 {
+        type_and_load(&mut ui, &db, "p");
+        let priority = ui.journal.as_ref().unwrap().priority;
+        check(&mut ui, &format!("{priority:?}"));
+    }
+    // A sensor, with one event kind (raised) on top.
+    chars(&mut ui, "/");
+    let effects = chars(&mut ui, "line1");
+    answer(&mut ui, &db, effects);
+    press(&mut ui, KeyCode::Enter);
+    check(&mut ui, "sensor ~ line1");
+    type_and_load(&mut ui, &db, "v");
+    check(&mut ui, "sensor ~ line1, raised");
+    // A wider range brings in the raise of two days ago.
+    chars(&mut ui, "/");
+    press(&mut ui, KeyCode::Esc);
+    type_and_load(&mut ui, &db, "-");
+    check(&mut ui, "7 days, raised");
+    assert!(shown(&ui).iter().any(|r| r[0] == "line2.pressure"));
+    assert!(checked > 10, "{checked} filters checked");
 }

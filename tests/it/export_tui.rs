@@ -106,6 +106,8 @@ fn each_view_exports_what_it_shows() {
                 "line1.temp".into(),
                 "line2.temp".into()
             ],
+            events: vec![],
+            states: vec![],
         }
     );
 }

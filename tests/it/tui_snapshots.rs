@@ -356,3 +356,184 @@ fn sensor_detail_with_history() {
         insta::assert_snapshot!(format!("detail_{w}x{h}"), screen);
     }
 }
+
+/// A sensor a topic pattern found (with or without a `[[sensor]]` of its
+/// own that has no binding) names the pattern it came from.
+#[test]
+fn detail_of_a_discovered_sensor_names_its_pattern() {
+    let text_with_unbound =
+        format!("{PLANT_TOML}\n[[sensor]]\nid = \"line3.level\"\nunit = \"m\"\n");
+    let config = config(&text_with_unbound);
+    let pattern = "mqtt plant-broker pattern plant/+/+/value";
+    let mut live = plant_state(&config);
+    for id in ["line3.level", "line2.speed"] {
+        assert!(live.set_discovered_from(id, pattern.to_owned()));
+    }
+    for id in ["line3.level", "line2.speed"] {
+        let mut ui = ui_state(&config, live.clone(), 120, 40);
+        ui.open_detail(id.into());
+        let screen = text(&render(&ui));
+        // The side panel wraps it after "pattern".
+        let named = screen.contains("source  mqtt plant-broker pattern")
+            && screen.contains("plant/+/+/value");
+        assert!(named, "{id}: {screen}");
+        insta::assert_snapshot!(format!("detail_discovered_{id}_120x40"), screen);
+    }
+}
+
+/// The dashboard with an alarm of every priority and state on live sensors.
+fn every_alarm_kind(w: u16, h: u16) -> UiState {
+    use floorwatch::alarm::{AlarmState, AlarmView, Priority};
+    let config = config(PLANT_TOML);
+    let mut live = plant_state(&config);
+    // Acknowledged ones alone on a tile each; unacknowledged and shelved
+    // ones of every priority on the first and on a stale tile.
+    let acked = [
+        "line1.vibration",
+        "line2.temp",
+        "main.power",
+        "tenant-a.kwh",
+    ];
+    let priorities = [
+        Priority::Critical,
+        Priority::High,
+        Priority::Medium,
+        Priority::Low,
+    ];
+    let conditions = ["hh", "h", "l", "ll"];
+    let alarm = |sensor: &str, condition: &str, priority, state| AlarmView {
+        key: format!("{sensor}/{condition}"),
+        sensor: sensor.into(),
+        condition: condition.into(),
+        priority,
+        state,
+        value: Some(1.0),
+        raised_ms: NOW - 60_000,
+        acked_by: (state == AlarmState::Acknowledged).then(|| "ana".to_owned()),
+        message: format!("{sensor} {condition}"),
+    };
+    let mut alarms = Vec::new();
+    for (i, priority) in priorities.into_iter().enumerate() {
+        let condition = conditions[i];
+        alarms.push(alarm(
+            acked[i],
+            condition,
+            priority,
+            AlarmState::Acknowledged,
+        ));
+        alarms.push(alarm(
+            "line1.temp",
+            condition,
+            priority,
+            AlarmState::Unacknowledged,
+        ));
+        alarms.push(alarm(
+            "line1.flow",
+            condition,
+            priority,
+            AlarmState::Shelved,
+        ));
+    }
+    live.alarms = Arc::new(alarms);
+    ui_state(&config, live, w, h)
+}
+
+/// Calls `visit` with every screen state the snapshots show, named:
+/// dashboard, alarm pane with each alarm selected, dialogs, help, status,
+/// journal rows, detail.
+fn visit_screen_states(w: u16, h: u16, visit: &mut dyn FnMut(&str, &mut UiState)) {
+    let mut ui = every_alarm_kind(w, h);
+    // The cursor on each tile and group heading in turn (Right wraps).
+    for step in 0..16 {
+        visit(&format!("dashboard cursor {step}"), &mut ui);
+        ui.on_event(&key(KeyCode::Right));
+    }
+    ui.on_event(&key(KeyCode::Tab));
+    for row in 0..ui.live.alarms.len() {
+        visit(&format!("alarm row {row} selected"), &mut ui);
+        ui.on_event(&key(KeyCode::Down));
+    }
+    for (name, keys) in [
+        ("shelve menu", "s"),
+        ("comment prompt", "cnoisy"),
+        ("ack all", "A"),
+        ("quit", "q"),
+    ] {
+        let mut dialog = dashboard(w, h);
+        dialog.on_event(&key(KeyCode::Tab));
+        for c in keys.chars() {
+            dialog.on_event(&key(KeyCode::Char(c)));
+        }
+        visit(name, &mut dialog);
+    }
+    for action in [Action::Help, Action::Status] {
+        let mut screen = dashboard(w, h);
+        screen.apply(action);
+        visit(&format!("{action:?}"), &mut screen);
+    }
+    let mut journal = dashboard(w, h);
+    if let Some(Effect::LoadJournal(query)) = journal.apply(Action::Journal).into_iter().next() {
+        journal.on_journal(query.request, Ok(journal_data(&query)));
+    }
+    for row in 0..3 {
+        visit(&format!("journal row {row}"), &mut journal);
+        journal.on_event(&key(KeyCode::Down));
+    }
+    let mut detail = dashboard(w, h);
+    let data = detail_data(&mut detail);
+    let request = detail.detail.as_ref().unwrap().request;
+    detail.on_history(request, Ok(data));
+    visit("detail", &mut detail);
+}
+
+/// Cells whose text has the same foreground and background colour: `x,y
+/// 'symbol' colour` for each.
+fn invisible_text(buffer: &ratatui::buffer::Buffer) -> Vec<String> {
+    use ratatui::style::Color;
+    let area = buffer.area;
+    let mut found = Vec::new();
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let cell = &buffer[(x, y)];
+            let text = cell.symbol().chars().any(is_text);
+            if text && cell.fg == cell.bg && cell.fg != Color::Reset {
+                found.push(format!("{x},{y} {:?} {:?}", cell.symbol(), cell.fg));
+            }
+        }
+    }
+    found
+}
+
+/// A character that reads as text: not blank, not a line, block or braille
+/// dot of a border, gauge or chart.
+fn is_text(c: char) -> bool {
+    let graphics = matches!(c, '\u{2500}'..='\u{259F}' | '\u{2800}'..='\u{28FF}');
+    !c.is_whitespace() && !graphics
+}
+
+/// No text is drawn in its background colour, in any built-in theme and
+/// screen state (alarm badges on a selected row were, in `light` and
+/// `high-contrast`).
+#[test]
+fn every_screen_state_in_every_theme_keeps_its_text_visible() {
+    let plant = config(PLANT_TOML);
+    let mut problems = Vec::new();
+    for colors in [ColorSupport::TrueColor, ColorSupport::Ansi16] {
+        let ui_config = Arc::new(common::tui::ui_config(&plant, colors));
+        for (w, h) in SIZES {
+            visit_screen_states(w, h, &mut |state, ui| {
+                ui.config = ui_config.clone();
+                for (theme, t) in ui_config.themes.iter().enumerate() {
+                    ui.theme = theme;
+                    let invisible = invisible_text(&render(ui));
+                    if let Some(first) = invisible.first() {
+                        let (name, n) = (&t.name, invisible.len());
+                        let at = format!("{name} {colors:?} {w}x{h} {state}");
+                        problems.push(format!("{at}: {n} cells, first {first}"));
+                    }
+                }
+            });
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

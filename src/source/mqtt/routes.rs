@@ -150,15 +150,19 @@ mod tests {
             first.readings,
             vec![Reading::good("temp-001", 1_759_406_400_000, 36.2)]
         );
+        let from = Some("mqtt b pattern factory/#".to_owned());
         assert_eq!(
             first.discovered,
-            vec![Discovery::meta(crate::model::SensorMeta {
-                id: "temp-001".into(),
-                name: "temperature".into(),
-                unit: "°C".into(),
-                group: "factory".into(),
-                range: None
-            })]
+            vec![Discovery {
+                source: from,
+                ..Discovery::meta(crate::model::SensorMeta {
+                    id: "temp-001".into(),
+                    name: "temperature".into(),
+                    unit: "°C".into(),
+                    group: "factory".into(),
+                    range: None
+                })
+            }]
         );
         let again = router.route("factory/line1", msg, 0);
         assert!(again.discovered.is_empty());

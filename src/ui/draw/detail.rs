@@ -168,6 +168,16 @@ fn raw_lines(lines: &mut Vec<Line<'static>>, ui: &UiState, sensor: &SensorLive) 
     }
 }
 
+/// Where the sensor's values come from: its `[[sensor]]` binding, else the
+/// pattern or template that discovered it.
+fn source_text(ui: &UiState, detail: &Detail, sensor: Option<&SensorLive>) -> String {
+    let binding = ui.config.bindings.get(detail.sensor.as_str());
+    let discovered = sensor.and_then(|s| s.discovered_from.as_ref());
+    binding
+        .or(discovered)
+        .map_or_else(|| "not bound, not discovered yet".to_owned(), Clone::clone)
+}
+
 fn side_panel(
     frame: &mut Frame,
     area: Rect,
@@ -208,14 +218,9 @@ fn side_panel(
         };
         lines.push(Line::from(vec![label("now"), now]));
     }
-    let binding = ui
-        .config
-        .bindings
-        .get(detail.sensor.as_str())
-        .map_or("discovered at run time", String::as_str);
     lines.push(Line::from(vec![
         label("source"),
-        Span::raw(binding.to_owned()),
+        Span::raw(source_text(ui, detail, sensor)),
     ]));
     if let Some(s) = sensor {
         raw_lines(&mut lines, ui, s);

@@ -178,6 +178,9 @@ fn tile(
     let name = truncate(&sensor.meta.name, width.saturating_sub(badge_width));
     buf.set_stringn(area.x, area.y, &name, width, name_style);
     if let Some((text, style)) = badge {
+        // On the page's background even on a selected tile: a badge
+        // coloured like the selection would vanish into it.
+        let style = theme.base.patch(style);
         let text = text.to_uppercase();
         let x = area.right().saturating_sub(text.chars().count() as u16);
         buf.set_stringn(x, area.y, text, width, style);

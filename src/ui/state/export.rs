@@ -33,6 +33,8 @@ impl UiState {
                         range: TimeRange { from, to: now + 1 },
                         priorities: Vec::new(),
                         sensors,
+                        events: Vec::new(),
+                        states: Vec::new(),
                     })
             }
             (Screen::Dashboard, Focus::Tiles) => {

@@ -232,11 +232,11 @@ impl UiState {
         Vec::new()
     }
 
-    /// What the export key writes from the journal: its rows over its range,
-    /// narrowed to one priority when that filter is set.
+    /// What the export key writes from the journal: the rows in view, read
+    /// again with the view's filters (sensors, priority, event or state, range).
     pub(super) fn journal_export_view(&self) -> Option<crate::report::View> {
         let view = self.journal.as_ref()?;
-        let (from, to) = view.span(self.clock());
+        let filter = view.filter(self.clock());
         let mut sensors: Vec<String> = view.rows().iter().map(|r| r.sensor.clone()).collect();
         sensors.sort();
         sensors.dedup();
@@ -244,9 +244,14 @@ impl UiState {
             return None;
         }
         Some(crate::report::View::AlarmJournal {
-            range: TimeRange { from, to: to + 1 },
-            priorities: view.priority.into_iter().collect(),
+            range: TimeRange {
+                from: filter.from_ms.unwrap_or(i64::MIN),
+                to: filter.to_ms.unwrap_or(i64::MAX),
+            },
+            priorities: filter.priority.into_iter().collect(),
             sensors,
+            events: filter.event.into_iter().collect(),
+            states: filter.state.into_iter().collect(),
         })
     }
 }
