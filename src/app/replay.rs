@@ -14,8 +14,8 @@ use crate::source::replay::{
     LoadProgress, Player, ReplayCommand, ReplayError, ReplayPlan, ReplayStatus, Speed,
 };
 use crate::source::{Discovery, SourceEvent};
-use crate::store::Writer;
 use crate::store::writer::WriterConfig;
+use crate::store::{Location, Writer};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,7 +34,7 @@ pub struct ReplayOptions {
     /// Start paused (the UI then steps or resumes).
     pub paused: bool,
     /// Also import the files into this history file.
-    pub record: Option<PathBuf>,
+    pub record: Option<Location>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +96,7 @@ pub fn load(
     db: &Path,
 ) -> Result<Vec<FileReport>, ReplayLoadError> {
     let mut progress = Loading::new(files, 1, None);
-    load_reporting(files, options, db, &mut progress)
+    load_reporting(files, options, db.to_path_buf().into(), &mut progress)
 }
 
 /// Counts bytes and rows over every file and pass, and sends the progress
@@ -168,7 +168,7 @@ impl<'a> Loading<'a> {
 fn load_reporting(
     files: &[PathBuf],
     options: &ImportOptions,
-    db: &Path,
+    db: Location,
     loading: &mut Loading,
 ) -> Result<Vec<FileReport>, ReplayLoadError> {
     let store = crate::store::bulk::open(db)?;
@@ -199,9 +199,19 @@ fn load_for_replay(
     let mut loading = Loading::new(&options.files, passes, Some(events));
     loading.stop = Some(stop);
     if let Some(history) = &options.record {
-        load_reporting(&options.files, &options.import, history, &mut loading)?;
+        load_reporting(
+            &options.files,
+            &options.import,
+            history.clone(),
+            &mut loading,
+        )?;
     }
-    let reports = load_reporting(&options.files, &options.import, db, &mut loading)?;
+    let reports = load_reporting(
+        &options.files,
+        &options.import,
+        db.to_path_buf().into(),
+        &mut loading,
+    )?;
     if reports.iter().all(|r| r.written.total() == 0) {
         let first_bad = reports.iter().find_map(|r| r.examples.first().cloned());
         return Err(ReplayLoadError::Empty {
@@ -512,7 +522,7 @@ mod tests {
             to: None,
             speed: Speed::Max,
             paused: true,
-            record: Some(dir.path().join("history.sqlite")),
+            record: Some(dir.path().join("history.sqlite").into()),
         };
         let (events, mut rx) = mpsc::channel(1024);
         let reports = load_for_replay(

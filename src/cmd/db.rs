@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_OK};
 use crate::model::format_ts;
-use crate::store::check::{CheckMode, CheckOutcome, MAX_PROBLEMS, check_file};
+use crate::store::check::{CheckMode, CheckOutcome, MAX_PROBLEMS};
 use crate::store::{Location, Summary};
 use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand};
@@ -12,8 +12,10 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
-    /// Check the history file for damage: prints `ok` (exit 0), or the problems
-    /// SQLite found (exit 2: the file is a bad input file).
+    /// Check the history for damage: prints `ok` (exit 0), or the problems
+    /// found (exit 2: a damaged history is bad input). On a file, SQLite's
+    /// integrity check; on PostgreSQL, the schema, the monthly partitions and,
+    /// when the database has `amcheck`, every index.
     Check(DbCheckArgs),
     /// Size, schema version, sensors, readings and time range of the history
     /// (a file, or a PostgreSQL database).
@@ -53,13 +55,12 @@ pub(super) fn run(command: DbCommand) -> Result<u8> {
 
 fn check(args: &DbCheckArgs) -> Result<u8> {
     let location = existing_history(&args.file)?;
-    let db = super::history::sqlite_only(&location, "db check")?.to_owned();
     let mode = if args.quick {
         CheckMode::Quick
     } else {
         CheckMode::Full
     };
-    match check_file(&db, mode) {
+    match crate::store::check_history(&location, mode) {
         CheckOutcome::Ok => {
             println!("ok");
             Ok(EXIT_OK)
@@ -74,29 +75,48 @@ fn check(args: &DbCheckArgs) -> Result<u8> {
                 ""
             };
             eprintln!(
-                "floorwatch: history file {} is damaged: {} found {at_least}{} problem(s); {}",
-                db.display(),
-                mode.pragma(),
+                "floorwatch: {} is damaged: {} found {at_least}{} problem(s); {}",
+                described(&location),
+                check_name(&location, mode),
                 problems.len(),
-                what_to_do(&db)
+                what_to_do(&location)
             );
             Ok(EXIT_BAD_INPUT)
         }
         CheckOutcome::Failed(why) => Err(anyhow!(
-            "history file {}: {} could not run: {why}",
-            db.display(),
-            mode.pragma()
+            "{}: {} could not run: {why}",
+            described(&location),
+            check_name(&location, mode)
         )),
     }
 }
 
-/// The advice for a damaged file.
-fn what_to_do(db: &Path) -> String {
-    format!(
-        "restore it from a backup, or salvage what is readable with \
-         `sqlite3 {} .recover | sqlite3 recovered.sqlite`",
-        db.display()
-    )
+fn described(location: &Location) -> String {
+    match location.sqlite_path() {
+        Some(db) => format!("history file {}", db.display()),
+        None => format!("history {location}"),
+    }
+}
+
+fn check_name(location: &Location, mode: CheckMode) -> &'static str {
+    match location {
+        Location::Sqlite(_) => mode.pragma(),
+        Location::Postgres(_) => "the schema and index check",
+    }
+}
+
+/// The advice for a damaged history.
+fn what_to_do(location: &Location) -> String {
+    match location.sqlite_path() {
+        Some(db) => format!(
+            "restore it from a backup, or salvage what is readable with \
+             `sqlite3 {} .recover | sqlite3 recovered.sqlite`",
+            db.display()
+        ),
+        None => {
+            "`floorwatch db migrate` repairs an old schema; REINDEX repairs a damaged index".into()
+        }
+    }
 }
 
 fn migrate(args: &DbFileArgs) -> Result<u8> {

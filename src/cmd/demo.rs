@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct DemoArgs {
-    /// Keep the demo's history in this file (default: a temporary file).
+    /// Keep the demo's history in this file or postgres:// url (default: a temporary file).
     #[arg(long)]
     pub db: Option<PathBuf>,
     /// No screen: log status lines to stderr.
@@ -28,13 +28,10 @@ pub(super) fn run(args: DemoArgs, verbose: u8) -> Result<u8> {
     let _guard = crate::logging::init(mode, verbose);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let (db, temp) = match args.db {
-        Some(db) => {
-            let db = super::history::location(Some(&db), None)?;
-            (super::history::sqlite_only(&db, "demo")?.to_owned(), None)
-        }
+        Some(db) => (super::history::location(Some(&db), None)?, None),
         None => {
             let dir = temp_dir()?;
-            (dir.join("demo-history.sqlite"), Some(dir))
+            (dir.join("demo-history.sqlite").into(), Some(dir))
         }
     };
     let result = runtime.block_on(async {
@@ -43,7 +40,7 @@ pub(super) fn run(args: DemoArgs, verbose: u8) -> Result<u8> {
         if args.ascii {
             config.ui.ascii = Some(true);
         }
-        let result = super::run::run_async(config, db.into(), args.headless).await;
+        let result = super::run::run_async(config, db, args.headless).await;
         services.stop();
         result
     });

@@ -23,13 +23,3 @@ pub(crate) fn existing(db_arg: Option<&Path>, history: Option<&History>) -> Resu
     }
     Ok(location)
 }
-
-/// What a command cannot do on PostgreSQL yet: bad usage (exit 2).
-pub(crate) fn sqlite_only<'l>(location: &'l Location, what: &str) -> Result<&'l Path> {
-    location.sqlite_path().ok_or_else(|| {
-        BadInput(format!(
-            "{what} is not supported on PostgreSQL yet (history {location})"
-        ))
-        .into()
-    })
-}

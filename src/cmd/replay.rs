@@ -32,7 +32,7 @@ pub struct ReplayArgs {
     /// Also import the files into the history (replay never touches it otherwise)
     #[arg(long)]
     pub record: bool,
-    /// History file for --record [default: history.sqlite in the data dir, or [history] path]
+    /// History for --record: a file or a postgres:// url [default: history.sqlite in the data dir, or [history] url/path]
     #[arg(long, env = "FLOORWATCH_DB")]
     pub db: Option<PathBuf>,
     /// No screen: log the replay's status lines to stderr and exit when it ends
@@ -72,11 +72,10 @@ pub(super) fn run(args: ReplayArgs, verbose: u8) -> Result<u8> {
         .map(|t| parse_time_arg(t, tz, "--to"))
         .transpose()?;
     let record = match args.record {
-        true => {
-            let db =
-                super::history::location(args.db.as_deref(), config.as_ref().map(|c| &c.history))?;
-            Some(super::history::sqlite_only(&db, "replay --record")?.to_owned())
-        }
+        true => Some(super::history::location(
+            args.db.as_deref(),
+            config.as_ref().map(|c| &c.history),
+        )?),
         false => None,
     };
     let options = ReplayOptions {

@@ -309,7 +309,11 @@ fn write_chunks(
     let mut ids: Vec<i64> = Vec::new();
     let mut rows = Vec::with_capacity(SORT_CHUNK + 1024);
     let mut since_commit = 0u64;
-    loader.begin()?;
+    let begin = |loader: &mut BulkLoader<'_>| match one_transaction {
+        true => loader.begin(),
+        false => loader.begin_chunked(),
+    };
+    begin(loader)?;
     for parsed in rx {
         let chunk = match parsed {
             Parsed::Chunk(chunk) => chunk,
@@ -331,7 +335,7 @@ fn write_chunks(
         since_commit += rows.len() as u64;
         if !one_transaction && since_commit >= options.commit_every {
             loader.commit()?;
-            loader.begin()?;
+            begin(loader)?;
             since_commit = 0;
         }
         if progress(chunk.progress).is_break() {

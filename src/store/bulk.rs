@@ -133,8 +133,22 @@ macro_rules! on_loader {
 }
 
 impl BulkLoader<'_> {
+    /// Opens an all-or-nothing load: nothing is stored until [`Self::commit`].
+    /// On PostgreSQL, writers' batches wait while it is open.
     pub fn begin(&mut self) -> Result<()> {
         on_loader!(self, l => l.begin())
+    }
+
+    /// Opens a load whose rows may be stored as they are written (what
+    /// [`Self::commit`] keeps at the latest). On PostgreSQL each
+    /// [`Self::write_rows`] commits on its own, so that loads and writers
+    /// writing the same readings at once never deadlock; SQLite, with one
+    /// writer at a time, keeps one transaction until commit.
+    pub fn begin_chunked(&mut self) -> Result<()> {
+        match self {
+            BulkLoader::Sqlite(l) => l.begin(),
+            BulkLoader::Postgres(l) => l.begin_chunked(),
+        }
     }
 
     pub fn commit(&mut self) -> Result<()> {

@@ -93,6 +93,15 @@ pub fn migrate(location: &Location) -> Result<i64> {
     }
 }
 
+/// Checks the history for damage: SQLite's integrity check on a file; the
+/// schema, partitions and (with `amcheck`) indexes on PostgreSQL.
+pub fn check_history(location: &Location, mode: CheckMode) -> CheckOutcome {
+    match location {
+        Location::Sqlite(path) => check::check_file(path, mode),
+        Location::Postgres(pg) => postgres::check::check(pg, mode),
+    }
+}
+
 /// The schema version this build writes for the location's backend.
 pub fn supported_version(location: &Location) -> i64 {
     match location {

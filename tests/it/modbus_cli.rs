@@ -2,61 +2,10 @@
 //! the real binaries over loopback TCP; and the demo's Modbus sensors.
 
 use crate::common;
+use common::process::Process;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
-
-const WAIT: Duration = Duration::from_secs(30);
-
-struct Process {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Process {
-    fn start(args: &[&str]) -> Process {
-        let mut child = Command::new(common::floorwatch_bin())
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let lines = common::stderr_lines(&mut child);
-        Process { child, lines }
-    }
-
-    /// The first stderr line containing `needle` (bounded wait).
-    fn line_with(&self, needle: &str) -> String {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(WAIT)
-                .unwrap_or_else(|_| panic!("no stderr line containing {needle:?}"));
-            if line.contains(needle) {
-                return line;
-            }
-        }
-    }
-
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        self.child.wait().unwrap()
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use std::process::Command;
 
 fn value_of(db: &Path, sensor: &str) -> (i64, f64) {
     let conn = rusqlite::Connection::open(db).unwrap();
@@ -134,14 +83,8 @@ fn the_recorder_polls_the_simulator_and_stores_its_values() {
     let (_, running) = value_of(&db, "plc.running");
     assert_eq!(running, 1.0);
 
-    let summary = {
-        let status = Command::new("kill")
-            .args(["-TERM", &simulator.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        simulator.line_with("simulator stopped")
-    };
+    simulator.signal_term();
+    let summary = simulator.line_with("simulator stopped");
     // `function codes: {1: n, 2: n, 3: n, 4: n}` — reads only.
     let codes = summary
         .split("function codes: {")

@@ -275,3 +275,77 @@ time_format = "ms"
     assert_eq!(exports[0].lines().count(), 361, "{}", exports[0]);
     assert_eq!(exports[1], exports[0]);
 }
+
+#[test]
+fn replay_record_stores_into_postgresql_what_import_stores_into_sqlite() {
+    let Some(pg) = common::postgres() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = dir.path().join("h.sqlite");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/factory_day.csv");
+    import(sqlite.as_os_str(), &fixture);
+    let replayed = floorwatch(&[
+        "replay".as_ref(),
+        "--headless".as_ref(),
+        "--speed".as_ref(),
+        "max".as_ref(),
+        "--record".as_ref(),
+        "--db".as_ref(),
+        pg.url().as_ref(),
+        fixture.as_os_str(),
+    ]);
+    ok(replayed);
+    assert_eq!(
+        export_readings(pg.url().as_ref()),
+        export_readings(sqlite.as_os_str())
+    );
+}
+
+fn db_check(db: &str) -> Output {
+    floorwatch(&[
+        "db".as_ref(),
+        "check".as_ref(),
+        "--db".as_ref(),
+        db.as_ref(),
+    ])
+}
+
+#[test]
+fn db_check_on_postgresql_checks_partitions_and_indexes() {
+    let Some(pg) = common::postgres() else { return };
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/factory_day.csv");
+    import(pg.url().as_ref(), &fixture);
+    // amcheck lives in the test's schema, so it goes with it.
+    pg.query_i64("CREATE EXTENSION IF NOT EXISTS amcheck; SELECT 1")
+        .unwrap();
+    assert_eq!(ok(db_check(pg.url())).trim(), "ok");
+
+    pg.query_i64("CREATE TABLE readings_2030_01 (LIKE readings); SELECT 1")
+        .unwrap();
+    let damaged = db_check(pg.url());
+    assert_eq!(damaged.status.code(), Some(2), "{}", stderr(&damaged));
+    let problems = String::from_utf8_lossy(&damaged.stdout);
+    assert!(
+        problems.contains("partition readings_2030_01 is not attached to readings"),
+        "{problems}"
+    );
+    assert!(
+        stderr(&damaged).contains("1 problem(s)"),
+        "{}",
+        stderr(&damaged)
+    );
+}
+
+#[cfg(feature = "demo")]
+#[test]
+fn the_demo_records_into_postgresql() {
+    let Some(pg) = common::postgres() else { return };
+    let demo = common::process::Process::start(&["demo", "--headless", "--db", pg.url()]);
+    demo.line_with("Modbus link connected");
+    demo.line_with("stored=");
+    demo.line_with("stored=");
+    assert!(demo.terminate().success());
+    let stored = pg
+        .query_i64("SELECT count(*) FROM readings r JOIN sensors s USING (sensor_id) WHERE s.tag = 'main.power'")
+        .unwrap();
+    assert!(stored[0] >= 1, "{stored:?}");
+}

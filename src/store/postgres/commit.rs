@@ -3,6 +3,7 @@
 //! and alarm journal rows; `Ok` only once it has committed.
 
 use super::location_err;
+use super::schema::{LOAD_LOCK, ensure_partitions_apart};
 use super::upsert::{self, CREATE_STAGING};
 use super::{PgConn, wait};
 use crate::model::{TimestampMs, now_ms};
@@ -10,8 +11,11 @@ use crate::store::Result;
 use crate::store::location::PgLocation;
 use crate::store::rows::AlarmEventRow;
 use crate::store::writer::{Outcome, Pending};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use tokio_postgres::Transaction;
+
+/// Far enough ahead to fall in the next month whatever the day.
+const NEXT_MONTH_MS: TimestampMs = 32 * 24 * 3_600_000;
 
 type PgResult<T> = std::result::Result<T, tokio_postgres::Error>;
 
@@ -30,6 +34,8 @@ const INSERT_ALARM: &str = "INSERT INTO alarm_events(ts, sensor, condition, even
 pub struct PgWriter {
     conn: PgConn,
     ids: HashMap<String, i64>,
+    /// Months whose partition exists.
+    months: HashSet<String>,
 }
 
 impl PgWriter {
@@ -43,18 +49,31 @@ impl PgWriter {
                     .collect()
             })
             .map_err(|e| conn.err(e))?;
-        Ok(PgWriter { conn, ids })
+        Ok(PgWriter {
+            conn,
+            ids,
+            months: HashSet::new(),
+        })
     }
 
     pub fn describe(&self) -> String {
         self.conn.describe()
     }
 
-    /// Writes `pending` in one transaction. The sensor keys created are
-    /// learnt only once it has committed.
+    /// Writes `pending` in one transaction (its months' partitions are
+    /// created before, apart). The sensor keys created are learnt only once
+    /// it has committed.
     pub fn write(&mut self, pending: &Pending) -> Result<Outcome> {
         let location = self.conn.location.clone();
+        // The month after next too: live data then never waits for a new
+        // month's partition at the turn of the month.
+        let ahead = now_ms().saturating_add(NEXT_MONTH_MS);
+        let stamps = pending.readings.iter().map(|r| r.ts).chain([ahead]);
+        ensure_partitions_apart(&self.conn.client, &mut self.months, stamps)
+            .map_err(location_err(&location))?;
         let tx = wait(self.conn.client.transaction()).map_err(location_err(&location))?;
+        wait(tx.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&LOAD_LOCK]))
+            .map_err(location_err(&location))?;
         let mut new_ids = HashMap::new();
         let outcome =
             write_batch(&tx, &self.ids, &mut new_ids, pending).map_err(location_err(&location))?;

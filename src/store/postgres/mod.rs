@@ -6,6 +6,7 @@
 //! inside or outside a tokio runtime.
 
 pub(crate) mod bulk;
+pub mod check;
 pub(crate) mod commit;
 pub(crate) mod query;
 pub(crate) mod schema;

@@ -2,15 +2,15 @@
 //! in `schema_version`, applied at start under an advisory lock (so consoles
 //! starting together migrate once). Readings are range-partitioned by month
 //! on `ts` (Unix ms, UTC); the months a batch writes are created before its
-//! rows go in ([`ensure_partitions`]), and a DEFAULT partition takes anything
+//! rows go in ([`ensure_partitions_apart`]), and a DEFAULT partition takes anything
 //! outside them.
 
 use super::{PgConn, wait};
 use crate::model::TimestampMs;
 use crate::store::{Result, StoreError};
 use chrono::{Datelike, NaiveDate};
-use std::collections::BTreeSet;
-use tokio_postgres::GenericClient;
+use std::collections::{BTreeSet, HashSet};
+use tokio_postgres::{Client, GenericClient};
 
 /// Each entry upgrades from version `index` to `index + 1`. Append only.
 const MIGRATIONS: &[&str] = &[
@@ -143,12 +143,34 @@ fn month_of(ts: TimestampMs) -> Option<Month> {
     })
 }
 
-/// Creates (if missing) the partition of every month `stamps` fall in, in
-/// the caller's transaction.
-pub(crate) fn ensure_partitions(
-    tx: &tokio_postgres::Client,
+/// The partition bound PostgreSQL shows (`pg_get_expr`) for the month a
+/// partition's name (`readings_YYYY_MM`) says.
+pub(crate) fn partition_bound_of(name: &str) -> Option<String> {
+    let (year, month) = name.strip_prefix("readings_")?.split_once('_')?;
+    let first = NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, 1)?;
+    let m = month_of(first.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis())?;
+    Some(format!("FOR VALUES FROM ('{}') TO ('{}')", m.from, m.to))
+}
+
+/// Taken shared by every transaction that writes readings (a writer's
+/// batch, a chunk of an import) and exclusively by partition creation and by
+/// an all-or-nothing import. Creating a partition locks all of `readings`,
+/// and an all-or-nothing import writes in many statements whose keys are not
+/// in one order: either could otherwise deadlock with batches in flight.
+/// Batches (one key-ordered upsert each) only share it.
+pub(crate) const LOAD_LOCK: i64 = 0x666c_6f6f_726c_6f61;
+
+/// How long partition creation waits for batches in flight and readers
+/// before it gives way and tries again: while it waits, new batches and
+/// readers queue behind it.
+const DDL_LOCK_TIMEOUT: &str = "2s";
+const DDL_ATTEMPTS: u32 = 30;
+
+/// The months `stamps` fall in, without those in `known`.
+fn months_missing(
     stamps: impl IntoIterator<Item = TimestampMs>,
-) -> std::result::Result<(), tokio_postgres::Error> {
+    known: &HashSet<String>,
+) -> BTreeSet<Month> {
     let mut last: Option<Month> = None;
     let mut months = BTreeSet::new();
     for ts in stamps {
@@ -156,14 +178,86 @@ pub(crate) fn ensure_partitions(
             continue;
         }
         last = month_of(ts);
-        months.extend(last.clone());
+        months.extend(last.clone().filter(|m| !known.contains(&m.name)));
     }
+    months
+}
+
+fn create_sql(months: &BTreeSet<Month>) -> String {
+    let mut sql = String::new();
     for Month { name, from, to } in months {
         // Names and bounds are ours (digits only): no user text in the DDL.
-        wait(tx.batch_execute(&format!(
-            "CREATE TABLE IF NOT EXISTS {name} PARTITION OF readings FOR VALUES FROM ({from}) TO ({to})"
-        )))?;
+        sql.push_str(&format!(
+            "CREATE TABLE IF NOT EXISTS {name} PARTITION OF readings FOR VALUES FROM ({from}) TO ({to});"
+        ));
     }
+    sql
+}
+
+/// Creates the partition of every month `stamps` fall in that `known` does
+/// not hold yet, in a short transaction of its own, holding [`LOAD_LOCK`]
+/// exclusively: creating a partition locks all of `readings`, so it never
+/// happens inside a batch, and waits for the batches in flight to end. Call
+/// with no transaction open. `known` learns the months.
+pub(crate) fn ensure_partitions_apart(
+    client: &Client,
+    known: &mut HashSet<String>,
+    stamps: impl IntoIterator<Item = TimestampMs>,
+) -> std::result::Result<(), tokio_postgres::Error> {
+    let months = months_missing(stamps, known);
+    if months.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "BEGIN; SET LOCAL lock_timeout = '{DDL_LOCK_TIMEOUT}';
+         SELECT pg_advisory_xact_lock({LOAD_LOCK}); {} COMMIT;",
+        create_sql(&months)
+    );
+    let mut attempt = 1;
+    loop {
+        match wait(client.batch_execute(&sql)) {
+            Ok(()) => break,
+            Err(e) => {
+                wait(client.batch_execute("ROLLBACK"))?;
+                if attempt >= DDL_ATTEMPTS || !gave_way(&e) {
+                    return Err(e);
+                }
+                tracing::debug!(
+                    attempt,
+                    "creating partitions gave way to other sessions: {e}"
+                );
+                attempt += 1;
+            }
+        }
+    }
+    known.extend(months.into_iter().map(|m| m.name));
+    Ok(())
+}
+
+/// A lock wait that timed out, or a deadlock PostgreSQL broke by aborting
+/// this transaction: worth another try.
+fn gave_way(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    e.code().is_some_and(|c| {
+        *c == SqlState::LOCK_NOT_AVAILABLE || *c == SqlState::T_R_DEADLOCK_DETECTED
+    })
+}
+
+/// Creates (if missing) the partition of every month `stamps` fall in, in
+/// the caller's transaction (an all-or-nothing load, which holds
+/// [`LOAD_LOCK`] so that no writer's batch waits on what it locks). `known`
+/// learns the months: the transaction's own set, as a rollback takes them back.
+pub(crate) fn ensure_partitions_within(
+    tx: &Client,
+    known: &mut HashSet<String>,
+    stamps: impl IntoIterator<Item = TimestampMs>,
+) -> std::result::Result<(), tokio_postgres::Error> {
+    let months = months_missing(stamps, known);
+    if months.is_empty() {
+        return Ok(());
+    }
+    wait(tx.batch_execute(&create_sql(&months)))?;
+    known.extend(months.into_iter().map(|m| m.name));
     Ok(())
 }
 
@@ -181,5 +275,15 @@ mod tests {
         assert_eq!(month_of(m.to - 1).unwrap().name, "readings_2025_10");
         assert_eq!(month_of(0).unwrap().name, "readings_1970_01");
         assert_eq!(month_of(i64::MAX), None);
+    }
+
+    #[test]
+    fn a_partition_name_gives_its_month_bounds() {
+        assert_eq!(
+            partition_bound_of("readings_2025_10").as_deref(),
+            Some("FOR VALUES FROM ('1759276800000') TO ('1761955200000')")
+        );
+        assert_eq!(partition_bound_of("readings_2025_13"), None);
+        assert_eq!(partition_bound_of("readings_default"), None);
     }
 }

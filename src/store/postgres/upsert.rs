@@ -5,7 +5,6 @@
 //! batch) with another value or quality is updated (the later row wins);
 //! one with the same value and quality is a duplicate.
 
-use super::schema::ensure_partitions;
 use super::wait;
 use crate::store::bulk::{BulkRow, WriteCounts};
 use tokio_postgres::Client;
@@ -39,12 +38,14 @@ const UPSERT: &str = "INSERT INTO readings (sensor_id, ts, value, quality)
  ON CONFLICT (sensor_id, ts) DO UPDATE SET value = EXCLUDED.value, quality = EXCLUDED.quality
  WHERE (readings.value, readings.quality) IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.quality)";
 
-/// Writes `rows` and counts what each did, in the transaction open on `tx`.
+/// Writes `rows` and counts what each did, in the transaction open on `tx`;
+/// the partitions of their months must exist. The upsert takes its row
+/// locks in (sensor, ts) order, so batches of one statement each never
+/// deadlock with one another.
 pub(crate) fn write_rows(tx: &Client, rows: &[BulkRow]) -> PgResult<WriteCounts> {
     if rows.is_empty() {
         return Ok(WriteCounts::default());
     }
-    ensure_partitions(tx, rows.iter().map(|r| r.ts))?;
     wait(tx.execute("TRUNCATE floorwatch_staging", &[]))?;
     wait(copy_in(tx, rows))?;
     let counts = wait(tx.query_one(COUNT, &[]))?;

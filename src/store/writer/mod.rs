@@ -22,7 +22,7 @@ use super::rows::AlarmEventRow;
 use super::sqlite::commit::SqliteWriter;
 use super::{Result, StoreError};
 use crate::model::{Reading, SensorMeta, TimestampMs, now_ms};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -261,19 +261,23 @@ impl Pending {
         self.alarms.clear();
     }
 
-    /// Upserts the batch's sensors, then keys every reading by its sensor
-    /// (creating the sensors not known yet), in the order received. `upsert`
-    /// takes (tag, name, unit, group) and gives the key; `new_ids` learns the
-    /// keys it gave, which the caller adds to `ids` once it has committed.
+    /// Upserts the batch's sensors and creates those of its readings not
+    /// known yet, in tag order (so that concurrent batches on a database
+    /// server take their sensor locks in one order), then keys every reading
+    /// by its sensor, in the order received. `upsert` takes (tag, name, unit,
+    /// group) and gives the key; `new_ids` learns the keys it gave, which the
+    /// caller adds to `ids` once it has committed.
     pub(crate) fn keyed_rows<E>(
         &self,
         ids: &HashMap<String, i64>,
         new_ids: &mut HashMap<String, i64>,
         mut upsert: impl FnMut(&str, &str, &str, &str) -> std::result::Result<i64, E>,
     ) -> std::result::Result<Vec<BulkRow>, E> {
-        for meta in &self.sensors {
-            let tag = meta.id.as_str();
-            let id = upsert(tag, &meta.name, &meta.unit, &meta.group)?;
+        for (tag, meta) in self.sensors_to_upsert(ids) {
+            let id = match meta {
+                Some(meta) => upsert(tag, &meta.name, &meta.unit, &meta.group)?,
+                None => upsert(tag, tag, "", "")?,
+            };
             new_ids.insert(tag.to_owned(), id);
         }
         let mut rows = Vec::with_capacity(self.readings.len());
@@ -283,14 +287,9 @@ impl Pending {
             let sensor_id = match last {
                 Some((last_tag, id)) if last_tag == tag => id,
                 _ => {
-                    let id = match ids.get(tag).or_else(|| new_ids.get(tag)) {
-                        Some(id) => *id,
-                        None => {
-                            let id = upsert(tag, tag, "", "")?;
-                            new_ids.insert(tag.to_owned(), id);
-                            id
-                        }
-                    };
+                    // Every tag is in one of the two: unknown ones were just created.
+                    let id = new_ids.get(tag).or_else(|| ids.get(tag)).copied();
+                    let id = id.unwrap_or_default();
                     last = Some((tag, id));
                     id
                 }
@@ -303,6 +302,28 @@ impl Pending {
             });
         }
         Ok(rows)
+    }
+
+    /// The batch's sensor metadata (the last of each tag) and the tags of its
+    /// readings that `ids` lacks, by tag.
+    fn sensors_to_upsert<'a>(
+        &'a self,
+        ids: &HashMap<String, i64>,
+    ) -> BTreeMap<&'a str, Option<&'a SensorMeta>> {
+        let mut upserts: BTreeMap<&str, Option<&SensorMeta>> = self
+            .sensors
+            .iter()
+            .map(|meta| (meta.id.as_str(), Some(meta)))
+            .collect();
+        let mut last = None;
+        for r in &self.readings {
+            let tag = r.sensor.as_str();
+            if last != Some(tag) && !ids.contains_key(tag) {
+                upserts.entry(tag).or_insert(None);
+            }
+            last = Some(tag);
+        }
+        upserts
     }
 }
 
