@@ -57,6 +57,7 @@ mod mqtt_slow_store;
 mod mqtt_tls;
 mod mqtt_values;
 mod no_loss;
+mod postgres_faults;
 mod postgres_history;
 mod replay_console;
 mod restart_dashboard;

@@ -2,14 +2,13 @@
 //! its sensor upserts, readings (binary COPY into staging, then the upsert)
 //! and alarm journal rows; `Ok` only once it has committed.
 
-use super::location_err;
 use super::upsert::{self, CREATE_STAGING};
-use super::{PgConn, wait};
+use super::{PgConn, pg_error, wait};
 use crate::model::{TimestampMs, now_ms};
-use crate::store::Result;
 use crate::store::location::PgLocation;
 use crate::store::rows::AlarmEventRow;
 use crate::store::writer::{Outcome, Pending};
+use crate::store::{Result, StoreError};
 use std::collections::HashMap;
 use tokio_postgres::Transaction;
 
@@ -26,46 +25,112 @@ pub(crate) const UPSERT_SENSOR: &str = "INSERT INTO sensors(tag, name, unit, grp
 const INSERT_ALARM: &str = "INSERT INTO alarm_events(ts, sensor, condition, event, state, value,
      priority, operator, comment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
-/// The writer's connection, and the sensor keys it knows.
+/// Added to the writer's `application_name` (`floorwatch-writer`, or the
+/// url's `application_name` + `-writer`), so its session can be found in
+/// `pg_stat_activity`.
+pub const WRITER_ROLE: &str = "-writer";
+
+/// The writer's connection (absent while the server cannot be reached), and
+/// the sensor keys it knows. The keys stay valid across reconnects: they are
+/// the database's.
 pub struct PgWriter {
-    conn: PgConn,
+    location: PgLocation,
+    session: Option<PgConn>,
     ids: HashMap<String, i64>,
 }
 
 impl PgWriter {
+    /// Connects, migrates and prepares the session; any failure is an error.
     pub fn open(location: &PgLocation) -> Result<Self> {
-        let conn = PgConn::open(location)?;
+        let mut writer = PgWriter {
+            location: location.clone(),
+            session: None,
+            ids: HashMap::new(),
+        };
+        writer.connect()?;
+        Ok(writer)
+    }
+
+    /// As [`PgWriter::open`], but a server that cannot be reached (yet) is
+    /// not an error: the writer starts without a connection, and the error
+    /// is returned beside it; every commit attempt then tries to connect.
+    pub fn start(location: &PgLocation) -> Result<(Self, Option<StoreError>)> {
+        match Self::open(location) {
+            Ok(writer) => Ok((writer, None)),
+            Err(e) if e.is_transient() => {
+                let writer = PgWriter {
+                    location: location.clone(),
+                    session: None,
+                    ids: HashMap::new(),
+                };
+                Ok((writer, Some(e)))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether the writer has a live connection.
+    pub fn connected(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| !s.client.is_closed())
+    }
+
+    /// Connects when there is no live connection: migrates, creates the
+    /// session's staging table and learns the sensor keys.
+    pub fn connect(&mut self) -> Result<()> {
+        if self.connected() {
+            return Ok(());
+        }
+        self.session = None;
+        let conn = PgConn::open_as(&self.location, WRITER_ROLE)?;
         wait(conn.client.batch_execute(CREATE_STAGING)).map_err(|e| conn.err(e))?;
-        let ids = wait(conn.client.query("SELECT tag, sensor_id FROM sensors", &[]))
-            .and_then(|rows| {
-                rows.iter()
-                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-                    .collect()
-            })
-            .map_err(|e| conn.err(e))?;
-        Ok(PgWriter { conn, ids })
+        let ids: Vec<(String, i64)> =
+            wait(conn.client.query("SELECT tag, sensor_id FROM sensors", &[]))
+                .and_then(|rows| {
+                    rows.iter()
+                        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                        .collect()
+                })
+                .map_err(|e| conn.err(e))?;
+        self.ids.extend(ids);
+        self.session = Some(conn);
+        Ok(())
     }
 
     pub fn describe(&self) -> String {
-        self.conn.describe()
+        self.location.to_string()
     }
 
-    /// Writes `pending` in one transaction. The sensor keys created are
-    /// learnt only once it has committed.
+    /// Writes `pending` in one transaction (connecting first if needed). The
+    /// sensor keys created are learnt only once it has committed. A
+    /// connection lost on the way is dropped: the next call reconnects, and
+    /// the caller retries the same batch, which the upsert on (sensor, ts)
+    /// makes idempotent even when the lost commit had in fact gone through.
     pub fn write(&mut self, pending: &Pending) -> Result<Outcome> {
-        let location = self.conn.location.clone();
-        let tx = wait(self.conn.client.transaction()).map_err(location_err(&location))?;
-        let mut new_ids = HashMap::new();
-        let outcome =
-            write_batch(&tx, &self.ids, &mut new_ids, pending).map_err(location_err(&location))?;
-        wait(tx.commit()).map_err(location_err(&location))?;
-        self.ids.extend(new_ids);
-        Ok(outcome)
+        self.connect()?;
+        let Some(conn) = self.session.as_mut() else {
+            return Err(StoreError::WriterGone);
+        };
+        match write_in_transaction(conn, &self.ids, pending) {
+            Ok((outcome, new_ids)) => {
+                self.ids.extend(new_ids);
+                Ok(outcome)
+            }
+            Err(e) => {
+                if connection_lost(&conn.client, &e) {
+                    tracing::warn!(history = %self.location, "PostgreSQL connection lost; reconnecting");
+                    self.session = None;
+                }
+                Err(pg_error(&self.location, e))
+            }
+        }
     }
 
     /// Deletes readings older than `cutoff`, at most `per_sensor` per sensor.
     pub(crate) fn delete_older_than(&self, cutoff: TimestampMs, per_sensor: u32) -> Result<u64> {
-        wait(self.conn.client.execute(
+        let Some(conn) = &self.session else {
+            return Ok(0);
+        };
+        wait(conn.client.execute(
             "DELETE FROM readings r USING (
                  SELECT s.sensor_id, old.ts FROM sensors s CROSS JOIN LATERAL (
                      SELECT ts FROM readings WHERE sensor_id = s.sensor_id AND ts < $1
@@ -73,7 +138,36 @@ impl PgWriter {
              WHERE r.sensor_id = d.sensor_id AND r.ts = d.ts",
             &[&cutoff, &i64::from(per_sensor)],
         ))
-        .map_err(|e| self.conn.err(e))
+        .map_err(|e| conn.err(e))
+    }
+}
+
+/// One transaction: the batch's rows and the sensor keys it created.
+fn write_in_transaction(
+    conn: &mut PgConn,
+    ids: &HashMap<String, i64>,
+    pending: &Pending,
+) -> PgResult<(Outcome, HashMap<String, i64>)> {
+    let tx = wait(conn.client.transaction())?;
+    let mut new_ids = HashMap::new();
+    let outcome = write_batch(&tx, ids, &mut new_ids, pending)?;
+    wait(tx.commit())?;
+    Ok((outcome, new_ids))
+}
+
+/// Whether `error` ended the session (so reconnecting may help): the socket
+/// closed or failed, or the server ended the session (class 57P: admin
+/// shutdown or `pg_terminate_backend`; class 08: connection exception).
+fn connection_lost(client: &tokio_postgres::Client, error: &tokio_postgres::Error) -> bool {
+    if client.is_closed() || error.is_closed() {
+        return true;
+    }
+    match error.as_db_error() {
+        Some(db) => {
+            let code = db.code().code();
+            code.starts_with("57P") || code.starts_with("08")
+        }
+        None => true,
     }
 }
 

@@ -46,6 +46,7 @@ pub fn machine_tool(program: &str) -> bool {
     }
     found
 }
+pub mod pg_instance;
 pub mod tmux;
 pub mod tui;
 
