@@ -240,4 +240,91 @@ mod tests {
         let reader = crate::store::HistoryReader::open(&h.location).unwrap();
         assert_eq!(reader.total_readings().unwrap(), 5);
     }
+
+    fn batch(from: i64, to: i64) -> Pending {
+        Pending {
+            readings: (from..to)
+                .map(|i| Reading::good("a", i, i as f64))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Ends the writer's session as `pg_terminate_backend` from an operator
+    /// would; the number of sessions ended.
+    fn terminate(scratch: &super::super::scratch::Scratch, app: &str) -> Vec<i64> {
+        let sql = format!(
+            "SELECT count(pg_terminate_backend(pid))::bigint FROM pg_stat_activity
+             WHERE application_name = '{app}{WRITER_ROLE}'"
+        );
+        scratch.query_i64(&sql).unwrap()
+    }
+
+    #[test]
+    fn a_session_ended_by_the_server_is_reconnected_and_a_batch_retried_after_an_unknown_commit_counts_as_duplicates()
+     {
+        let scratch = match super::super::scratch::Scratch::create() {
+            Ok(scratch) => scratch,
+            Err(e) => {
+                let required = std::env::var("FLOORWATCH_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
+                assert!(!required, "PostgreSQL is required: {e}");
+                eprintln!("skipped on PostgreSQL: {e}");
+                return;
+            }
+        };
+        let app = format!("fwunit{}", std::process::id());
+        let url = format!("{}&application_name={app}", scratch.url());
+        let location = PgLocation::parse(&url, None).unwrap();
+        let mut writer = PgWriter::open(&location).unwrap();
+        assert_eq!(writer.write(&batch(0, 10)).unwrap().stored, 10);
+
+        assert_eq!(terminate(&scratch, &app), vec![1]);
+        // The next write finds the session gone (at once, or when it fails)
+        // and the one after it runs on a new session.
+        let outcome = writer
+            .write(&batch(10, 20))
+            .or_else(|_| writer.write(&batch(10, 20)))
+            .unwrap();
+        assert_eq!(outcome.stored, 10);
+        assert!(writer.connected());
+
+        // A batch whose commit went through unseen, sent again: nothing new.
+        let again = writer.write(&batch(10, 20)).unwrap();
+        assert_eq!((again.stored, again.duplicates), (0, 10));
+        assert_eq!(
+            scratch.query_i64("SELECT count(*) FROM readings").unwrap(),
+            vec![20]
+        );
+    }
+
+    #[test]
+    fn a_server_not_reachable_at_start_is_retried_and_shown_as_reconnecting() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let down = PgLocation::parse(&format!("postgres://u@127.0.0.1:{port}/db"), None).unwrap();
+        let (mut writer, why) = PgWriter::start(&down).unwrap();
+        assert!(!writer.connected());
+        let why = why.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            why.contains(&format!("127.0.0.1:{port} unreachable")),
+            "{why}"
+        );
+        assert!(writer.write(&batch(0, 1)).unwrap_err().is_transient());
+
+        let config = crate::store::writer::WriterConfig {
+            shutdown_grace: std::time::Duration::ZERO,
+            ..Default::default()
+        };
+        let location = crate::store::Location::Postgres(Box::new(down));
+        let (thread, handle) = crate::store::Writer::spawn(location, config).unwrap();
+        let stats = handle.stats();
+        assert!(stats.reconnecting, "{stats:?}");
+        assert!(stats.failing.unwrap_or_default().contains("unreachable"));
+        drop(handle);
+        thread.give_up_after_grace();
+        let stopped = thread.join().unwrap();
+        assert_eq!(stopped.rows_committed, 0, "nothing held, nothing lost");
+    }
 }

@@ -49,7 +49,10 @@ pub struct StoreStats {
     /// New rows inserted into the history.
     pub stored: u64,
     /// Readings already in the history with the same sensor, time, value and
-    /// quality (a re-delivery): nothing changed.
+    /// quality (a re-delivery): nothing changed. This includes a batch
+    /// retried after its server connection was lost while committing, when
+    /// that commit had in fact gone through: its readings were not counted
+    /// then (the outcome was unknown) and count here on the retry.
     pub duplicates: u64,
     /// Readings for a sensor and time already stored with another value or
     /// quality: the later one replaced it.
@@ -459,6 +462,8 @@ impl WriterState {
                 s.reconnecting = reconnecting;
             });
             match self.after_failure(delay) {
+                // Only a connection was missing: nothing is lost by stopping.
+                Retry::GiveUp if self.pending.is_empty() => return Ok(()),
                 Retry::GiveUp => return Err(self.abandon(error)),
                 Retry::Again(wait) => {
                     tracing::error!(
