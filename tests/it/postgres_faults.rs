@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Arc;
 
 fn floorwatch(args: &[&OsStr]) -> Output {
     Command::new(common::floorwatch_bin())
@@ -360,4 +361,141 @@ fn tls_require_encrypts_and_the_server_refuses_plain_connections() {
         "{}",
         stderr(&plain)
     );
+}
+
+/// Readings `from..to` of one sensor, one a second.
+fn seq(from: i64, to: i64) -> Vec<Reading> {
+    (from..to)
+        .map(|i| Reading::good("line.seq", 1_759_406_400_000 + i * 1000, i as f64))
+        .collect()
+}
+
+/// Sends batches of 10 readings `from..to` to the engine, each with an
+/// acknowledgement counted in `acked` once its readings are committed; ends
+/// with the tasks that count them (done once every batch is answered).
+fn feed(
+    running: &floorwatch::app::Running,
+    from: i64,
+    to: i64,
+    acked: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> tokio::task::JoinHandle<Vec<tokio::task::JoinHandle<()>>> {
+    use floorwatch::source::SourceEvent;
+    let events = running.events.clone();
+    tokio::spawn(async move {
+        let mut counters = Vec::new();
+        for start in (from..to).step_by(10) {
+            let (ack, done) = tokio::sync::oneshot::channel();
+            let readings = seq(start, (start + 10).min(to));
+            let event = SourceEvent::Readings {
+                readings,
+                ack: Some(ack),
+            };
+            if events.send(event).await.is_err() {
+                break;
+            }
+            let acked = acked.clone();
+            counters.push(tokio::spawn(async move {
+                if done.await.is_ok() {
+                    acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            }));
+        }
+        counters
+    })
+}
+
+/// [`common::until`], saying what the engine and the writer show when it times out.
+async fn until(
+    running: &floorwatch::app::Running,
+    what: &str,
+    check: impl Fn(&floorwatch::engine::LiveState) -> bool,
+) -> Arc<floorwatch::engine::LiveState> {
+    let mut rx = running.snapshots.clone();
+    let wait = rx.wait_for(|s| check(s));
+    match tokio::time::timeout(std::time::Duration::from_secs(15), wait).await {
+        Ok(Ok(s)) => s.clone(),
+        _ => {
+            let s = running.snapshots.borrow().clone();
+            panic!(
+                "timed out waiting for {what}: received {}, shown {:?}, writer {:?}",
+                s.received,
+                s.history,
+                running.store.stats()
+            )
+        }
+    }
+}
+
+async fn all_answered(counters: Vec<tokio::task::JoinHandle<()>>) {
+    for counter in counters {
+        counter.await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_restarted_mid_ingest_shows_reconnecting_with_the_buffer_full_and_loses_nothing() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let Some(server) = PgInstance::start(PgOptions::default()) else {
+        return;
+    };
+    let history = location(&server.url(""), None);
+    let config = floorwatch::config::Config::parse(
+        Path::new("restart.toml"),
+        "[[sensor]]\nid = \"line.seq\"\n",
+    )
+    .unwrap();
+    let running = floorwatch::app::Running::start(&config, history.clone())
+        .await
+        .unwrap();
+    let before = Arc::new(AtomicU64::new(0));
+    all_answered(feed(&running, 0, 1_000, before.clone()).await.unwrap()).await;
+    assert_eq!(before.load(Ordering::SeqCst), 100);
+    let stored = common::until(&running, "the first readings stored", |s| {
+        s.history.stored >= 1_000
+    })
+    .await;
+    assert!(!stored.history.reconnecting);
+
+    server.stop();
+    // Far more than the writer's channel holds: the engine waits on it.
+    const N: i64 = 20_000;
+    let after = Arc::new(AtomicU64::new(0));
+    let feeder = feed(&running, 1_000, N, after.clone());
+    let down = until(&running, "history: reconnecting", |s| {
+        s.history.reconnecting && s.received > 1_000
+    })
+    .await;
+    assert!(
+        down.history
+            .failing
+            .as_deref()
+            .unwrap_or_default()
+            .contains(&server.port.to_string()),
+        "{:?}",
+        down.history
+    );
+    assert_eq!(
+        after.load(Ordering::SeqCst),
+        0,
+        "nothing acknowledged while down"
+    );
+    assert!(
+        !feeder.is_finished(),
+        "the buffer is bounded: the sources wait"
+    );
+
+    server.start_again();
+    all_answered(feeder.await.unwrap()).await;
+    let up = common::until(&running, "every reading stored", |s| {
+        !s.history.reconnecting && s.history.rows_committed >= N as u64
+    })
+    .await;
+    assert_eq!(up.history.failing, None);
+    let outcome = running.shutdown().await.unwrap();
+    let s = &outcome.store;
+    assert_eq!(s.stored + s.duplicates + s.superseded, s.rows_committed);
+    assert_eq!(s.rows_committed, N as u64, "{s:?}");
+    assert_eq!(after.load(Ordering::SeqCst), (N as u64 - 1_000) / 10);
+    let reader = HistoryReader::open(history).unwrap();
+    assert_eq!(reader.total_readings().unwrap(), N as u64);
 }

@@ -59,9 +59,12 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime> {
     Ok(RUNTIME.get_or_init(|| rt))
 }
 
-/// Waits for a client future (its I/O runs on [`runtime`]).
+/// Waits for a client future (its I/O runs on [`runtime`]). Unconstrained:
+/// tokio futures (a `JoinHandle`) count against the calling thread's task
+/// budget, and the writer waits here inside its own runtime; once that
+/// budget is spent every poll would yield at once, and this loop forever.
 pub(crate) fn wait<F: Future>(future: F) -> F::Output {
-    futures::executor::block_on(future)
+    futures::executor::block_on(tokio::task::unconstrained(future))
 }
 
 /// A connection to the server, with the location for messages.

@@ -113,6 +113,16 @@ impl WriterHandle {
         self.tx.send(msg).await.map_err(|_| StoreError::WriterGone)
     }
 
+    /// Sends without waiting; gives the message back when the channel is
+    /// full (the writer is slow, or its history down).
+    pub fn try_send(&self, msg: WriteMsg) -> Result<Option<WriteMsg>> {
+        match self.tx.try_send(msg) {
+            Ok(()) => Ok(None),
+            Err(mpsc::error::TrySendError::Full(msg)) => Ok(Some(msg)),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(StoreError::WriterGone),
+        }
+    }
+
     pub fn blocking_send(&self, msg: WriteMsg) -> Result<()> {
         self.tx
             .blocking_send(msg)

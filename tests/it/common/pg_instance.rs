@@ -26,6 +26,7 @@ pub struct PgInstance {
     pub dir: tempfile::TempDir,
     bin: PathBuf,
     owner: Option<u32>,
+    options: PgOptions,
 }
 
 /// The directory of `initdb`/`pg_ctl`, when PostgreSQL's server binaries are
@@ -61,10 +62,16 @@ impl PgInstance {
             dir,
             bin,
             owner,
+            options,
         };
-        instance.init(&options);
-        instance.pg_ctl_start(&options);
+        instance.init(&instance.options);
+        instance.start_again();
         Some(instance)
+    }
+
+    /// Starts the (stopped) server again, on the same port and data.
+    pub fn start_again(&self) {
+        self.pg_ctl_start(&self.options);
     }
 
     /// `postgres://postgres@127.0.0.1:PORT/postgres` plus `query`.
