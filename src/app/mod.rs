@@ -68,6 +68,17 @@ fn restore_dashboard(engine: &mut EngineConfig, db: &Location) -> crate::store::
     Ok(())
 }
 
+/// The alarm journal, the alarms' recent values and the dashboard's live
+/// window, from the history.
+fn restore_from_history(engine_config: &mut EngineConfig, db: &Location) -> Result<()> {
+    engine_config.restored_alarms = crate::alarm::journal::restore(db)
+        .with_context(|| format!("reading the alarm journal in {db}"))?;
+    engine_config.alarm_history =
+        crate::alarm::seed::load(db, &engine_config.alarms, crate::model::now_ms())
+            .with_context(|| format!("reading recent values for alarms in {db}"))?;
+    restore_dashboard(engine_config, db).with_context(|| format!("reading recent values in {db}"))
+}
+
 impl Running {
     pub async fn start(config: &Config, db: impl Into<Location>) -> Result<Running> {
         let db = &db.into();
@@ -79,13 +90,13 @@ impl Running {
         let (writer, store) =
             Writer::spawn(db, writer_config).with_context(|| format!("opening history {db}"))?;
         let mut engine_config = EngineConfig::from_config(config);
-        engine_config.restored_alarms = crate::alarm::journal::restore(db)
-            .with_context(|| format!("reading the alarm journal in {db}"))?;
-        engine_config.alarm_history =
-            crate::alarm::seed::load(db, &engine_config.alarms, crate::model::now_ms())
-                .with_context(|| format!("reading recent values for alarms in {db}"))?;
-        restore_dashboard(&mut engine_config, db)
-            .with_context(|| format!("reading recent values in {db}"))?;
+        match &store.stats().failing {
+            Some(why) if store.stats().reconnecting => tracing::warn!(
+                "history {db} not reachable ({why}); starting with live values only, \
+                 without restored alarms or recent values; readings wait until it answers"
+            ),
+            _ => restore_from_history(&mut engine_config, db)?,
+        }
         let shared = crate::source::mqtt::alarm_topic::SharedTopic::from_config(config)
             .map_err(|e| crate::error::BadInput(format!("[alarms] alarm_topic: {e}")))?;
         let (engine, snapshots) =

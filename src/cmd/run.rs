@@ -105,7 +105,13 @@ fn log_status(state: &LiveState, store: StoreStats) {
         up,
         total
     );
-    if let Some(error) = &store.failing {
+    if store.reconnecting {
+        tracing::error!(
+            "history: reconnecting ({} failures; last error: {}); readings are held back and not acknowledged",
+            store.commit_errors,
+            store.failing.as_deref().unwrap_or("none yet")
+        );
+    } else if let Some(error) = &store.failing {
         tracing::error!(
             "history commits failing ({} failures): {error}; readings are held back and not acknowledged",
             store.commit_errors

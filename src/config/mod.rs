@@ -147,6 +147,9 @@ pub struct History {
     pub password_env: Option<String>,
     /// File holding the PostgreSQL password.
     pub password_file: Option<PathBuf>,
+    /// PEM CA certificates the PostgreSQL server's certificate is checked
+    /// against (`sslmode=verify-full`); the system's CA store without it.
+    pub ca_file: Option<PathBuf>,
     /// Raw readings older than this are deleted (in small batches); absent = keep forever.
     pub retention: Option<Dur>,
     /// Readings kept in memory per sensor for sparklines.
@@ -179,6 +182,7 @@ impl Default for History {
             url: None,
             password_env: None,
             password_file: None,
+            ca_file: None,
             retention: None,
             live_points: default_live_points(),
             live_window: default_live_window(),

@@ -383,19 +383,51 @@ impl Engine {
             return;
         };
         let n = readings.len() as u64;
+        let store = store.clone();
         // Awaiting here is the backpressure: a slow writer slows the sources.
         let sent = if n == 0 {
             Ok(())
         } else {
-            store.send(WriteMsg::Readings(readings)).await
+            self.send_to_history(&store, WriteMsg::Readings(readings))
+                .await
         };
         let sent = match (sent, ack) {
-            (Ok(()), Some(ack)) => store.send(WriteMsg::AfterCommit(ack)).await,
+            (Ok(()), Some(ack)) => {
+                self.send_to_history(&store, WriteMsg::AfterCommit(ack))
+                    .await
+            }
             (sent, _) => sent,
         };
         match sent {
             Ok(()) => self.summary.forwarded += n,
             Err(_) => self.writer_gone(n),
+        }
+    }
+
+    /// Sends to the writer, waiting while its channel is full (a slow or
+    /// unreachable history): the sources wait too. Meanwhile the engine keeps
+    /// ticking and publishing, so the console shows the history's state
+    /// (`history: reconnecting`) and stale timers run.
+    async fn send_to_history(
+        &mut self,
+        store: &WriterHandle,
+        msg: WriteMsg,
+    ) -> Result<(), crate::store::StoreError> {
+        let Some(msg) = store.try_send(msg)? else {
+            return Ok(());
+        };
+        let send = store.send(msg);
+        tokio::pin!(send);
+        let start = tokio::time::Instant::now() + self.tick;
+        let mut beat = tokio::time::interval_at(start, self.tick);
+        loop {
+            tokio::select! {
+                sent = &mut send => return sent,
+                _ = beat.tick() => {
+                    self.on_tick(self.clock());
+                    self.publish();
+                }
+            }
         }
     }
 

@@ -21,6 +21,24 @@ pub struct PgLocation {
     shown: String,
     /// `host:port`, for "unreachable" messages.
     pub(crate) server: String,
+    /// Whether and how the connection is encrypted.
+    pub(crate) tls: PgTls,
+}
+
+/// TLS to the server (rustls), from the url's `sslmode` and the CA
+/// certificates of `[history] ca_file` (or the url's `sslrootcert`).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum PgTls {
+    /// `sslmode=disable`, `prefer` or none: a plain connection (`prefer`
+    /// does not try TLS first).
+    Plain,
+    /// `sslmode=require`: encrypted, the server's certificate not checked.
+    Require,
+    /// `sslmode=verify-full`: encrypted, the certificate checked against
+    /// `roots` (else the system's CA store) and the host name.
+    VerifyFull {
+        roots: Option<Vec<rustls_pki_types::CertificateDer<'static>>>,
+    },
 }
 
 /// Why a history location cannot be used: the user's to fix (exit 2).
@@ -29,10 +47,11 @@ pub enum LocationError {
     #[error("history url {url}: {reason}")]
     BadUrl { url: String, reason: String },
     #[error(
-        "history url {url}: sslmode={mode}: TLS to PostgreSQL is not supported yet; \
-         use sslmode=disable or prefer on a trusted network"
+        "history url {url}: sslmode={mode} is not supported; use disable, prefer, require or verify-full"
     )]
     TlsUnsupported { url: String, mode: String },
+    #[error("[history] ca_file {path}: {reason}", path = .path.display())]
+    CaFile { path: PathBuf, reason: String },
     #[error("[history] password_env: environment variable {0} is not set (or not UTF-8)")]
     PasswordEnv(String),
     #[error("[history] password_file {path}: {source}", path = .path.display())]
@@ -68,10 +87,11 @@ impl Location {
             return Ok(Location::Sqlite(default()));
         };
         match given.to_str().filter(|s| is_postgres_url(s)) {
-            Some(url) => Ok(Location::Postgres(Box::new(PgLocation::parse(
-                url,
-                password(history)?,
-            )?))),
+            Some(url) => {
+                let ca_file = history.and_then(|h| h.ca_file.as_deref());
+                let pg = PgLocation::parse_with_ca(url, password(history)?, ca_file)?;
+                Ok(Location::Postgres(Box::new(pg)))
+            }
             None => Ok(Location::Sqlite(given)),
         }
     }
@@ -121,19 +141,30 @@ impl PgLocation {
     /// Parses a `postgres://user[:password]@host[:port]/db[?options]` url;
     /// `password` (from the config) overrides one in the url.
     pub fn parse(url: &str, password: Option<String>) -> Result<PgLocation, LocationError> {
+        Self::parse_with_ca(url, password, None)
+    }
+
+    /// As [`PgLocation::parse`], with the CA certificates of `ca_file` for
+    /// `sslmode=verify-full` (overriding the url's `sslrootcert`).
+    pub fn parse_with_ca(
+        url: &str,
+        password: Option<String>,
+        ca_file: Option<&Path>,
+    ) -> Result<PgLocation, LocationError> {
         let shown_url = crate::config::redact_url(url).into_owned();
-        if let Some(mode) = tls_mode(url) {
-            return Err(LocationError::TlsUnsupported {
-                url: shown_url,
-                mode,
-            });
-        }
+        let (rest, tls_options) = split_tls_options(url);
         let mut config: tokio_postgres::Config =
-            url.parse()
+            rest.parse()
                 .map_err(|e: tokio_postgres::Error| LocationError::BadUrl {
                     url: shown_url.clone(),
                     reason: e.to_string(),
                 })?;
+        let ca_file = ca_file.map(Path::to_path_buf).or(tls_options.root_cert);
+        let tls = tls_setting(&shown_url, tls_options.mode.as_deref(), ca_file)?;
+        config.ssl_mode(match tls {
+            PgTls::Plain => tokio_postgres::config::SslMode::Disable,
+            _ => tokio_postgres::config::SslMode::Require,
+        });
         if let Some(password) = password {
             config.password(password);
         }
@@ -148,19 +179,78 @@ impl PgLocation {
             config,
             shown,
             server,
+            tls,
         })
+    }
+
+    /// `host:port` of the server, for messages.
+    pub fn server(&self) -> &str {
+        &self.server
     }
 }
 
-/// `sslmode` of the url when it asks for TLS (which this build lacks).
-fn tls_mode(url: &str) -> Option<String> {
-    let query = url.split_once('?')?.1;
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(key, _)| *key == "sslmode")
-        .map(|(_, mode)| mode.to_owned())
-        .filter(|mode| matches!(mode.as_str(), "require" | "verify-ca" | "verify-full"))
+/// The url's TLS options, which tokio-postgres does not take as libpq does.
+#[derive(Default)]
+struct TlsOptions {
+    mode: Option<String>,
+    root_cert: Option<PathBuf>,
+}
+
+/// The url without `sslmode` and `sslrootcert`, and their values.
+fn split_tls_options(url: &str) -> (String, TlsOptions) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_owned(), TlsOptions::default());
+    };
+    let mut options = TlsOptions::default();
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("sslmode", mode)) => options.mode = Some(mode.to_owned()),
+            Some(("sslrootcert", path)) => options.root_cert = Some(PathBuf::from(path)),
+            _ => kept.push(pair),
+        }
+    }
+    if kept.is_empty() {
+        return (base.to_owned(), options);
+    }
+    (format!("{base}?{}", kept.join("&")), options)
+}
+
+fn tls_setting(
+    url: &str,
+    mode: Option<&str>,
+    ca_file: Option<PathBuf>,
+) -> Result<PgTls, LocationError> {
+    match mode {
+        None | Some("disable" | "prefer" | "allow") => Ok(PgTls::Plain),
+        Some("require") => Ok(PgTls::Require),
+        Some("verify-full") => Ok(PgTls::VerifyFull {
+            roots: ca_file.map(|path| read_ca_file(&path)).transpose()?,
+        }),
+        Some(other) => Err(LocationError::TlsUnsupported {
+            url: url.to_owned(),
+            mode: other.to_owned(),
+        }),
+    }
+}
+
+/// The PEM certificates of a CA file; at least one.
+fn read_ca_file(
+    path: &Path,
+) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, LocationError> {
+    use rustls_pki_types::pem::PemObject;
+    let problem = |reason: String| LocationError::CaFile {
+        path: path.to_owned(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| problem(e.to_string()))?;
+    let certs = rustls_pki_types::CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| problem(format!("not a PEM certificate file ({e})")))?;
+    if certs.is_empty() {
+        return Err(problem("no certificate in it".into()));
+    }
+    Ok(certs)
 }
 
 /// The first `host:port` of the config.
@@ -253,16 +343,13 @@ mod tests {
             assert!(shown.contains("ops@db.plant:5433/plant"), "{shown}");
         }
         let err = Location::resolve(
-            Some(Path::new("postgres://ops:S3cret@h/p?sslmode=verify-full")),
+            Some(Path::new("postgres://ops:S3cret@h/p?sslmode=verify-ca")),
             None,
             PathBuf::new,
         )
         .unwrap_err()
         .to_string();
-        assert!(
-            err.contains("TLS to PostgreSQL is not supported yet"),
-            "{err}"
-        );
+        assert!(err.contains("sslmode=verify-ca is not supported"), "{err}");
         assert!(!err.contains("S3cret"), "{err}");
     }
 

@@ -54,6 +54,8 @@ pub enum StoreError {
         #[source]
         source: postgres::PgError,
     },
+    #[error("PostgreSQL server {server}: TLS: {reason}")]
+    Tls { server: String, reason: String },
     #[error("{0}")]
     Location(String),
     #[error("PostgreSQL connection task for {target} failed: {reason}")]
@@ -75,6 +77,20 @@ pub enum StoreError {
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 impl StoreError {
+    /// Whether the fault may pass by itself (a server not reachable yet, or
+    /// a session it ended): worth retrying, unlike a refusal (a wrong
+    /// password, a missing database, no privileges, a bad certificate).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Unreachable { .. } => true,
+            StoreError::Postgres { source, .. } => source.0.as_db_error().is_some_and(|db| {
+                let code = db.code().code();
+                code.starts_with("08") || code.starts_with("57P")
+            }),
+            _ => false,
+        }
+    }
+
     /// Whether SQLite found the file damaged (malformed, or not a database).
     pub fn is_damaged(&self) -> bool {
         matches!(self, StoreError::Sqlite { source, .. } if sqlite::is_damage(&source.0))

@@ -58,6 +58,7 @@ mod mqtt_tls;
 mod mqtt_values;
 mod no_loss;
 mod postgres_concurrency;
+mod postgres_faults;
 mod postgres_history;
 mod replay_console;
 mod restart_dashboard;

@@ -4,21 +4,80 @@
 //! moment and a history that cannot be written lose nothing; two consoles
 //! sharing a client id are told so.
 //!
-//! The kill rounds scale with FLOORWATCH_KILL_ROUNDS and
+//! The kill rounds run on both backends (a SQLite file; a scratch schema on
+//! the machine's PostgreSQL) and scale with FLOORWATCH_KILL_ROUNDS and
 //! FLOORWATCH_KILL_MESSAGES (benches/kill_rounds.sh runs 5 × 40,000).
 
 use crate::common;
 use crate::mqtt_support;
 
+use floorwatch::store::postgres::scratch::Scratch;
 use mqtt_support::*;
 use rand::Rng;
-use std::path::Path;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const TOPIC: &str = "line/seq";
-const BASE_TS: i64 = 1_759_406_400_000;
+pub const TOPIC: &str = "line/seq";
+pub const BASE_TS: i64 = 1_759_406_400_000;
 
-fn config(url: &str, client_id: &str) -> String {
+/// The history a recorder writes: a SQLite file or a scratch schema.
+pub enum Target {
+    File(PathBuf),
+    Server(Box<Scratch>),
+}
+
+impl Target {
+    /// What `--db` takes.
+    pub fn arg(&self) -> &OsStr {
+        match self {
+            Target::File(path) => path.as_os_str(),
+            Target::Server(scratch) => OsStr::new(scratch.url()),
+        }
+    }
+
+    pub fn count_rows(&self) -> u64 {
+        match self {
+            Target::File(path) => count_rows(path),
+            Target::Server(scratch) => server_value(scratch, "SELECT count(*) FROM readings"),
+        }
+    }
+
+    /// Every message `0..n` is in the history exactly once, with its own value.
+    pub fn assert_all_stored(&self, n: u64) {
+        let scratch = match self {
+            Target::File(path) => return assert_all_stored(path, n),
+            Target::Server(scratch) => scratch,
+        };
+        let value = |sql: &str| server_value(scratch, sql);
+        assert_eq!(value("SELECT count(*) FROM readings"), n, "readings stored");
+        assert_eq!(
+            value("SELECT count(DISTINCT ts) FROM readings"),
+            n,
+            "distinct times"
+        );
+        assert_eq!(
+            value("SELECT coalesce(sum(value), 0)::bigint FROM readings"),
+            n * n.saturating_sub(1) / 2,
+            "sum of the values 0..n"
+        );
+        assert_eq!(
+            value(&format!(
+                "SELECT count(*) FROM readings WHERE ts - {BASE_TS} = value::bigint"
+            )),
+            n,
+            "each reading at its own time"
+        );
+    }
+}
+
+fn server_value(scratch: &Scratch, sql: &str) -> u64 {
+    let values = scratch.query_i64(sql).unwrap();
+    assert_eq!(values.len(), 1, "{sql}");
+    values[0] as u64
+}
+
+pub fn config(url: &str, client_id: &str) -> String {
     format!(
         r#"[ui]
 status_every = "100ms"
@@ -35,7 +94,7 @@ mqtt = {{ broker = "plant", topic = "{TOPIC}", value = "/seq", time = "/ts", tim
     )
 }
 
-fn env_or(name: &str, default: u64) -> u64 {
+pub fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
@@ -44,7 +103,7 @@ fn env_or(name: &str, default: u64) -> u64 {
 
 /// Publishes messages `0..n` (value `i` at `BASE_TS + i` ms) in the
 /// background and returns the publisher (dropping it stops it).
-fn publish_all(runtime: &tokio::runtime::Runtime, port: u16, n: u64) -> Publisher {
+pub fn publish_all(runtime: &tokio::runtime::Runtime, port: u16, n: u64) -> Publisher {
     let _guard = runtime.enter();
     let publisher = Publisher::connect(port, "fw-no-loss-publisher");
     let client = publisher.client();
@@ -76,7 +135,7 @@ fn assert_all_stored(db: &Path, n: u64) {
     }
 }
 
-fn wait_subscribed(recorder: &mut Recorder) {
+pub fn wait_subscribed(recorder: &mut Recorder) {
     recorder.wait_line("the subscription", |l| l.contains("subscribed to 1 of 1"));
 }
 
@@ -87,15 +146,37 @@ fn kill_9_at_random_moments_loses_no_acknowledged_message() {
     }
     let rounds = env_or("FLOORWATCH_KILL_ROUNDS", 5);
     let n = env_or("FLOORWATCH_KILL_MESSAGES", 40_000);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let broker = OwnMosquitto::start(dir.path(), "");
+    let db = Target::File(dir.path().join("history.sqlite"));
+    kill_rounds(dir.path(), &db, rounds, n);
+}
+
+#[test]
+fn kill_9_of_a_postgresql_recorder_loses_no_acknowledged_message() {
+    if !common::machine_tool("mosquitto") {
+        return;
+    }
+    let Some(scratch) = common::postgres() else {
+        return;
+    };
+    let rounds = env_or("FLOORWATCH_KILL_ROUNDS", 2);
+    let n = env_or("FLOORWATCH_KILL_MESSAGES", 10_000);
+    let dir = tempfile::tempdir().unwrap();
+    kill_rounds(dir.path(), &Target::Server(Box::new(scratch)), rounds, n);
+}
+
+/// Messages `0..n` through a recorder into `db`, killed (`kill -9`) at a
+/// random moment of each of `rounds` and restarted; then every message is
+/// in the history exactly once.
+fn kill_rounds(dir: &Path, db: &Target, rounds: u64, n: u64) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let broker = OwnMosquitto::start(dir, "");
     let config = config(&broker.url(), "fw-kill9-console");
-    let db = dir.path().join("history.sqlite");
     let bin = common::floorwatch_bin();
     let mut rng = rand::rng();
+    let start = || Recorder::start_on(&bin, dir, &config, db.arg(), |_| {});
 
-    let mut recorder = Recorder::start(&bin, dir.path(), &config);
+    let mut recorder = start();
     wait_subscribed(&mut recorder);
     let mut publisher = publish_all(&runtime, broker.port, n);
     let per_round = n / (rounds + 1);
@@ -111,9 +192,9 @@ fn kill_9_at_random_moments_loses_no_acknowledged_message() {
         // to an arbitrary point of the receive → commit → acknowledge cycle.
         std::thread::sleep(std::time::Duration::from_millis(rng.random_range(0..20)));
         recorder.kill9();
-        rows_at_start = count_rows(&db);
-        eprintln!("round {round}: killed at {target}+ rows; {rows_at_start} rows in the file");
-        recorder = Recorder::start(&bin, dir.path(), &config);
+        rows_at_start = db.count_rows();
+        eprintln!("round {round}: killed at {target}+ rows; {rows_at_start} rows in the history");
+        recorder = start();
     }
     runtime.block_on(publisher.wait_acked(n));
     let left = n - rows_at_start;
@@ -121,7 +202,7 @@ fn kill_9_at_random_moments_loses_no_acknowledged_message() {
     let _ = recorder.try_wait_count("stored", left);
     let (status, lines) = recorder.terminate();
     assert!(status.success(), "{status:?}\n{}", lines.join("\n"));
-    assert_all_stored(&db, n);
+    db.assert_all_stored(n);
     eprintln!("kill rounds: {n}/{n} messages stored once after {rounds} kills");
 }
 

@@ -186,10 +186,12 @@ fn an_unreachable_server_a_missing_database_and_tls_are_one_clear_line() {
     );
     assert!(!line.contains("S3cret"), "{line}");
     assert_eq!(line.trim_end().lines().count(), 1, "{line}");
-    let tls = status("postgres://ops:S3cret@127.0.0.1/plant?sslmode=verify-full");
+    let tls = status("postgres://ops:S3cret@127.0.0.1/plant?sslmode=verify-ca");
     assert_eq!(tls.status.code(), Some(2));
     assert!(
-        stderr(&tls).contains("TLS to PostgreSQL is not supported yet"),
+        stderr(&tls).contains(
+            "sslmode=verify-ca is not supported; use disable, prefer, require or verify-full"
+        ),
         "{}",
         stderr(&tls)
     );

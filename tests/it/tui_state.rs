@@ -457,3 +457,37 @@ fn a_new_medium_or_low_alarm_does_not_ring_the_bell() {
     next.alarms = Arc::new(alarms);
     assert!(ui.on_snapshot(Arc::new(next)).is_empty());
 }
+
+#[test]
+fn a_history_server_being_reconnected_shows_in_the_header_and_the_status_pane() {
+    let config = config(PLANT_TOML);
+    let mut live = plant_state(&config);
+    live.history.reconnecting = true;
+    live.history.failing =
+        Some("PostgreSQL server 127.0.0.1:5999 unreachable: connection refused".into());
+    let mut ui = ui_state(&config, live, 120, 40);
+    let screen = text(&render(&ui));
+    let header = screen.lines().next().unwrap_or_default();
+    assert!(header.contains("history: reconnecting"), "{header}");
+    ui.apply(floorwatch::ui::keys::Action::Status);
+    let status = text(&render(&ui));
+    assert!(
+        status.contains(
+            "history: reconnecting, readings held back: PostgreSQL server 127.0.0.1:5999"
+        ),
+        "{status}"
+    );
+
+    let mut live = plant_state(&config);
+    live.history.failing = Some("history file h.sqlite: database or disk is full".into());
+    let ui = ui_state(&config, live, 120, 40);
+    let header = text(&render(&ui))
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        !header.contains("reconnecting"),
+        "a file is never reconnected: {header}"
+    );
+}

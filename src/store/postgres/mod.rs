@@ -11,6 +11,7 @@ pub(crate) mod commit;
 pub(crate) mod query;
 pub(crate) mod schema;
 pub mod scratch;
+mod tls;
 mod upsert;
 
 use super::location::PgLocation;
@@ -18,7 +19,12 @@ use super::rows::Summary;
 use super::{Result, StoreError};
 use std::future::Future;
 use std::sync::OnceLock;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::tls::MakeTlsConnect;
+use tokio_postgres::{Client, NoTls, Socket};
+
+/// What connections show as `application_name` on the server
+/// (`pg_stat_activity`) unless the url sets one.
+const APPLICATION_NAME: &str = "floorwatch";
 
 /// A PostgreSQL error as one line: the server's message (with its detail)
 /// or the client's.
@@ -54,9 +60,12 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime> {
     Ok(RUNTIME.get_or_init(|| rt))
 }
 
-/// Waits for a client future (its I/O runs on [`runtime`]).
+/// Waits for a client future (its I/O runs on [`runtime`]). Unconstrained:
+/// tokio futures (a `JoinHandle`) count against the calling thread's task
+/// budget, and the writer waits here inside its own runtime; once that
+/// budget is spent every poll would yield at once, and this loop forever.
 pub(crate) fn wait<F: Future>(future: F) -> F::Output {
-    futures::executor::block_on(future)
+    futures::executor::block_on(tokio::task::unconstrained(future))
 }
 
 /// A connection to the server, with the location for messages.
@@ -69,16 +78,23 @@ impl PgConn {
     /// Connects; an unreachable server, a wrong password or a missing
     /// database is one line naming the server.
     pub fn connect(location: &PgLocation) -> Result<PgConn> {
-        let config = location.config.clone();
-        let task = runtime()?.spawn(async move {
-            let (client, connection) = config.connect(NoTls).await?;
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::warn!(error = %PgError(e), "PostgreSQL connection closed");
-                }
-            });
-            Ok::<_, tokio_postgres::Error>(client)
-        });
+        Self::connect_as(location, "")
+    }
+
+    /// As [`PgConn::connect`], showing as the url's `application_name` (else
+    /// `floorwatch`) followed by `role` on the server.
+    pub fn connect_as(location: &PgLocation, role: &str) -> Result<PgConn> {
+        let mut config = location.config.clone();
+        let base = config.get_application_name().unwrap_or(APPLICATION_NAME);
+        config.application_name(format!("{base}{role}"));
+        let tls = tls::MakeRustls::new(&location.tls).map_err(|e| StoreError::Tls {
+            server: location.server.clone(),
+            reason: e.to_string(),
+        })?;
+        let task = match tls {
+            Some(tls) => runtime()?.spawn(connect_with(config, tls)),
+            None => runtime()?.spawn(connect_with(config, NoTls)),
+        };
         let client = wait(task)
             .map_err(|e| StoreError::Task {
                 target: location.to_string(),
@@ -93,7 +109,12 @@ impl PgConn {
 
     /// Connects and brings the schema up to date.
     pub fn open(location: &PgLocation) -> Result<PgConn> {
-        let mut conn = Self::connect(location)?;
+        Self::open_as(location, "")
+    }
+
+    /// As [`PgConn::open`], with `role` in its `application_name`.
+    pub fn open_as(location: &PgLocation, role: &str) -> Result<PgConn> {
+        let mut conn = Self::connect_as(location, role)?;
         schema::migrate(&mut conn)?;
         Ok(conn)
     }
@@ -115,16 +136,33 @@ pub(crate) fn pg_error(location: &PgLocation, source: tokio_postgres::Error) -> 
     }
 }
 
-/// Maps errors of `location`'s database.
-pub(crate) fn location_err(
-    location: &PgLocation,
-) -> impl Fn(tokio_postgres::Error) -> StoreError + '_ {
-    move |source| pg_error(location, source)
+/// Connects over `tls` on the I/O runtime, which then drives the connection.
+async fn connect_with<T>(
+    config: tokio_postgres::Config,
+    tls: T,
+) -> std::result::Result<Client, tokio_postgres::Error>
+where
+    T: MakeTlsConnect<Socket>,
+    T::Stream: Send + 'static,
+{
+    let (client, connection) = config.connect(tls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %PgError(e), "PostgreSQL connection closed");
+        }
+    });
+    Ok(client)
 }
 
 fn connect_error(location: &PgLocation, source: tokio_postgres::Error) -> StoreError {
     if source.as_db_error().is_some() {
         return pg_error(location, source);
+    }
+    if tls::is_tls_failure(&source) {
+        return StoreError::Tls {
+            server: location.server.clone(),
+            reason: PgError(source).to_string(),
+        };
     }
     StoreError::Unreachable {
         server: location.server.clone(),

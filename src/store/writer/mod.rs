@@ -49,7 +49,10 @@ pub struct StoreStats {
     /// New rows inserted into the history.
     pub stored: u64,
     /// Readings already in the history with the same sensor, time, value and
-    /// quality (a re-delivery): nothing changed.
+    /// quality (a re-delivery): nothing changed. This includes a batch
+    /// retried after its server connection was lost while committing, when
+    /// that commit had in fact gone through: its readings were not counted
+    /// then (the outcome was unknown) and count here on the retry.
     pub duplicates: u64,
     /// Readings for a sensor and time already stored with another value or
     /// quality: the later one replaced it.
@@ -61,6 +64,11 @@ pub struct StoreStats {
     /// Why the last commit failed, while commits keep failing (cleared by
     /// the next successful commit).
     pub failing: Option<String>,
+    /// The history is a server the writer has no connection to (not
+    /// reachable at start, or the connection was lost): it keeps trying to
+    /// connect, with backoff, while readings wait in its channel. Cleared
+    /// once connected. `failing` says why.
+    pub reconnecting: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -103,6 +111,16 @@ pub struct WriterHandle {
 impl WriterHandle {
     pub async fn send(&self, msg: WriteMsg) -> Result<()> {
         self.tx.send(msg).await.map_err(|_| StoreError::WriterGone)
+    }
+
+    /// Sends without waiting; gives the message back when the channel is
+    /// full (the writer is slow, or its history down).
+    pub fn try_send(&self, msg: WriteMsg) -> Result<Option<WriteMsg>> {
+        match self.tx.try_send(msg) {
+            Ok(()) => Ok(None),
+            Err(mpsc::error::TrySendError::Full(msg)) => Ok(Some(msg)),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(StoreError::WriterGone),
+        }
     }
 
     pub fn blocking_send(&self, msg: WriteMsg) -> Result<()> {
@@ -148,18 +166,31 @@ impl Writer {
         location: impl Into<Location>,
         config: WriterConfig,
     ) -> Result<(Writer, WriterHandle)> {
-        let backend = match location.into() {
-            Location::Sqlite(path) => {
-                WriteBackend::Sqlite(SqliteWriter::open(&path, config.sync_full)?)
+        let (backend, not_yet) = match location.into() {
+            Location::Sqlite(path) => (
+                WriteBackend::Sqlite(SqliteWriter::open(&path, config.sync_full)?),
+                None,
+            ),
+            Location::Postgres(pg) => {
+                let (writer, not_yet) = PgWriter::start(&pg)?;
+                (WriteBackend::Postgres(Box::new(writer)), not_yet)
             }
-            Location::Postgres(pg) => WriteBackend::Postgres(Box::new(PgWriter::open(&pg)?)),
         };
-        Self::spawn_on(backend, config)
+        let initial = StoreStats {
+            reconnecting: not_yet.is_some(),
+            failing: not_yet.map(|e| e.to_string()),
+            ..StoreStats::default()
+        };
+        Self::spawn_on(backend, config, initial)
     }
 
-    fn spawn_on(backend: WriteBackend, config: WriterConfig) -> Result<(Writer, WriterHandle)> {
+    fn spawn_on(
+        backend: WriteBackend,
+        config: WriterConfig,
+        initial: StoreStats,
+    ) -> Result<(Writer, WriterHandle)> {
         let (tx, rx) = mpsc::channel(config.channel_capacity.max(1));
-        let (stats_tx, stats) = watch::channel(StoreStats::default());
+        let (stats_tx, stats) = watch::channel(initial);
         let give_up = Arc::new(tokio::sync::Notify::new());
         let mut state = WriterState::new(backend, config, stats_tx);
         let signal = give_up.clone();
@@ -226,6 +257,22 @@ impl WriteBackend {
         match self {
             WriteBackend::Sqlite(w) => w.describe(),
             WriteBackend::Postgres(w) => w.describe(),
+        }
+    }
+
+    /// Whether the backend can take a transaction now (a file always can).
+    fn connected(&self) -> bool {
+        match self {
+            WriteBackend::Sqlite(_) => true,
+            WriteBackend::Postgres(w) => w.connected(),
+        }
+    }
+
+    /// Connects a server backend that has no connection.
+    fn connect(&mut self) -> Result<()> {
+        match self {
+            WriteBackend::Sqlite(_) => Ok(()),
+            WriteBackend::Postgres(w) => w.connect(),
         }
     }
 }
@@ -364,7 +411,8 @@ impl WriterState {
         mut rx: mpsc::Receiver<WriteMsg>,
         give_up: Arc<tokio::sync::Notify>,
     ) -> Result<StoreStats> {
-        let mut deadline: Option<tokio::time::Instant> = None;
+        // Not connected at start: connect (with retries) before anything else.
+        let mut deadline = (!self.backend.connected()).then(tokio::time::Instant::now);
         loop {
             let msg = tokio::select! {
                 msg = rx.recv() => msg,
@@ -423,7 +471,8 @@ impl WriterState {
         }
     }
 
-    /// Commits; on failure (disk full, locked file) keeps everything pending,
+    /// Commits; on failure (disk full, locked file, a server unreachable or
+    /// its connection lost) keeps everything pending,
     /// stops reading the channel so senders wait (and sources hold back their
     /// acknowledgements), and tries again: forever while running, for
     /// `shutdown_grace` once shutdown has begun.
@@ -437,11 +486,15 @@ impl WriterState {
             };
             attempts += 1;
             let message = error.to_string();
+            let reconnecting = !self.backend.connected();
             self.stats.send_modify(|s| {
                 s.commit_errors += 1;
                 s.failing = Some(message.clone());
+                s.reconnecting = reconnecting;
             });
             match self.after_failure(delay) {
+                // Only a connection was missing: nothing is lost by stopping.
+                Retry::GiveUp if self.pending.is_empty() => return Ok(()),
                 Retry::GiveUp => return Err(self.abandon(error)),
                 Retry::Again(wait) => {
                     tracing::error!(
@@ -458,7 +511,10 @@ impl WriterState {
                 }
             }
         }
-        self.stats.send_modify(|s| s.failing = None);
+        self.stats.send_modify(|s| {
+            s.failing = None;
+            s.reconnecting = false;
+        });
         self.maybe_apply_retention();
         let stats = self.stats.borrow().clone();
         for reply in self.waiting_flush.drain(..) {
@@ -499,6 +555,7 @@ impl WriterState {
     }
 
     fn commit(&mut self) -> Result<()> {
+        self.backend.connect()?;
         if self.pending.is_empty() {
             return Ok(());
         }

@@ -110,6 +110,10 @@ fn header(buf: &mut Buffer, area: Rect, ui: &UiState) {
             left.push(Span::styled(format!(" {unacked} UNACK "), theme.unack));
         }
     }
+    if live.history.reconnecting {
+        left.push(Span::raw("  "));
+        left.push(Span::styled(" history: reconnecting ", theme.unack));
+    }
     // During a replay the clock is the replayed time, under a badge.
     let now = live.replay.as_ref().map_or(ui.now_ms, |r| r.position_ms);
     if let Some(replay) = &live.replay {

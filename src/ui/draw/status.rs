@@ -85,8 +85,13 @@ fn summary_lines(ui: &UiState) -> Vec<Line<'static>> {
         live.sensors.len()
     ))];
     if let Some(error) = &history.failing {
+        let what = if history.reconnecting {
+            "reconnecting"
+        } else {
+            "commits failing"
+        };
         lines.push(Line::styled(
-            format!("history: commits failing, readings held back: {error}"),
+            format!("history: {what}, readings held back: {error}"),
             theme.alarm,
         ));
     }

@@ -47,6 +47,7 @@ pub fn machine_tool(program: &str) -> bool {
     found
 }
 pub mod process;
+pub mod pg_instance;
 pub mod tmux;
 pub mod tui;
 
