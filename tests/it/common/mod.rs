@@ -46,8 +46,8 @@ pub fn machine_tool(program: &str) -> bool {
     }
     found
 }
-pub mod process;
 pub mod pg_instance;
+pub mod process;
 pub mod tmux;
 pub mod tui;
 
