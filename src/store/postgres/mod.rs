@@ -7,6 +7,8 @@
 
 pub(crate) mod bulk;
 pub(crate) mod commit;
+pub mod journal;
+pub mod listen;
 pub(crate) mod query;
 pub(crate) mod schema;
 pub mod scratch;
