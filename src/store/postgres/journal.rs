@@ -54,3 +54,79 @@ pub(crate) fn insert_alarms(
     }
     Ok(inserted)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::store::writer::{WriteMsg, Writer, WriterConfig};
+    use crate::store::{AlarmEventRow, HistoryReader, JournalQuery, Location};
+
+    fn row(event: &str, origin: &str, occurrence: Option<i64>, ts: i64) -> AlarmEventRow {
+        AlarmEventRow {
+            ts,
+            sensor: "line1.temp".into(),
+            condition: "hh".into(),
+            event: event.into(),
+            state: "unack".into(),
+            operator: if occurrence.is_some() { "" } else { "ana" }.into(),
+            origin: origin.into(),
+            occurrence,
+            ..Default::default()
+        }
+    }
+
+    /// Journals `rows` through a writer of its own, as one console would.
+    fn journal(location: &Location, rows: &[AlarmEventRow]) {
+        let (writer, handle) = Writer::spawn(location, WriterConfig::default()).unwrap();
+        for r in rows {
+            handle.blocking_send(WriteMsg::Alarm(r.clone())).unwrap();
+        }
+        drop(handle);
+        writer.join().unwrap();
+    }
+
+    #[test]
+    fn an_occurrence_is_journaled_once_whoever_writes_it() {
+        for h in crate::store::test_backends::all() {
+            // Console A, console B (the same reading arrived 30 ms later) and
+            // a recorder evaluate the same readings.
+            for (origin, lag) in [("a", 0), ("b", 30), ("recorder", 12)] {
+                journal(
+                    &h.location,
+                    &[
+                        row("raised", origin, Some(1_000), 1_000 + lag),
+                        row("cleared", origin, Some(9_000), 9_000 + lag),
+                        // A new occurrence of the same alarm is a row of its own.
+                        row("raised", origin, Some(20_000), 20_000 + lag),
+                    ],
+                );
+            }
+            // Operator actions are each console's own, even alike.
+            journal(&h.location, &[row("acked", "a", None, 2_000)]);
+            journal(&h.location, &[row("acked", "b", None, 2_000)]);
+            let reader = HistoryReader::open(&h.location).unwrap();
+            let mut rows = reader
+                .journal_query(&JournalQuery {
+                    limit: 100,
+                    ..Default::default()
+                })
+                .unwrap();
+            rows.reverse();
+            let seen: Vec<_> = rows
+                .iter()
+                .map(|r| (r.event.as_str(), r.origin.as_str(), r.occurrence))
+                .collect();
+            assert_eq!(
+                seen,
+                [
+                    ("raised", "a", Some(1_000)),
+                    ("acked", "a", None),
+                    ("acked", "b", None),
+                    ("cleared", "a", Some(9_000)),
+                    ("raised", "a", Some(20_000)),
+                ],
+                "{}",
+                h.location
+            );
+        }
+    }
+}

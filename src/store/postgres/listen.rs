@@ -248,3 +248,87 @@ impl Follower {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::writer::{WriteMsg, Writer, WriterConfig, WriterHandle};
+    use crate::store::{AlarmEventRow, Location};
+
+    fn action(origin: &str, ts: i64) -> AlarmEventRow {
+        AlarmEventRow {
+            ts,
+            sensor: "s".into(),
+            condition: "hh".into(),
+            event: "acked".into(),
+            state: "acked".into(),
+            operator: "ana".into(),
+            origin: origin.into(),
+            ..Default::default()
+        }
+    }
+
+    async fn journal(writer: &WriterHandle, rows: &[AlarmEventRow]) {
+        for r in rows {
+            writer.send(WriteMsg::Alarm(r.clone())).await.unwrap();
+        }
+        writer.flush().await.unwrap();
+    }
+
+    async fn next(feed: &mut JournalFeed) -> JournalEntry {
+        tokio::time::timeout(Duration::from_secs(15), feed.rows.recv())
+            .await
+            .expect("a journal row within 15 s")
+            .expect("the listener runs")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn follows_other_consoles_rows_from_where_it_starts_across_a_lost_connection() {
+        let Some(h) = crate::store::test_backends::postgres() else {
+            return;
+        };
+        let Location::Postgres(pg) = &h.location else {
+            unreachable!("a PostgreSQL history");
+        };
+        let (writer, handle) = Writer::spawn(&h.location, WriterConfig::default()).unwrap();
+        journal(&handle, &[action("a", 1), action("a", 2)]).await;
+        let start = last_event_id(pg).unwrap();
+        journal(&handle, &[action("a", 3), action("me", 4)]).await;
+
+        // Rows after `start` committed before following began come first.
+        let mut feed = follow(pg, "me", start).unwrap();
+        assert_eq!(next(&mut feed).await.row.ts, 3);
+        journal(&handle, &[action("me", 5), action("b", 6)]).await;
+        assert_eq!(next(&mut feed).await.row.ts, 6, "its own rows are skipped");
+
+        // The session is cut; what is written meanwhile arrives once it is back.
+        let mut status = feed.status.clone();
+        status.wait_for(|s| s.connected).await.unwrap();
+        let admin = PgConn::connect(pg).unwrap();
+        let cut = wait(admin.client.query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE application_name = 'floorwatch-listen me') cut",
+            &[],
+        ))
+        .unwrap()
+        .get::<_, i64>(0);
+        assert_eq!(cut, 1);
+        status.wait_for(|s| !s.connected).await.unwrap();
+        journal(&handle, &[action("b", 7), action("a", 8)]).await;
+        assert_eq!(next(&mut feed).await.row.ts, 7);
+        assert_eq!(next(&mut feed).await.row.ts, 8);
+        journal(&handle, &[action("b", 9)]).await;
+        assert_eq!(
+            next(&mut feed).await.row.ts,
+            9,
+            "nothing twice, nothing missed"
+        );
+        assert!(feed.rows.try_recv().is_err());
+        assert!(status.borrow().sessions >= 2);
+        drop(handle);
+        tokio::task::spawn_blocking(move || writer.join())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}
