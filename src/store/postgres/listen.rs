@@ -20,8 +20,9 @@ use crate::store::rows::JournalEntry;
 use futures::StreamExt;
 use std::collections::BTreeSet;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, watch};
-use tokio_postgres::{AsyncMessage, Client, NoTls};
+use tokio_postgres::{AsyncMessage, Client, Connection, NoTls};
 
 /// How many ids before the newest one delivered a reconnect reads again.
 pub const CATCH_UP_MARGIN: i64 = 1_000;
@@ -31,6 +32,7 @@ const REMEMBERED: usize = 4_096;
 const CAPACITY: usize = 1_024;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+const CLOSED: &str = "connection closed";
 
 /// How the listening connection is doing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -93,6 +95,32 @@ struct Follower {
     status: watch::Sender<ListenStatus>,
 }
 
+/// Drives the connection's socket and passes on the payload of each
+/// notification; generic over the stream, plain or TLS. Returns why the
+/// connection ended (`None`: nobody listens any more).
+async fn drive<S, T>(
+    mut connection: Connection<S, T>,
+    notes: mpsc::UnboundedSender<String>,
+) -> Option<String>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    T: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+    while let Some(message) = messages.next().await {
+        match message {
+            Ok(AsyncMessage::Notification(n)) => {
+                if notes.send(n.payload().to_owned()).is_err() {
+                    return None;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => return Some(PgError(e).to_string()),
+        }
+    }
+    Some(CLOSED.to_owned())
+}
+
 /// Why a session ended.
 enum Ended {
     ConsumerGone,
@@ -126,30 +154,24 @@ impl Follower {
 
     /// One connection: LISTEN, catch up, then fetch what is notified.
     async fn session(&mut self) -> Ended {
-        let (client, mut connection) = match self.config.connect(NoTls).await {
+        let (client, connection) = match self.config.connect(NoTls).await {
             Ok(pair) => pair,
             Err(e) => return Ended::Lost(PgError(e).to_string()),
         };
         let (notes_tx, mut notes) = mpsc::unbounded_channel();
-        let driver = tokio::spawn(async move {
-            let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
-            while let Some(message) = messages.next().await {
-                match message {
-                    Ok(AsyncMessage::Notification(n)) => {
-                        if notes_tx.send(n.payload().to_owned()).is_err() {
-                            return None;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) => return Some(PgError(e).to_string()),
-                }
-            }
-            Some("connection closed".to_owned())
-        });
+        let driver = tokio::spawn(drive(connection, notes_tx));
         let ended = self.follow(&client, &mut notes).await;
         drop(client);
-        driver.abort();
-        ended
+        match ended {
+            // The connection ended by itself: the driver has the reason.
+            Ended::Lost(reason) if reason == CLOSED => {
+                Ended::Lost(driver.await.ok().flatten().unwrap_or(reason))
+            }
+            ended => {
+                driver.abort();
+                ended
+            }
+        }
     }
 
     async fn follow(
@@ -176,7 +198,7 @@ impl Follower {
                 note = notes.recv() => note,
             };
             let Some(first) = first else {
-                return Ended::Lost("connection closed".to_owned());
+                return Ended::Lost(CLOSED.to_owned());
             };
             let mut ids: Vec<i64> = first.parse().into_iter().collect();
             while let Ok(more) = notes.try_recv() {
@@ -324,7 +346,11 @@ mod tests {
             "nothing twice, nothing missed"
         );
         assert!(feed.rows.try_recv().is_err());
-        assert!(status.borrow().sessions >= 2);
+        let status = status.borrow().clone();
+        assert!(status.sessions >= 2, "{status:?}");
+        // Why it was lost, in the server's words.
+        let reason = status.last_error.unwrap_or_default();
+        assert!(reason.contains("administrator command"), "{reason}");
         drop(handle);
         tokio::task::spawn_blocking(move || writer.join())
             .await
