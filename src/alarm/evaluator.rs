@@ -5,7 +5,7 @@
 use super::condition::Condition;
 use super::machine::{EventKind, Input, Machine, Phase, Shelve};
 use super::rules::AlarmSetup;
-use super::{AlarmCommand, AlarmState, AlarmView, Priority};
+use super::{AlarmCommand, AlarmState, AlarmView, Priority, SharedAction};
 use crate::model::{LinkState, SourceStatus};
 use crate::model::{Reading, SensorId, TimestampMs};
 use std::collections::HashMap;
@@ -33,6 +33,12 @@ pub struct AlarmEvent {
     pub comment: String,
     /// Shelved until (timed shelving), for the journal and restore.
     pub shelved_until: Option<TimestampMs>,
+    /// What makes an automatic transition the same occurrence on every
+    /// console evaluating the same readings: the time of the reading that
+    /// caused it (a stale alarm: the last reading before the silence), or the
+    /// end of the timed shelving that expired. `None` for operator actions
+    /// and link (comms) alarms, which are each console's own.
+    pub occurrence: Option<TimestampMs>,
 }
 
 impl AlarmEvent {
@@ -163,7 +169,7 @@ impl Evaluator {
                 status.last_error.as_deref().unwrap_or("connection lost")
             );
         }
-        self.changed |= alarm.feed(failing, now, out);
+        self.changed |= alarm.feed(failing, now, None, out);
     }
 
     fn source_slot(&mut self, name: &str) -> usize {
@@ -241,6 +247,13 @@ impl Evaluator {
                 }
                 Ok(())
             }
+            AlarmCommand::FromJournal {
+                key,
+                action,
+                at_ms,
+                operator,
+                ..
+            } => self.shared_action(key, *action, *at_ms, operator, now, out),
             AlarmCommand::Comment {
                 key,
                 text,
@@ -278,6 +291,29 @@ impl Evaluator {
                 state: alarm.machine.state().label(),
             }),
         }
+    }
+
+    /// An action another console journaled. An ack follows [`Self::remote_ack`];
+    /// a timed shelving ends when it ends there.
+    fn shared_action(
+        &mut self,
+        key: &str,
+        action: SharedAction,
+        at_ms: TimestampMs,
+        operator: &str,
+        now: TimestampMs,
+        out: &mut Vec<AlarmEvent>,
+    ) -> Result<(), CommandError> {
+        let input = match action {
+            SharedAction::Ack => {
+                self.remote_ack(key, at_ms, operator, REMOTE_ACK_SKEW_MS, now, out);
+                return Ok(());
+            }
+            SharedAction::Shelve(shelve) => Input::Shelve(shelve),
+            SharedAction::Unshelve => Input::Unshelve,
+            SharedAction::Reset => Input::Reset,
+        };
+        self.step(key, input, now, operator, out)
     }
 
     /// An acknowledgement made on another console. Applied when this alarm

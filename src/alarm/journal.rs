@@ -5,7 +5,7 @@
 use super::condition::Condition;
 use super::evaluator::AlarmEvent;
 use super::machine::{EventKind, Phase, Shelve};
-use super::{AlarmState, Priority};
+use super::{AlarmCommand, AlarmState, Priority, SharedAction};
 use crate::model::TimestampMs;
 use crate::store::{AlarmEventRow, HistoryReader, JournalQuery, Location, StoreError};
 use std::collections::HashMap;
@@ -22,6 +22,8 @@ impl AlarmEvent {
             priority: self.priority.label().to_owned(),
             operator: self.operator.clone(),
             comment: self.comment.clone(),
+            origin: String::new(),
+            occurrence: self.occurrence,
         }
     }
 }
@@ -147,6 +149,29 @@ fn shelve_of(comment: &str) -> Shelve {
     }
 }
 
+/// An operator action another console journaled, as a command for this
+/// engine; `None` for rows that are not one (automatic transitions, which
+/// every console evaluates for itself, comments and unreadable rows).
+pub fn shared_action(row: &AlarmEventRow) -> Option<AlarmCommand> {
+    if row.occurrence.is_some() || row.operator.is_empty() {
+        return None;
+    }
+    let action = match EventKind::parse(&row.event)? {
+        EventKind::Acked => SharedAction::Ack,
+        EventKind::Shelved => SharedAction::Shelve(shelve_of(&row.comment)),
+        EventKind::Unshelved => SharedAction::Unshelve,
+        EventKind::Reset => SharedAction::Reset,
+        EventKind::Raised | EventKind::Cleared | EventKind::Comment => return None,
+    };
+    Some(AlarmCommand::FromJournal {
+        key: format!("{}/{}", row.sensor, row.condition),
+        action,
+        at_ms: row.ts,
+        operator: row.operator.clone(),
+        console: row.origin.clone(),
+    })
+}
+
 /// Filters for the journal view. `None` = any.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct JournalFilter {
@@ -201,4 +226,64 @@ pub fn rows_between(
     to_ms: TimestampMs,
 ) -> Result<Vec<AlarmEventRow>, StoreError> {
     HistoryReader::open(path)?.journal_between(from_ms, to_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(event: &str, operator: &str, comment: &str, occurrence: Option<i64>) -> AlarmEventRow {
+        AlarmEventRow {
+            ts: 5_000,
+            sensor: "line1.temp".into(),
+            condition: "hh".into(),
+            event: event.into(),
+            state: String::new(),
+            operator: operator.into(),
+            comment: comment.into(),
+            origin: "console-a".into(),
+            occurrence,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn only_operator_actions_are_shared_between_consoles() {
+        let command = |event, operator, comment, occurrence| {
+            shared_action(&row(event, operator, comment, occurrence))
+        };
+        let from_a = |action| {
+            Some(AlarmCommand::FromJournal {
+                key: "line1.temp/hh".into(),
+                action,
+                at_ms: 5_000,
+                operator: "ana".into(),
+                console: "console-a".into(),
+            })
+        };
+        assert_eq!(command("acked", "ana", "", None), from_a(SharedAction::Ack));
+        assert_eq!(
+            command("shelved", "ana", "until 2026-12-01T10:00:00.250Z", None),
+            from_a(SharedAction::Shelve(Shelve::Until(1_796_119_200_250)))
+        );
+        assert_eq!(
+            command("shelved", "ana", "one-shot", None),
+            from_a(SharedAction::Shelve(Shelve::OneShot))
+        );
+        assert_eq!(
+            command("unshelved", "ana", "", None),
+            from_a(SharedAction::Unshelve)
+        );
+        assert_eq!(
+            command("reset", "ana", "", None),
+            from_a(SharedAction::Reset)
+        );
+        // Every console evaluates these itself.
+        assert_eq!(command("raised", "", "", Some(4_000)), None);
+        assert_eq!(command("cleared", "", "", Some(4_500)), None);
+        assert_eq!(command("unshelved", "system", "", Some(4_800)), None);
+        // A comment changes no state; an unknown event is not guessed at.
+        assert_eq!(command("comment", "ana", "valve checked", None), None);
+        assert_eq!(command("exploded", "ana", "", None), None);
+    }
 }

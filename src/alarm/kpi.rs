@@ -161,6 +161,7 @@ mod tests {
             priority: priority.into(),
             operator: String::new(),
             comment: String::new(),
+            ..Default::default()
         }
     }
 

@@ -177,6 +177,27 @@ pub enum AlarmCommand {
         operator: String,
         console: String,
     },
+    /// An operator action another console wrote to the shared alarm journal
+    /// (a PostgreSQL history): applied here as well, but not journaled again.
+    FromJournal {
+        key: String,
+        action: SharedAction,
+        /// When it was taken (the journal row's time).
+        at_ms: TimestampMs,
+        operator: String,
+        /// The console that took it (the row's origin).
+        console: String,
+    },
+}
+
+/// The operator actions the shared alarm journal carries between consoles.
+/// Comments change no state: they are in the journal for every console to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SharedAction {
+    Ack,
+    Shelve(Shelve),
+    Unshelve,
+    Reset,
 }
 
 impl AlarmCommand {
@@ -189,7 +210,8 @@ impl AlarmCommand {
             | AlarmCommand::Unshelve { operator, .. }
             | AlarmCommand::Comment { operator, .. }
             | AlarmCommand::Reset { operator, .. }
-            | AlarmCommand::AckFromConsole { operator, .. } => operator,
+            | AlarmCommand::AckFromConsole { operator, .. }
+            | AlarmCommand::FromJournal { operator, .. } => operator,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod replay;
 use crate::config::Config;
 use crate::engine::{Engine, EngineConfig, EngineSummary, LiveState};
 use crate::source::{self, SourceEvent};
+use crate::store::postgres::listen::{self, ListenStatus};
 use crate::store::writer::WriterConfig;
 use crate::store::{Location, StoreStats, Writer};
 use anyhow::{Context, Result};
@@ -20,6 +21,11 @@ pub struct Running {
     pub events: mpsc::Sender<SourceEvent>,
     pub commands: mpsc::Sender<crate::alarm::AlarmCommand>,
     pub store: crate::store::WriterHandle,
+    /// This console's id: the origin of its alarm journal rows.
+    pub console: String,
+    /// With a PostgreSQL history: how the connection following the shared
+    /// alarm journal is doing.
+    pub shared_journal: Option<watch::Receiver<ListenStatus>>,
     cancel: CancellationToken,
     sources: JoinSet<()>,
     engine: tokio::task::JoinHandle<EngineSummary>,
@@ -90,15 +96,41 @@ impl Running {
         let (writer, store) =
             Writer::spawn(db, writer_config).with_context(|| format!("opening history {db}"))?;
         let mut engine_config = EngineConfig::from_config(config);
-        match &store.stats().failing {
-            Some(why) if store.stats().reconnecting => tracing::warn!(
-                "history {db} not reachable ({why}); starting with live values only, \
-                 without restored alarms or recent values; readings wait until it answers"
-            ),
-            _ => restore_from_history(&mut engine_config, db)?,
-        }
+        engine_config.console = crate::source::alarm_journal::console_id();
+        let journal_start = match &store.stats().failing {
+            Some(why) if store.stats().reconnecting => {
+                tracing::warn!(
+                    "history {db} not reachable ({why}); starting with live values only, \
+                     without restored alarms or recent values, and without following other \
+                     consoles' alarm actions; readings wait until it answers"
+                );
+                None
+            }
+            _ => {
+                // Read before the restore: actions journaled after it are followed.
+                let start = match db {
+                    Location::Postgres(pg) => Some(
+                        listen::last_event_id(pg)
+                            .with_context(|| format!("reading the alarm journal in {db}"))?,
+                    ),
+                    Location::Sqlite(_) => None,
+                };
+                restore_from_history(&mut engine_config, db)?;
+                start
+            }
+        };
         let shared = crate::source::mqtt::alarm_topic::SharedTopic::from_config(config)
             .map_err(|e| crate::error::BadInput(format!("[alarms] alarm_topic: {e}")))?;
+        let shared = match (shared, journal_start) {
+            (Some(topic), Some(_)) => {
+                tracing::info!(
+                    alarm_topic = %topic.prefix,
+                    "alarm state is shared through the PostgreSQL history {db}; [alarms] alarm_topic is not used"
+                );
+                None
+            }
+            (shared, _) => shared,
+        };
         let (engine, snapshots) =
             Engine::new(&engine_config, config.sensor_metas(), Some(store.clone()));
         // `db check` is SQLite's integrity check; a server checks its own files.
@@ -120,6 +152,20 @@ impl Running {
         let mut sources = source::spawn_all(config, handles.events.clone(), cancel.clone())
             .await
             .context("starting sources")?;
+        let shared_journal = match (db, journal_start) {
+            (Location::Postgres(pg), Some(after)) => {
+                let feed = listen::follow(pg, &engine_config.console, after)
+                    .with_context(|| format!("following the alarm journal in {db}"))?;
+                let status = feed.status.clone();
+                sources.spawn(crate::source::alarm_journal::run(
+                    feed,
+                    handles.commands.clone(),
+                    cancel.clone(),
+                ));
+                Some(status)
+            }
+            _ => None,
+        };
         if let (Some(shared), Some(transitions)) = (shared, transitions) {
             sources.spawn(crate::source::mqtt::alarm_topic::run(
                 shared,
@@ -133,6 +179,8 @@ impl Running {
             events: handles.events,
             commands: handles.commands,
             store,
+            console: engine_config.console,
+            shared_journal,
             cancel,
             sources,
             engine: handles.task,

@@ -44,6 +44,9 @@ pub struct EngineConfig {
     pub restored_readings: Vec<Reading>,
     /// What "now" is for arrivals, stale timers and alarm delays.
     pub clock: Clock,
+    /// This console's id, written as the origin of its alarm journal rows
+    /// (a shared journal tells the consoles' rows apart by it).
+    pub console: String,
 }
 
 impl Default for EngineConfig {
@@ -61,6 +64,7 @@ impl Default for EngineConfig {
             restored_sensors: Vec::new(),
             restored_readings: Vec::new(),
             clock: Clock::Wall,
+            console: String::new(),
         }
     }
 }
@@ -117,6 +121,11 @@ pub struct Engine {
     /// Alarms the journal holds for sensors a pattern has not made yet:
     /// restored when their sensor is discovered again.
     restored_later: Vec<Restored>,
+    /// The origin of this console's journal rows.
+    console: String,
+    /// An operator action was journaled: commit it now rather than with the
+    /// next batch, so other consoles see it at once.
+    commit_soon: bool,
 }
 
 /// Handles to a spawned engine.
@@ -160,6 +169,8 @@ impl Engine {
             history_check: None,
             wall: config.clock,
             restored_later,
+            console: config.console.clone(),
+            commit_soon: false,
         };
         (engine, rx)
     }
@@ -443,7 +454,18 @@ impl Engine {
     fn on_command(&mut self, command: AlarmCommand) {
         tracing::debug!(?command, "operator action");
         let now = self.clock();
-        if let Err(e) = self.alarms.command(&command, now, &mut self.alarm_events) {
+        if let AlarmCommand::FromJournal { console, .. } = &command {
+            // The console that took it journaled it: applied here, not journaled again.
+            let mut applied = Vec::new();
+            if let Err(e) = self.alarms.command(&command, now, &mut applied) {
+                tracing::debug!(%console, "shared alarm action not applicable here: {e}");
+            }
+            return;
+        }
+        let before = self.alarm_events.len();
+        let result = self.alarms.command(&command, now, &mut self.alarm_events);
+        self.commit_soon |= self.alarm_events.len() > before;
+        if let Err(e) = result {
             tracing::warn!(operator = command.operator(), "alarm action refused: {e}");
             self.state.refused = Some((now, e.to_string()));
             self.dirty = true;
@@ -460,8 +482,10 @@ impl Engine {
             if event.rings_bell() {
                 self.state.alarm_bell += 1;
             }
+            let mut row = event.to_row();
+            row.origin.clone_from(&self.console);
             if let Some(store) = &self.store
-                && store.send(WriteMsg::Alarm(event.to_row())).await.is_err()
+                && store.send(WriteMsg::Alarm(row)).await.is_err()
             {
                 tracing::error!(alarm = %event.key, event = event.kind.label(), "history writer stopped; alarm transition not journaled");
             }
@@ -470,6 +494,14 @@ impl Engine {
             {
                 tracing::warn!("shared alarm topic is behind; a transition was not published");
             }
+        }
+        if std::mem::take(&mut self.commit_soon)
+            && let Some(store) = &self.store
+        {
+            // Nobody waits for the answer: the writer commits as soon as its
+            // channel runs dry instead of after its batching latency.
+            let (prompt, _) = tokio::sync::oneshot::channel();
+            let _ = store.send(WriteMsg::AfterCommit(prompt)).await;
         }
         self.dirty = true;
     }

@@ -416,3 +416,75 @@ async fn a_discovered_sensor_gets_its_alarm_back_from_the_journal() {
         (AlarmState::Acknowledged, Some("opjane"), 1_000)
     );
 }
+
+#[tokio::test]
+async fn another_console_s_action_is_applied_and_not_journaled_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.sqlite");
+    // A batching latency far beyond the test: only the engine's request for
+    // a prompt commit gets an operator action journaled in time.
+    let (writer, store) = Writer::spawn(
+        &path,
+        WriterConfig {
+            max_latency: Duration::from_secs(3_600),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let config = EngineConfig {
+        alarms: crate::alarm::AlarmSetup {
+            sensors: vec![crate::alarm::SensorRules::new("t").limit(
+                crate::alarm::Condition::H,
+                35.0,
+                0.5,
+            )],
+            ..Default::default()
+        },
+        console: "console-b".into(),
+        ..Default::default()
+    };
+    let mut engine = Engine::new(&config, vec![meta("t")], Some(store.clone())).0;
+    engine
+        .handle(SourceEvent::readings(vec![Reading::good("t", 1_000, 40.0)]))
+        .await;
+    engine.journal_alarm_events().await;
+    let shared = crate::alarm::AlarmCommand::FromJournal {
+        key: "t/h".into(),
+        action: crate::alarm::SharedAction::Ack,
+        at_ms: engine.clock(),
+        operator: "ana".into(),
+        console: "console-a".into(),
+    };
+    engine.on_command(shared);
+    engine.journal_alarm_events().await;
+    assert_eq!(
+        engine.alarms.alarm_state("t/h"),
+        Some(crate::alarm::AlarmState::Acknowledged)
+    );
+    engine.on_command(crate::alarm::AlarmCommand::Comment {
+        key: "t/h".into(),
+        text: "valve checked".into(),
+        operator: "bob".into(),
+    });
+    engine.journal_alarm_events().await;
+    let mut stats = store.watch_stats();
+    tokio::time::timeout(
+        Duration::from_secs(15),
+        stats.wait_for(|s| s.alarm_events == 2),
+    )
+    .await
+    .expect("the comment is committed without waiting for the batching latency")
+    .unwrap();
+    let rows = crate::alarm::journal::query(&path, &Default::default()).unwrap();
+    let seen: Vec<_> = rows
+        .iter()
+        .rev()
+        .map(|r| (r.event.as_str(), r.operator.as_str(), r.origin.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [("raised", "", "console-b"), ("comment", "bob", "console-b")]
+    );
+    drop((engine, store));
+    writer.join().unwrap();
+}

@@ -1,6 +1,7 @@
 //! Data sources (MQTT, Modbus, simulated, replay) and the typed messages they
 //! send to the engine over a bounded channel.
 
+pub mod alarm_journal;
 pub mod arrival;
 pub mod discover;
 pub mod listen;

@@ -3,7 +3,7 @@
 use crate::model::{Quality, TimestampMs};
 
 /// One row of the alarm journal.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlarmEventRow {
     pub ts: TimestampMs,
     pub sensor: String,
@@ -14,6 +14,15 @@ pub struct AlarmEventRow {
     pub priority: String,
     pub operator: String,
     pub comment: String,
+    /// The console or recorder that wrote it (its console id); empty in
+    /// rows written before the journal was shared.
+    pub origin: String,
+    /// For automatic transitions, what makes them one occurrence on every
+    /// console evaluating the same readings: the time of the reading that
+    /// caused it (or the end of a timed shelving that expired). The journal
+    /// keeps one row per (sensor, condition, event, occurrence). `None` for
+    /// operator actions.
+    pub occurrence: Option<TimestampMs>,
 }
 
 /// A journal row with its position in the journal (append order).

@@ -258,6 +258,7 @@ mod tests {
                 priority: "high".into(),
                 operator: operator.into(),
                 comment: String::new(),
+                ..Default::default()
             };
             handle.blocking_send(WriteMsg::Alarm(row)).unwrap();
         }

@@ -36,6 +36,7 @@ fn row(ts: i64, sensor: &str, event: &str, state: &str, priority: &str) -> Alarm
         } else {
             String::new()
         },
+        ..Default::default()
     }
 }
 

@@ -20,6 +20,7 @@ fn event(ts: i64, sensor: &str, condition: &str, event: &str, priority: &str) ->
         priority: priority.into(),
         operator: String::new(),
         comment: String::new(),
+        ..Default::default()
     }
 }
 

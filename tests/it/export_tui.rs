@@ -167,6 +167,7 @@ fn the_views_exports_land_in_timestamped_files_with_just_their_rows() {
         priority: "high".into(),
         operator: "ana".into(),
         comment: String::new(),
+        ..Default::default()
     };
     write_history(
         &db,

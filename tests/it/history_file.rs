@@ -269,7 +269,13 @@ fn db_status_describes_the_history() {
         text.contains(&format!("time range      {first} – {last}\n")),
         "{text}"
     );
-    assert!(text.contains("schema version  1 "), "{text}");
+    assert!(
+        text.contains(&format!(
+            "schema version  {} ",
+            floorwatch::store::SCHEMA_VERSION
+        )),
+        "{text}"
+    );
 }
 
 /// A tiny CSV every importing process loads.

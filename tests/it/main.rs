@@ -18,6 +18,8 @@ mod alarm_modbus_stale;
 mod alarm_seed;
 #[cfg(feature = "demo")]
 mod alarm_shared;
+#[cfg(feature = "demo")]
+mod alarm_shared_postgres;
 mod billing_all;
 mod billing_cli;
 mod billing_consumption;

@@ -91,7 +91,10 @@ fn import_export_and_status_on_postgresql_match_sqlite() {
     ]));
     assert!(status.contains("readings        8640"), "{status}");
     assert!(
-        status.contains("schema version  1 (this floorwatch: 1)"),
+        status.contains(&format!(
+            "schema version  {v} (this floorwatch: {v})",
+            v = floorwatch::store::PG_SCHEMA_VERSION
+        )),
         "{status}"
     );
 }
@@ -149,7 +152,13 @@ fn migrate_creates_the_partitioned_schema_and_refuses_a_newer_one() {
         ])
     };
     let first = ok(migrate(pg.url()));
-    assert!(first.contains("schema version 1"), "{first}");
+    assert!(
+        first.contains(&format!(
+            "schema version {}",
+            floorwatch::store::PG_SCHEMA_VERSION
+        )),
+        "{first}"
+    );
     assert_eq!(
         pg.query_i64("SELECT count(*) FROM pg_tables WHERE tablename = 'readings_default' AND schemaname = current_schema()")
             .unwrap(),

@@ -176,6 +176,7 @@ fn journal_data(query: &JournalQuery) -> JournalData {
             priority: prio.into(),
             operator: op.into(),
             comment: comment.into(),
+            ..Default::default()
         }
     };
     let history = vec![

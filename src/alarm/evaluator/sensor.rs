@@ -20,6 +20,9 @@ pub(super) struct Alarm {
     pub(super) value: Option<f64>,
     pub(super) acked_by: Option<String>,
     pub(super) message: String,
+    /// The time of the reading at which the raw condition last changed: the
+    /// occurrence of the transition it leads to (see [`AlarmEvent::occurrence`]).
+    pub(super) edge: Option<TimestampMs>,
 }
 
 impl Alarm {
@@ -53,6 +56,7 @@ impl Alarm {
             value: None,
             acked_by: None,
             message: String::new(),
+            edge: None,
         }
     }
 
@@ -86,6 +90,11 @@ impl Alarm {
         operator: &str,
         out: &mut Vec<AlarmEvent>,
     ) -> Option<Step> {
+        let occurrence = match (input, self.machine.phase()) {
+            (Input::Condition(_), _) => self.edge,
+            (Input::Tick, Phase::Shelved(Shelve::Until(until))) => Some(until),
+            _ => None,
+        };
         let step = self.machine.step(input, now)?;
         match (step.kind, step.to) {
             (EventKind::Raised, _) | (EventKind::Unshelved, Phase::Unacknowledged) => {
@@ -104,7 +113,9 @@ impl Alarm {
             Phase::Shelved(Shelve::OneShot) => "one-shot".to_owned(),
             _ => String::new(),
         };
-        out.push(self.event(step.kind, now, operator, comment, shelved_until));
+        let mut event = self.event(step.kind, now, operator, comment, shelved_until);
+        event.occurrence = occurrence;
+        out.push(event);
         Some(step)
     }
 
@@ -128,14 +139,25 @@ impl Alarm {
             operator: operator.to_owned(),
             comment,
             shelved_until,
+            occurrence: None,
         }
     }
 
-    /// Feeds the raw condition through the delays into the machine.
+    /// Feeds the raw condition through the delays into the machine; `source_ts`
+    /// is the time of the reading that tells it (`None` for a link's state).
     #[inline]
-    pub(super) fn feed(&mut self, raw: bool, now: TimestampMs, out: &mut Vec<AlarmEvent>) -> bool {
+    pub(super) fn feed(
+        &mut self,
+        raw: bool,
+        now: TimestampMs,
+        source_ts: Option<TimestampMs>,
+        out: &mut Vec<AlarmEvent>,
+    ) -> bool {
         if raw == self.debounce.raw() && !self.debounce.pending() {
             return false;
+        }
+        if raw != self.debounce.raw() {
+            self.edge = source_ts;
         }
         match self.debounce.update(raw, now) {
             Some(active) => self.apply(Input::Condition(active), now, "", out).is_some(),
@@ -157,6 +179,9 @@ pub(super) struct SensorAlarms {
     pub(super) consumption: Option<(usize, ConsumptionTracker)>,
     pub(super) previous: Option<(TimestampMs, f64)>,
     pub(super) last_arrival: TimestampMs,
+    /// The time of the last reading: a stale alarm's occurrence (the silence
+    /// after it is the same on every console that had it).
+    pub(super) last_reading: Option<TimestampMs>,
 }
 
 impl SensorAlarms {
@@ -170,6 +195,7 @@ impl SensorAlarms {
             consumption: None,
             previous: None,
             last_arrival: now,
+            last_reading: None,
             rules,
         };
         let add = |s: &mut SensorAlarms, c: Condition| {
@@ -206,16 +232,17 @@ impl SensorAlarms {
             return false;
         }
         self.last_arrival = now;
+        self.last_reading = Some(r.ts);
         let mut changed = false;
         if let Some((slot, _)) = self.stale {
-            changed |= self.alarms[slot].feed(false, now, out);
+            changed |= self.alarms[slot].feed(false, now, Some(r.ts), out);
         }
         if let Some(slot) = self.bad {
             let bad = r.quality == Quality::Bad;
             if bad {
                 self.alarms[slot].value = Some(r.value);
             }
-            changed |= self.raise_or_clear(slot, bad, now, out, |s| {
+            changed |= self.raise_or_clear(slot, bad, (now, Some(r.ts)), out, |s| {
                 format!("{}: the source reports bad quality", s.rules.name)
             });
         }
@@ -230,7 +257,7 @@ impl SensorAlarms {
             }
             self.alarms[slot].value = Some(r.value);
             let condition = self.alarms[slot].condition;
-            changed |= self.raise_or_clear(slot, raw, now, out, |s| {
+            changed |= self.raise_or_clear(slot, raw, (now, Some(r.ts)), out, |s| {
                 s.level_message(condition, level, r.value)
             });
         }
@@ -256,7 +283,7 @@ impl SensorAlarms {
         if raw {
             self.alarms[slot].value = Some(r.value);
         }
-        self.raise_or_clear(slot, raw, now, out, |s| {
+        self.raise_or_clear(slot, raw, (now, Some(r.ts)), out, |s| {
             format!(
                 "{} changing {rate:+.2} {}/min (limit {limit})",
                 s.rules.name, s.rules.unit
@@ -279,7 +306,7 @@ impl SensorAlarms {
         };
         let factor = self.rules.consumption.as_ref().map_or(1.5, |c| c.factor);
         self.alarms[slot].value = Some(verdict.consumption);
-        self.raise_or_clear(slot, verdict.excessive, now, out, |s| {
+        self.raise_or_clear(slot, verdict.excessive, (now, Some(r.ts)), out, |s| {
             format!(
                 "{}: {:.1} {} last period, above {factor} × the mean {:.1}",
                 s.rules.name, verdict.consumption, s.rules.unit, verdict.mean_before
@@ -291,7 +318,7 @@ impl SensorAlarms {
         &mut self,
         slot: usize,
         raw: bool,
-        now: TimestampMs,
+        (now, source_ts): (TimestampMs, Option<TimestampMs>),
         out: &mut Vec<AlarmEvent>,
         message: impl FnOnce(&SensorAlarms) -> String,
     ) -> bool {
@@ -303,7 +330,7 @@ impl SensorAlarms {
             let text = message(self);
             self.alarms[slot].message = text;
         }
-        self.alarms[slot].feed(raw, now, out)
+        self.alarms[slot].feed(raw, now, source_ts, out)
     }
 
     pub(super) fn level_message(&self, condition: Condition, level: Level, value: f64) -> String {
@@ -337,7 +364,8 @@ impl SensorAlarms {
         {
             let silent = now - self.last_arrival;
             if silent > limit {
-                changed |= self.raise_or_clear(slot, true, now, out, |s| {
+                let last = self.last_reading;
+                changed |= self.raise_or_clear(slot, true, (now, last), out, |s| {
                     format!("{}: no reading for {} s", s.rules.name, silent / 1000)
                 });
             }

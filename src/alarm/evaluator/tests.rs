@@ -658,3 +658,139 @@ fn a_restored_alarm_whose_condition_still_holds_on_seeded_values_is_not_raised_t
         vec![ev(Cleared, "r/roc", Rtn)]
     );
 }
+
+/// (kind, key, occurrence) of each event.
+fn occurrences(out: &[AlarmEvent]) -> Vec<(EventKind, String, Option<TimestampMs>)> {
+    out.iter()
+        .map(|e| (e.kind, e.key.clone(), e.occurrence))
+        .collect()
+}
+
+#[test]
+fn a_transition_is_the_same_occurrence_on_consoles_that_got_the_reading_at_other_times() {
+    // Two consoles, the same readings (source times 1_000 and 2_000), arriving
+    // 40 ms apart: the events' times differ, their occurrences do not.
+    let mut journals = Vec::new();
+    for lag in [0, 40] {
+        let mut e = eval(vec![temp()]);
+        let mut out = Vec::new();
+        for (ts, value) in [(1_000, 41.0), (2_000, 20.0)] {
+            e.on_reading(&Reading::good("t", ts, value), ts + lag, &mut out);
+        }
+        e.command(
+            &AlarmCommand::Ack {
+                key: "t/hh".into(),
+                operator: OP.into(),
+            },
+            3_000 + lag,
+            &mut out,
+        )
+        .unwrap();
+        journals.push(occurrences(&out));
+    }
+    assert_eq!(journals[0], journals[1]);
+    assert_eq!(
+        journals[0],
+        vec![
+            (Raised, "t/hh".into(), Some(1_000)),
+            (Raised, "t/h".into(), Some(1_000)),
+            (Cleared, "t/hh".into(), Some(2_000)),
+            (Cleared, "t/h".into(), Some(2_000)),
+            // An operator action is each console's own.
+            (AckedEv, "t/hh".into(), None),
+        ]
+    );
+}
+
+#[test]
+fn an_on_delayed_raise_is_the_occurrence_of_the_reading_that_started_it() {
+    let mut r = temp();
+    r.delay_ms = 5_000;
+    let mut e = eval(vec![r]);
+    let mut out = Vec::new();
+    e.on_reading(&Reading::good("t", 700, 41.0), 1_000, &mut out);
+    e.on_reading(&Reading::good("t", 2_700, 42.0), 3_000, &mut out);
+    assert!(out.is_empty());
+    e.on_tick(6_500, &mut out);
+    let raised: Vec<_> = occurrences(&out);
+    assert_eq!(
+        raised,
+        vec![
+            (Raised, "t/hh".into(), Some(700)),
+            (Raised, "t/h".into(), Some(700)),
+        ]
+    );
+}
+
+#[test]
+fn a_stale_alarm_is_the_occurrence_of_the_last_reading_and_a_shelving_of_its_end() {
+    let mut r = SensorRules::new("s");
+    r.stale_ms = Some(10_000);
+    let mut e = eval(vec![r]);
+    let mut out = Vec::new();
+    e.on_reading(&Reading::good("s", 4_000, 1.0), 5_000, &mut out);
+    e.on_tick(16_000, &mut out);
+    assert_eq!(
+        occurrences(&out),
+        vec![(Raised, "s/stale".into(), Some(4_000))]
+    );
+    out.clear();
+    e.command(
+        &AlarmCommand::Shelve {
+            key: "s/stale".into(),
+            for_ms: 1_000,
+            operator: OP.into(),
+        },
+        17_000,
+        &mut out,
+    )
+    .unwrap();
+    e.on_tick(18_500, &mut out);
+    assert_eq!(
+        occurrences(&out),
+        vec![
+            (EventKind::Shelved, "s/stale".into(), None),
+            (EventKind::Unshelved, "s/stale".into(), Some(18_000)),
+        ]
+    );
+}
+
+fn from_journal(action: SharedAction, at_ms: TimestampMs) -> AlarmCommand {
+    AlarmCommand::FromJournal {
+        key: "t/hh".into(),
+        action,
+        at_ms,
+        operator: "bob".into(),
+        console: "b".into(),
+    }
+}
+
+#[test]
+fn actions_from_the_shared_journal_change_the_state_as_the_operator_s_own_would() {
+    let mut e = eval(vec![temp()]);
+    feed(&mut e, "t", &[(1_000, 41.0)]);
+    let mut out = Vec::new();
+    let until = 90_000;
+    let steps = [
+        (SharedAction::Ack, Acked),
+        (
+            SharedAction::Shelve(Shelve::Until(until)),
+            AlarmState::Shelved,
+        ),
+        (SharedAction::Unshelve, Unack),
+        (SharedAction::Ack, Acked),
+    ];
+    for (i, (action, state)) in steps.into_iter().enumerate() {
+        let at = 2_000 + i as i64;
+        e.command(&from_journal(action, at), at, &mut out).unwrap();
+        assert_eq!(e.alarm_state("t/hh"), Some(state), "after {action:?}");
+    }
+    assert_eq!(out[0].operator, "bob");
+    // The shelving ends when it ends on the console that shelved it.
+    assert_eq!(out[1].shelved_until, Some(until));
+    // An ack older than the occurrence it would silence is not applied.
+    feed(&mut e, "t", &[(10_000, 20.0), (60_000, 41.0)]);
+    e.command(&from_journal(SharedAction::Ack, 5_000), 60_001, &mut out)
+        .unwrap();
+    assert_eq!(e.alarm_state("t/hh"), Some(Unack));
+}

@@ -7,7 +7,6 @@ use super::upsert::{self, CREATE_STAGING};
 use super::{PgConn, pg_error, wait};
 use crate::model::{TimestampMs, now_ms};
 use crate::store::location::PgLocation;
-use crate::store::rows::AlarmEventRow;
 use crate::store::writer::{Outcome, Pending};
 use crate::store::{Result, StoreError};
 use std::collections::{HashMap, HashSet};
@@ -25,9 +24,6 @@ pub(crate) const UPSERT_SENSOR: &str = "INSERT INTO sensors(tag, name, unit, grp
     unit = CASE WHEN EXCLUDED.unit <> '' THEN EXCLUDED.unit ELSE sensors.unit END,
     grp = CASE WHEN EXCLUDED.grp <> '' THEN EXCLUDED.grp ELSE sensors.grp END
  RETURNING sensor_id";
-
-const INSERT_ALARM: &str = "INSERT INTO alarm_events(ts, sensor, condition, event, state, value,
-     priority, operator, comment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 /// Added to the writer's `application_name` (`floorwatch-writer`, or the
 /// url's `application_name` + `-writer`), so its session can be found in
@@ -198,36 +194,12 @@ fn write_batch(
         wait(tx.query_one(UPSERT_SENSOR, &[&tag, &name, &unit, &group, &now]))?.try_get(0)
     })?;
     let counts = upsert::write_rows(tx.client(), &rows)?;
-    insert_alarms(tx, &pending.alarms)?;
+    super::journal::insert_alarms(tx, &pending.alarms)?;
     Ok(Outcome {
         stored: counts.new,
         duplicates: counts.duplicate,
         superseded: counts.updated,
     })
-}
-
-fn insert_alarms(tx: &Transaction<'_>, alarms: &[AlarmEventRow]) -> PgResult<()> {
-    if alarms.is_empty() {
-        return Ok(());
-    }
-    let stmt = wait(tx.prepare(INSERT_ALARM))?;
-    for a in alarms {
-        wait(tx.execute(
-            &stmt,
-            &[
-                &a.ts,
-                &a.sensor,
-                &a.condition,
-                &a.event,
-                &a.state,
-                &a.value,
-                &a.priority,
-                &a.operator,
-                &a.comment,
-            ],
-        ))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

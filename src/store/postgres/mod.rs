@@ -8,6 +8,8 @@
 pub(crate) mod bulk;
 pub mod check;
 pub(crate) mod commit;
+pub mod journal;
+pub mod listen;
 pub(crate) mod query;
 pub(crate) mod schema;
 pub mod scratch;
@@ -48,6 +50,15 @@ impl std::error::Error for PgError {}
 /// The runtime that drives every PostgreSQL connection's socket.
 fn runtime() -> Result<&'static tokio::runtime::Runtime> {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    // Only one thread builds it: a runtime built by a thread that lost the
+    // race would be dropped, and dropping one inside an async context panics.
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    if let Some(rt) = RUNTIME.get() {
+        return Ok(rt);
+    }
+    let _building = BUILDING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(rt) = RUNTIME.get() {
         return Ok(rt);
     }

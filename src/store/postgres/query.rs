@@ -16,8 +16,8 @@ use tokio_postgres::types::ToSql;
 type PgResult<T> = std::result::Result<T, tokio_postgres::Error>;
 type Args<'a> = &'a [&'a (dyn ToSql + Sync)];
 
-const JOURNAL_COLUMNS: &str =
-    "ts, sensor, condition, event, state, value, priority, operator, comment";
+pub(super) const JOURNAL_COLUMNS: &str =
+    "ts, sensor, condition, event, state, value, priority, operator, comment, origin, occurrence";
 
 /// Readings of a sensor by tag, joined for its tag.
 const BY_TAG: &str = "FROM readings r JOIN sensors s ON s.sensor_id = r.sensor_id WHERE s.tag = $1";
@@ -382,6 +382,7 @@ impl PgReader {
                     priority: r.try_get(5)?,
                     operator: r.try_get(6)?,
                     comment: String::new(),
+                    ..Default::default()
                 })
             },
         )
@@ -456,7 +457,7 @@ fn ts_value(row: &Row) -> PgResult<(TimestampMs, f64)> {
 }
 
 /// The journal columns starting at column `at`.
-fn journal_row(r: &Row, at: usize) -> PgResult<AlarmEventRow> {
+pub(super) fn journal_row(r: &Row, at: usize) -> PgResult<AlarmEventRow> {
     Ok(AlarmEventRow {
         ts: r.try_get(at)?,
         sensor: r.try_get(at + 1)?,
@@ -467,5 +468,7 @@ fn journal_row(r: &Row, at: usize) -> PgResult<AlarmEventRow> {
         priority: r.try_get(at + 6)?,
         operator: r.try_get(at + 7)?,
         comment: r.try_get(at + 8)?,
+        origin: r.try_get(at + 9)?,
+        occurrence: r.try_get(at + 10)?,
     })
 }

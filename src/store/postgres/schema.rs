@@ -49,6 +49,12 @@ const MIGRATIONS: &[&str] = &[
          $$ BEGIN RAISE EXCEPTION 'alarm journal is append-only'; END $$;
      CREATE TRIGGER alarm_events_append_only BEFORE UPDATE OR DELETE ON alarm_events
          FOR EACH STATEMENT EXECUTE FUNCTION alarm_events_append_only();",
+    // 2: the journal shared by many consoles: who wrote each row, and one row
+    // per occurrence of an automatic transition (see `store::postgres::journal`)
+    "ALTER TABLE alarm_events ADD COLUMN origin text NOT NULL DEFAULT '';
+     ALTER TABLE alarm_events ADD COLUMN occurrence bigint;
+     CREATE UNIQUE INDEX alarm_events_occurrence
+         ON alarm_events(sensor, condition, event, occurrence) WHERE occurrence IS NOT NULL;",
 ];
 
 /// The schema version this build writes and understands on PostgreSQL.

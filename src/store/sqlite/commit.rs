@@ -155,8 +155,10 @@ fn insert_readings(tx: &Transaction<'_>, rows: Vec<BulkRow>) -> rusqlite::Result
 
 fn insert_alarms(tx: &Transaction<'_>, pending: &Pending) -> rusqlite::Result<()> {
     let mut alarm = tx.prepare_cached(
-        "INSERT INTO alarm_events(ts, sensor, condition, event, state, value, priority, operator, comment)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO alarm_events(ts, sensor, condition, event, state, value, priority, operator,
+             comment, origin, occurrence)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT DO NOTHING",
     )?;
     for a in &pending.alarms {
         alarm.execute(params![
@@ -168,7 +170,9 @@ fn insert_alarms(tx: &Transaction<'_>, pending: &Pending) -> rusqlite::Result<()
             a.value,
             a.priority,
             a.operator,
-            a.comment
+            a.comment,
+            a.origin,
+            a.occurrence
         ])?;
     }
     Ok(())

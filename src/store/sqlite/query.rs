@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 const JOURNAL_COLUMNS: &str =
-    "ts, sensor, condition, event, state, value, priority, operator, comment";
+    "ts, sensor, condition, event, state, value, priority, operator, comment, origin, occurrence";
 
 pub struct SqliteReader {
     conn: Connection,
@@ -388,6 +388,7 @@ impl SqliteReader {
                     priority: r.get(5)?,
                     operator: r.get(6)?,
                     comment: String::new(),
+                    ..Default::default()
                 })
             },
         )
@@ -464,5 +465,7 @@ fn journal_row(r: &Row<'_>, at: usize) -> rusqlite::Result<AlarmEventRow> {
         priority: r.get(at + 6)?,
         operator: r.get(at + 7)?,
         comment: r.get(at + 8)?,
+        origin: r.get(at + 9)?,
+        occurrence: r.get(at + 10)?,
     })
 }

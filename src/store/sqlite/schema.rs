@@ -41,6 +41,12 @@ const MIGRATIONS: &[&str] = &[
          BEGIN SELECT RAISE(ABORT, 'alarm journal is append-only'); END;
      CREATE TRIGGER IF NOT EXISTS alarm_events_append_only_delete BEFORE DELETE ON alarm_events
          BEGIN SELECT RAISE(ABORT, 'alarm journal is append-only'); END;",
+    // 2: as PostgreSQL's version 2: who wrote each row, and one row per
+    // occurrence of an automatic transition
+    "ALTER TABLE alarm_events ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+     ALTER TABLE alarm_events ADD COLUMN occurrence INTEGER;
+     CREATE UNIQUE INDEX IF NOT EXISTS alarm_events_occurrence
+         ON alarm_events(sensor, condition, event, occurrence) WHERE occurrence IS NOT NULL;",
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

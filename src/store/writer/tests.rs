@@ -217,6 +217,7 @@ async fn readings_and_alarm_rows_of_any_month_are_stored_on_every_backend() {
             priority: "high".into(),
             operator: String::new(),
             comment: String::new(),
+            ..Default::default()
         };
         handle.send(WriteMsg::Alarm(row.clone())).await.unwrap();
         let stats = handle.flush().await.unwrap();
