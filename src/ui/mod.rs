@@ -13,6 +13,7 @@ mod config;
 pub mod decimals;
 pub mod draw;
 mod effects;
+pub mod elide;
 pub mod history;
 pub mod invoice;
 pub mod journal;

@@ -61,6 +61,7 @@ mod postgres_history;
 mod replay_console;
 mod restart_dashboard;
 mod tui_decimals;
+mod tui_footer;
 mod tui_frames;
 mod tui_property;
 mod tui_snapshots;

@@ -207,7 +207,16 @@ fn comments_are_typed_in_a_prompt_and_recorded_with_the_operator() {
             operator: "ana".into()
         })]
     );
-    assert!(ui.toast.as_ref().unwrap().text.contains("recorded as ana"));
+    assert_eq!(
+        ui.toast.as_ref().unwrap().text,
+        "recording a comment on line2.temp/h as ana…"
+    );
+    // The engine's next snapshot (no refusal) is its answer.
+    ui.on_snapshot(ui.live.clone());
+    assert_eq!(
+        ui.toast.as_ref().unwrap().text,
+        "comment on line2.temp/h recorded as ana"
+    );
     // An empty comment or Esc records nothing.
     chars(&mut ui, "c");
     assert!(press(&mut ui, KeyCode::Enter).is_empty());

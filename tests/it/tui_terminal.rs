@@ -163,6 +163,8 @@ alarm = { h = -100 }
     term.wait("the alarm acknowledged", |s| {
         s.contains(" acked ") && !s.contains("UNACK")
     });
+    // The footer confirms what the engine did, not only what was asked.
+    term.wait_for("acknowledged oven.temp/h as olga");
 
     term.keys(&["s"]);
     term.wait_for("Shelve oven.temp/h");
@@ -170,7 +172,8 @@ alarm = { h = -100 }
     term.wait("the alarm shelved", |s| s.contains("shelved"));
 
     term.keys(&["u"]);
-    term.wait_for("unshelving oven.temp/h as olga");
+    term.wait_for("unshelved oven.temp/h as olga");
+    // The alarm's state, then the confirmation, once it expires.
     term.wait_gone("shelved");
 
     // The journal view shows every action, newest first, with the operator.

@@ -207,7 +207,8 @@ fn footer(buf: &mut Buffer, area: Rect, ui: &UiState) {
     let theme = ui.theme();
     buf.set_style(area, theme.footer);
     if let Some(toast) = &ui.toast {
-        let line = Line::from(Span::styled(format!(" {} ", toast.text), theme.toast));
+        let text = super::elide::message(&toast.text, usize::from(area.width).saturating_sub(2));
+        let line = Line::from(Span::styled(format!(" {text} "), theme.toast));
         buf.set_line(area.x, area.y, &line, area.width);
         return;
     }

@@ -14,6 +14,7 @@
 //! [`types`] is the leaf both sides share.
 
 mod alarms;
+mod confirm;
 mod dashboard;
 mod detail;
 mod export;
@@ -39,7 +40,8 @@ use ratatui::layout::Rect;
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
-const TOAST_MS: i64 = 4_000;
+/// How long a footer message stays (the idle tick clears it).
+pub const TOAST_MS: i64 = 5_000;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Toast {
@@ -73,6 +75,8 @@ pub struct UiState {
     pub seek_input: Option<String>,
     next_request: u64,
     known_unacked: HashSet<String>,
+    /// Alarm actions sent and not yet shown done by a snapshot.
+    pending: Vec<confirm::Pending>,
 }
 
 impl UiState {
@@ -102,6 +106,7 @@ impl UiState {
             seek_input: None,
             next_request: 0,
             known_unacked,
+            pending: Vec::new(),
         }
     }
 
@@ -129,11 +134,18 @@ impl UiState {
     }
 
     pub fn on_snapshot(&mut self, live: Arc<LiveState>) -> Vec<Effect> {
-        if live.refused.is_some() && live.refused != self.live.refused {
+        self.take_snapshot(live, true)
+    }
+
+    /// Shows `live`; a refusal it carries is told when `news` and new.
+    fn take_snapshot(&mut self, live: Arc<LiveState>, news: bool) -> Vec<Effect> {
+        let refused = news && live.refused.is_some() && live.refused != self.live.refused;
+        if refused {
             let why = live.refused.as_ref().map(|(_, why)| why.clone());
             self.toast(format!("refused: {}", why.unwrap_or_default()));
         }
         self.live = live;
+        self.confirm_sent(refused);
         let unacked = alarms::unacked_keys(&self.live);
         let new_alarm = unacked.iter().any(|k| !self.known_unacked.contains(k));
         self.known_unacked = unacked;
@@ -153,6 +165,7 @@ impl UiState {
         if self.toast.as_ref().is_some_and(|t| now >= t.until_ms) {
             self.toast = None;
         }
+        self.expire_sent();
         let clock = self.clock();
         let refresh_due = self.detail.as_ref().is_some_and(|d| {
             d.end_ms.is_none() && (clock - d.requested_ms).abs() >= (d.window_ms() / 200).max(5_000)
@@ -164,6 +177,14 @@ impl UiState {
             return self.load_journal();
         }
         Vec::new()
+    }
+
+    /// Another engine takes the screen (a replay, or the live plant back from
+    /// one): its snapshot is shown, but what it refused before is old news,
+    /// and actions sent to the other engine are no longer waited for.
+    pub fn switch_engine(&mut self, live: Arc<LiveState>) -> Vec<Effect> {
+        self.pending.clear();
+        self.take_snapshot(live, false)
     }
 
     pub fn toast(&mut self, text: impl Into<String>) {
