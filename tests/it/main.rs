@@ -60,6 +60,7 @@ mod no_loss;
 mod postgres_history;
 mod replay_console;
 mod restart_dashboard;
+mod tui_alarm_pane;
 mod tui_decimals;
 mod tui_footer;
 mod tui_frames;

@@ -312,7 +312,7 @@ fn filter_narrows_tiles_and_alarms_and_esc_clears_it() {
         screen.contains("Line 2 temperature") && !screen.contains("Line 1 vibration"),
         "{screen}"
     );
-    assert!(screen.contains("Alarms 1 · 0 unack"), "{screen}");
+    assert!(screen.contains("Alarms 1 of 4 · 0 unack"), "{screen}");
     assert!(screen.contains("filter: line 2"), "{screen}");
     chars(&mut ui, "/");
     press(&mut ui, KeyCode::Backspace);

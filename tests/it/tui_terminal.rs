@@ -151,7 +151,7 @@ alarm = { h = -100 }
     let db = dir.path().join("h.sqlite");
     term.wait_for("1 UNACK");
     term.keys(&["Tab"]);
-    term.wait_for("›MED  H");
+    term.wait_for("›● MED  H");
 
     term.keys(&["c"]);
     term.wait_for("Comment on oven.temp/h (journal, as olga)");
