@@ -65,6 +65,7 @@ mod tui_decimals;
 mod tui_footer;
 mod tui_frames;
 mod tui_property;
+mod tui_reach;
 mod tui_snapshots;
 mod tui_state;
 mod tui_terminal;

@@ -182,8 +182,9 @@ fn footer_actions(ui: &UiState) -> &'static [Action] {
             Action::Ack,
             Action::Help,
         ],
-        (Screen::Status, _) => &[Action::Back, Action::Help, Action::Quit],
+        (Screen::Status, _) => &[Action::Detail, Action::Back, Action::Help, Action::Quit],
         (Screen::Journal, _) => &[
+            Action::Detail,
             Action::Filter,
             Action::CyclePriority,
             Action::CycleKind,

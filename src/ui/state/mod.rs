@@ -21,12 +21,14 @@ mod export;
 mod invoice;
 pub mod journal;
 pub mod replay;
+mod row_detail;
 mod types;
 
 pub use alarms::{MAX_COMMENT, ShelveChoice};
 pub use detail::{Detail, WINDOWS};
 pub use invoice::InvoiceView;
 pub use journal::JournalView;
+pub use row_detail::RowDetail;
 pub use types::{Effect, Focus, Overlay, Screen};
 
 use crate::engine::LiveState;
@@ -66,6 +68,8 @@ pub struct UiState {
     pub toast: Option<Toast>,
     /// First line of the help shown (it scrolls on short terminals).
     pub help_scroll: usize,
+    /// The highlighted source on the status screen (`Enter` shows it whole).
+    pub status_cursor: usize,
     pub detail: Option<Detail>,
     pub invoice: Option<InvoiceView>,
     pub journal: Option<JournalView>,
@@ -99,6 +103,7 @@ impl UiState {
             theme,
             toast: None,
             help_scroll: 0,
+            status_cursor: 0,
             detail: None,
             invoice: None,
             journal: None,
@@ -243,6 +248,7 @@ impl UiState {
             }
             // Any other key closes the help; Quit still quits from there.
             Some(Overlay::Help) if action != Some(Action::Quit) => Vec::new(),
+            Some(Overlay::RowDetail(popup)) => self.row_detail_key(popup, action),
             _ => match action {
                 Some(action) => self.apply(action),
                 None => Vec::new(),
@@ -334,15 +340,30 @@ impl UiState {
                 Screen::Detail => self.detail_action(action),
                 Screen::Invoice => self.invoice_action(action),
                 Screen::Journal => self.journal_action(action),
-                Screen::Status => {
-                    if matches!(action, Action::Back | Action::NextPane) {
-                        self.screen = Screen::Dashboard;
-                        self.focus = Focus::Tiles;
-                    }
-                    Vec::new()
-                }
+                Screen::Status => self.status_action(action),
             },
         }
+    }
+
+    fn status_action(&mut self, action: Action) -> Vec<Effect> {
+        let last = self.live.sources.len().saturating_sub(1);
+        match action {
+            Action::Back | Action::NextPane => {
+                self.screen = Screen::Dashboard;
+                self.focus = Focus::Tiles;
+            }
+            Action::Up => self.status_cursor = self.status_cursor.saturating_sub(1),
+            Action::Down => self.status_cursor = (self.status_cursor + 1).min(last),
+            Action::First => self.status_cursor = 0,
+            Action::Last => self.status_cursor = last,
+            Action::Detail => {
+                if let Some(source) = self.live.sources.get(self.status_cursor).cloned() {
+                    self.open_source_row(&source);
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
     }
 
     fn quit(&mut self) -> Vec<Effect> {
