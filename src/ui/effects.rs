@@ -138,12 +138,19 @@ impl<'a> EffectRunner<'a> {
         ui.on_snapshot(self.snapshots.borrow_and_update().clone())
     }
 
+    /// Shows `snapshots`' engine instead of the one on screen.
+    fn switch_to(&mut self, ui: &mut UiState, snapshots: watch::Receiver<Arc<LiveState>>) {
+        self.snapshots = snapshots;
+        ui.switch_engine(self.snapshots.borrow_and_update().clone());
+    }
+
     fn send_alarm_command(&self, ui: &mut UiState, command: AlarmCommand) {
         let commands = self
             .replay
             .as_ref()
             .map_or(&self.home.alarm_commands, |v| &v.session.alarm_commands);
         if commands.try_send(command).is_err() {
+            ui.not_sent();
             ui.toast("the engine is busy; try again");
         }
     }
@@ -181,8 +188,7 @@ impl<'a> EffectRunner<'a> {
         let mut effects = Vec::new();
         match start_replay(self.config, file.clone()) {
             Ok(session) => {
-                self.snapshots = session.snapshots.clone();
-                self.show_snapshot(ui);
+                self.switch_to(ui, session.snapshots.clone());
                 self.replay = Some(ReplayView {
                     session,
                     file,
@@ -191,8 +197,7 @@ impl<'a> EffectRunner<'a> {
                 });
             }
             Err(e) => {
-                self.snapshots = self.home.snapshots.clone();
-                self.show_snapshot(ui);
+                self.switch_to(ui, self.home.snapshots.clone());
                 effects = replay::leave(ui, live_ui);
                 ui.toast(format!("replay: {}", describe_error(&e)));
             }
@@ -206,8 +211,7 @@ impl<'a> EffectRunner<'a> {
         let mut effects = Vec::new();
         if let Some(old) = self.replay.take() {
             let _ = old.session.stop().await;
-            self.snapshots = self.home.snapshots.clone();
-            self.show_snapshot(ui);
+            self.switch_to(ui, self.home.snapshots.clone());
             effects = replay::leave(ui, old.live_ui);
         }
         self.engine_alive = true;

@@ -4,19 +4,22 @@
 //! engine's snapshot channel, the history worker and a slow idle tick. It
 //! changes [`state::UiState`] and performs the [`state::Effect`]s that come
 //! back (through [`effects::EffectRunner`]); drawing ([`draw::draw`]) is a
-//! pure function of that state, called at most `ui.max_fps` times a second
-//! and only when something changed; [`screen::Screen`] writes a frame only
+//! pure function of that state, called at once after a key (or the answer
+//! to something the operator asked for) and at most `ui.max_fps` times a
+//! second for data ([`pacer::FramePacer`]), only when something changed; [`screen::Screen`] writes a frame only
 //! when a cell differs from what the terminal shows.
 
 mod config;
 pub mod decimals;
 pub mod draw;
 mod effects;
+pub mod elide;
 pub mod history;
 pub mod invoice;
 pub mod journal;
 pub mod keys;
 pub mod layout;
+mod pacer;
 pub mod replay;
 pub mod screen;
 pub mod state;
@@ -35,6 +38,7 @@ use anyhow::{Context, Result};
 use crossterm::event::EventStream;
 use effects::{EffectRunner, Flow, HomeEngine, replay_loaded};
 use futures::StreamExt;
+use pacer::FramePacer;
 use state::{Effect, UiState};
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -78,7 +82,6 @@ pub async fn run_console(console: Console, config: &Config, db: &Location) -> Re
     for warning in &warnings {
         tracing::warn!("{warning}");
     }
-    let frame_every = Duration::from_secs_f64(1.0 / f64::from(ui_config.max_fps));
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(BadInput(
             "the console needs a terminal on stdin and stdout; use --headless to record without one"
@@ -108,75 +111,92 @@ pub async fn run_console(console: Console, config: &Config, db: &Location) -> Re
     idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let signal = crate::app::shutdown_signal();
     tokio::pin!(signal);
-    let mut dirty = true;
-    let mut next_frame = Instant::now();
+    let mut pacer = FramePacer::new(ui.config.max_fps, Instant::now());
 
     loop {
-        if dirty && Instant::now() >= next_frame {
+        if pacer.due(Instant::now()) {
             screen.show(&ui)?;
-            dirty = false;
-            next_frame = Instant::now() + frame_every;
+            pacer.drew_for_data(Instant::now());
         }
+        let wake_at = pacer.wake_at();
         let frame_due = async {
-            if dirty {
-                tokio::time::sleep_until(next_frame).await
-            } else {
-                std::future::pending().await
+            match wake_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
             }
         };
-        let effects = tokio::select! {
+        let (effects, cause) = tokio::select! {
             _ = &mut signal => break,
             event = input.next() => match event {
-                Some(Ok(event)) => { dirty = true; ui.on_event(&event) }
+                Some(Ok(event)) => (ui.on_event(&event), Cause::Operator),
                 Some(Err(e)) => return Err(e).context("reading the terminal"),
                 None => break,
             },
             changed = runner.snapshots.changed(), if runner.engine_alive => {
                 runner.engine_alive = changed.is_ok();
-                dirty = true;
-                runner.show_snapshot(&mut ui)
+                (runner.show_snapshot(&mut ui), Cause::Data)
             }
             Some((request, answer)) = answers.history.recv() => {
-                dirty = true;
                 ui.on_history(request, answer);
-                Vec::new()
+                (Vec::new(), Cause::Operator)
             }
             Some((request, answer)) = answers.journal.recv() => {
-                dirty = true;
                 ui.on_journal(request, answer);
-                Vec::new()
+                (Vec::new(), Cause::Operator)
             }
             Some(answer) = answers.invoice.recv() => {
-                dirty = true;
                 ui.on_invoice(answer);
-                Vec::new()
+                (Vec::new(), Cause::Operator)
             }
             Some(result) = answers.export.recv() => {
-                dirty = true;
                 ui.on_export(result);
-                Vec::new()
+                (Vec::new(), Cause::Operator)
             }
-            outcome = replay_loaded(&mut runner.replay) => {
-                dirty = true;
-                match outcome {
-                    Ok(message) => {
-                        ui.toast(message);
-                        Vec::new()
-                    }
-                    Err(e) => {
-                        let message = format!("replay: {e}");
-                        tracing::warn!("{message}");
-                        ui.toast(message);
-                        vec![Effect::StopReplay]
-                    }
-                }
-            }
-            _ = idle.tick() => { dirty = true; ui.on_tick(now_ms()) }
-            _ = frame_due => Vec::new(),
+            outcome = replay_loaded(&mut runner.replay) => (replay_outcome(&mut ui, outcome), Cause::Operator),
+            _ = idle.tick() => (ui.on_tick(now_ms()), Cause::Data),
+            _ = frame_due => (Vec::new(), Cause::FrameSlot),
         };
         if runner.run(&mut ui, effects).await == Flow::Quit {
             return Ok(());
         }
+        match cause {
+            Cause::Operator if pacer.operator() => {
+                screen.show(&ui)?;
+                pacer.drew_for_operator();
+            }
+            Cause::Operator | Cause::Data => pacer.data(),
+            Cause::FrameSlot => {}
+        }
     }
     Ok(())
+}
+
+/// What woke the update loop: the operator's own doing (a key, a resize, the
+/// answer to a query the operator made) is drawn at once; data waits for its
+/// frame slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cause {
+    Operator,
+    Data,
+    FrameSlot,
+}
+
+/// The toast of a replay picked with `r` that finished loading, or the
+/// effect that gives the screen back when it failed.
+fn replay_outcome(
+    ui: &mut UiState,
+    outcome: Result<String, crate::app::replay::ReplayLoadError>,
+) -> Vec<Effect> {
+    match outcome {
+        Ok(message) => {
+            ui.toast(message);
+            Vec::new()
+        }
+        Err(e) => {
+            let message = format!("replay: {e}");
+            tracing::warn!("{message}");
+            ui.toast(message);
+            vec![Effect::StopReplay]
+        }
+    }
 }

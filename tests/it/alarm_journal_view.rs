@@ -225,7 +225,12 @@ fn the_journal_view_reads_filters_and_computes_kpis_on_every_backend() {
         assert_eq!(query.filter.from_ms, Some(NOW - 7 * 24 * 60 * MIN));
         assert_eq!(ui.journal.as_ref().unwrap().rows().len(), 9);
 
-        // Enter on a row opens that sensor's detail.
+        // Enter on a row shows it whole; Enter again opens that sensor's detail.
+        assert!(press(&mut ui, KeyCode::Enter).is_empty());
+        assert!(matches!(
+            ui.overlay,
+            Some(floorwatch::ui::state::Overlay::RowDetail(_))
+        ));
         let effects = press(&mut ui, KeyCode::Enter);
         assert!(
             matches!(effects.as_slice(), [Effect::LoadDetail(q)] if q.sensor.as_str() == "line2.temp")

@@ -115,10 +115,36 @@ fn the_header_shows_the_replay_badge_and_the_replayed_clock() {
     let screen = text(&render(&ui));
     let header = screen.lines().next().unwrap();
     assert!(header.contains(" REPLAY "), "{header}");
-    assert!(header.contains("paused 54%"), "{header}");
+    assert!(header.contains("‖ paused ×60 54%"), "{header}");
     // The replayed time, not the wall clock.
     assert!(header.contains("2025-10-02 13:00:00 UTC"), "{header}");
     assert!(screen.contains("Space pause"), "{screen}");
+}
+
+/// At 80 columns (and the 50-column minimum) the replay's play state, speed
+/// and progress stay whole, and a space stands before the replayed clock;
+/// the source count goes first, then the plant's name shrinks.
+#[test]
+fn the_replay_header_keeps_speed_state_and_progress_at_80_columns() {
+    for (paused, state) in [(false, "▶ ×60 54%"), (true, "‖ paused ×60 54%")] {
+        for width in [80, 60, 50] {
+            let mut ui = replaying(paused);
+            ui.size = ratatui::layout::Rect::new(0, 0, width, 24);
+            let screen = text(&render(&ui));
+            let header = screen.lines().next().unwrap().to_owned();
+            assert!(header.contains(state), "{width}: {header}");
+            assert!(header.contains(" REPLAY "), "{width}: {header}");
+            // The replayed date goes before the replay's state does; the time stays.
+            let clock = header
+                .find("2025-10-02 13:00:00")
+                .or_else(|| header.find("13:00:00"))
+                .expect("the replayed clock");
+            assert!(header[..clock].ends_with(' '), "{width}: {header}");
+            if width == 80 && !paused {
+                insta::assert_snapshot!("replay_header_80x24", header);
+            }
+        }
+    }
 }
 
 fn detail_query(effects: Vec<Effect>) -> floorwatch::ui::history::DetailQuery {

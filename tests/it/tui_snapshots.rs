@@ -352,9 +352,15 @@ fn sensor_detail_with_history() {
         ui.on_history(request, Ok(data));
         let screen = text(&render(&ui));
         assert!(screen.contains("Line 1 temperature"), "{screen}");
-        assert!(screen.contains("mqtt plant-broker"), "{screen}");
-        assert!(screen.contains("{\"v\": 41.8"), "{screen}");
-        insta::assert_snapshot!(format!("detail_{w}x{h}"), screen);
+        insta::assert_snapshot!(format!("detail_{w}x{h}"), &screen);
+        // The source and its payload: on screen, or further down the side panel.
+        let mut seen = screen;
+        for _ in 0..30 {
+            ui.on_event(&key(KeyCode::Down));
+            seen.push_str(&text(&render(&ui)));
+        }
+        assert!(seen.contains("mqtt plant-broker"), "{seen}");
+        assert!(seen.contains("{\"v\": 41.8"), "{seen}");
     }
 }
 

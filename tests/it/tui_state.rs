@@ -207,7 +207,16 @@ fn comments_are_typed_in_a_prompt_and_recorded_with_the_operator() {
             operator: "ana".into()
         })]
     );
-    assert!(ui.toast.as_ref().unwrap().text.contains("recorded as ana"));
+    assert_eq!(
+        ui.toast.as_ref().unwrap().text,
+        "recording a comment on line2.temp/h as ana…"
+    );
+    // The engine's next snapshot (no refusal) is its answer.
+    ui.on_snapshot(ui.live.clone());
+    assert_eq!(
+        ui.toast.as_ref().unwrap().text,
+        "comment on line2.temp/h recorded as ana"
+    );
     // An empty comment or Esc records nothing.
     chars(&mut ui, "c");
     assert!(press(&mut ui, KeyCode::Enter).is_empty());
@@ -303,7 +312,7 @@ fn filter_narrows_tiles_and_alarms_and_esc_clears_it() {
         screen.contains("Line 2 temperature") && !screen.contains("Line 1 vibration"),
         "{screen}"
     );
-    assert!(screen.contains("Alarms 1 · 0 unack"), "{screen}");
+    assert!(screen.contains("Alarms 1 of 4 · 0 unack"), "{screen}");
     assert!(screen.contains("filter: line 2"), "{screen}");
     chars(&mut ui, "/");
     press(&mut ui, KeyCode::Backspace);

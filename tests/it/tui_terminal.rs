@@ -151,7 +151,7 @@ alarm = { h = -100 }
     let db = dir.path().join("h.sqlite");
     term.wait_for("1 UNACK");
     term.keys(&["Tab"]);
-    term.wait_for("›MED  H");
+    term.wait_for("›● MED  H");
 
     term.keys(&["c"]);
     term.wait_for("Comment on oven.temp/h (journal, as olga)");
@@ -163,6 +163,8 @@ alarm = { h = -100 }
     term.wait("the alarm acknowledged", |s| {
         s.contains(" acked ") && !s.contains("UNACK")
     });
+    // The footer confirms what the engine did, not only what was asked.
+    term.wait_for("acknowledged oven.temp/h as olga");
 
     term.keys(&["s"]);
     term.wait_for("Shelve oven.temp/h");
@@ -170,7 +172,8 @@ alarm = { h = -100 }
     term.wait("the alarm shelved", |s| s.contains("shelved"));
 
     term.keys(&["u"]);
-    term.wait_for("unshelving oven.temp/h as olga");
+    term.wait_for("unshelved oven.temp/h as olga");
+    // The alarm's state, then the confirmation, once it expires.
     term.wait_gone("shelved");
 
     // The journal view shows every action, newest first, with the operator.
@@ -289,4 +292,62 @@ fn without_a_terminal_the_console_says_to_use_headless() {
         "{stderr}"
     );
     assert!(out.stdout.is_empty(), "no escape codes into a pipe");
+}
+
+/// The screen's rows joined with box borders and runs of spaces removed, so
+/// text wrapped over several rows reads as one line.
+fn flat(screen: &str) -> String {
+    let rows: Vec<&str> = screen
+        .lines()
+        .map(|l| l.trim_matches(|c: char| c == '│' || c.is_whitespace()))
+        .collect();
+    rows.join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn a_long_comment_is_read_whole_at_80x24_from_the_journal() {
+    if !machine_tool("tmux") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let toml = r#"
+[plant]
+name = "Alarm plant"
+[[sensor]]
+id = "oven.temp"
+name = "Oven temperature"
+unit = "C"
+range = [0, 300]
+sim = { signal = "temperature" }
+alarm = { h = -100 }
+"#;
+    let comment = "door seal replaced after the third trip, temperature back to nominal within ten minutes, watch the hinge side for a week";
+    let term = run_config(dir.path(), toml, "env SUDO_USER=olga ", "", (80, 24));
+    term.wait_for("1 UNACK");
+    term.keys(&["Tab"]);
+    term.wait_for("›● MED");
+    term.keys(&["c"]);
+    term.wait_for("Comment on oven.temp/h");
+    term.type_text(comment);
+    term.keys(&["Enter"]);
+    term.wait_for("comment on oven.temp/h recorded as olga");
+    term.keys(&["J"]);
+    // The journal row (not the footer's confirmation) is selected, newest first.
+    term.wait("the comment row selected in the journal", |s| {
+        s.contains("Alarm journal")
+            && s.lines()
+                .any(|l| l.contains("›") && l.contains("MED") && l.contains("comment"))
+    });
+    // The table has no room for it at 80 columns; Enter shows the row whole.
+    term.keys(&["Enter"]);
+    let screen = term.wait("the row popup with the whole comment", |s| {
+        flat(s).contains(comment)
+    });
+    assert!(screen.contains("Enter sensor detail"), "{screen}");
+    term.keys(&["Escape"]);
+    term.wait_gone("Enter sensor detail");
+    quit(&term);
 }

@@ -218,26 +218,6 @@ fn side_panel(
         };
         lines.push(Line::from(vec![label("now"), now]));
     }
-    lines.push(Line::from(vec![
-        label("source"),
-        Span::raw(source_text(ui, detail, sensor)),
-    ]));
-    if let Some(s) = sensor {
-        raw_lines(&mut lines, ui, s);
-    }
-    if let Some(limits) = ui.config.limits.get(detail.sensor.as_str()) {
-        let text: Vec<String> = limits
-            .ordered()
-            .iter()
-            .map(|(n, v)| format!("{} {}", n.to_uppercase(), format_value(*v)))
-            .collect();
-        if !text.is_empty() {
-            lines.push(Line::from(vec![
-                label("limits"),
-                Span::styled(text.join("  "), theme.limit),
-            ]));
-        }
-    }
     lines.push(Line::raw(""));
     match detail.data.as_ref().and_then(|d| d.stats) {
         Some(st) => {
@@ -260,6 +240,19 @@ fn side_panel(
         }
         None => lines.push(Line::styled("no readings in this window", theme.dim)),
     }
+    if let Some(limits) = ui.config.limits.get(detail.sensor.as_str()) {
+        let text: Vec<String> = limits
+            .ordered()
+            .iter()
+            .map(|(n, v)| format!("{} {}", n.to_uppercase(), format_value(*v)))
+            .collect();
+        if !text.is_empty() {
+            lines.push(Line::from(vec![
+                label("limits"),
+                Span::styled(text.join("  "), theme.limit),
+            ]));
+        }
+    }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Alarm events", theme.title));
     let events = detail.data.as_ref().map_or(&[][..], |d| &d.events[..]);
@@ -281,10 +274,39 @@ fn side_panel(
         }
         lines.push(Line::raw(text));
     }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        label("source"),
+        Span::raw(source_text(ui, detail, sensor)),
+    ]));
+    if let Some(s) = sensor {
+        raw_lines(&mut lines, ui, s);
+    }
+    // Essentials first (value, statistics, limits, alarm events), what the
+    // source received last; a panel taller than the screen scrolls.
+    let inner = usize::from(area.width.saturating_sub(2)).max(1);
+    // A wrapped line may take a row more than its width says (words move whole).
+    let rows: usize = lines
+        .iter()
+        .map(|l| l.width().div_ceil(inner).max(1) + usize::from(l.width() > inner))
+        .sum();
+    let visible = usize::from(area.height.saturating_sub(2));
+    let last_top = u16::try_from(rows.saturating_sub(visible)).unwrap_or(u16::MAX);
+    let scroll = detail.side_scroll.min(last_top);
+    let title = if last_top == 0 {
+        " Detail ".to_owned()
+    } else {
+        format!(
+            " Detail ↑↓ {}/{} ",
+            usize::from(scroll) + visible.min(rows),
+            rows
+        )
+    };
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(pane(" Detail ", false, theme)),
+            .scroll((scroll, 0))
+            .block(pane(title, false, theme)),
         area,
     );
 }

@@ -9,6 +9,7 @@ mod overlay;
 mod status;
 mod tiles;
 
+use super::elide;
 use super::keys::Action;
 use super::layout;
 use super::state::{Focus, Screen, UiState};
@@ -88,72 +89,111 @@ pub fn time_fmt(ui: &UiState, ts: TimestampMs, fmt: &str) -> String {
         .unwrap_or_else(|| "--:--:--".into())
 }
 
+/// The header: plant, sources, alarms, the replay's state and the clock.
+/// When it is too narrow the least needed parts go first: the source count,
+/// the plant's name, the alarm count (the UNACK badge stays), the replayed
+/// date; the replay's play state, speed and progress and a space before the
+/// clock always stay.
 fn header(buf: &mut Buffer, area: Rect, ui: &UiState) {
     let theme = ui.theme();
     buf.set_style(area, theme.header);
     let live = &ui.live;
-    let (up, total) = live.source_health();
-    let unacked = live.alarms.iter().filter(|a| a.state.needs_ack()).count();
-    let mut left = vec![
-        Span::raw(" "),
-        Span::raw(live.plant.clone()),
-        Span::raw("  "),
-        Span::raw(format!("sources {up}/{total} up")),
-        Span::raw("  "),
-    ];
-    if live.alarms.is_empty() {
-        left.push(Span::raw("no alarms"));
-    } else {
-        left.push(Span::raw(format!("alarms {}", live.alarms.len())));
-        if unacked > 0 {
-            left.push(Span::raw(" "));
-            left.push(Span::styled(format!(" {unacked} UNACK "), theme.unack));
-        }
-    }
-    if live.history.reconnecting {
-        left.push(Span::raw("  "));
-        left.push(Span::styled(" history: reconnecting ", theme.unack));
-    }
     // During a replay the clock is the replayed time, under a badge.
     let now = live.replay.as_ref().map_or(ui.now_ms, |r| r.position_ms);
-    if let Some(replay) = &live.replay {
-        left.push(Span::raw("  "));
-        left.push(Span::styled(" REPLAY ", theme.unack));
-        left.push(Span::raw(format!(" {} ", replay_state(replay))));
-    } else if let Some(loading) = &live.replay_loading {
-        left.push(Span::raw("  "));
-        left.push(Span::styled(" REPLAY ", theme.unack));
-        left.push(Span::raw(format!(
-            " loading {:.0}% ",
-            loading.fraction() * 100.0
-        )));
-    }
     let tz = time_fmt(ui, now, "%Z");
-    let right = if live.replay.is_some() {
-        format!("{} {tz} ", time_fmt(ui, now, "%Y-%m-%d %H:%M:%S"))
+    let short_clock = format!(" {} {tz} ", clock(ui, now));
+    let long_clock = if live.replay.is_some() {
+        format!(" {} {tz} ", time_fmt(ui, now, "%Y-%m-%d %H:%M:%S"))
     } else {
-        format!("{} {tz} ", clock(ui, now))
+        short_clock.clone()
     };
-    let [l, r] = Layout::horizontal([
-        Constraint::Min(0),
-        Constraint::Length(right.chars().count() as u16),
-    ])
-    .areas(area);
+    let (up, total) = live.source_health();
+    let sources = vec![Span::raw(format!("  sources {up}/{total} up"))];
+    let replay = replay_badge(ui);
+    let width = |spans: &[Span]| spans.iter().map(|s| s.width()).sum::<usize>();
+    let fits = |parts: &[&[Span]], clock: &str| {
+        parts.iter().map(|p| width(p)).sum::<usize>() + clock.chars().count()
+            <= usize::from(area.width)
+    };
+    let plant = |room: usize| vec![Span::raw(format!(" {}", elide::middle(&live.plant, room)))];
+    let full = alarm_badge(ui, false);
+    let short = alarm_badge(ui, true);
+    let plant_min = live.plant.chars().count().min(8) + 1;
+    let (left, clock_text): (Vec<Span>, &str) =
+        if fits(&[&plant(usize::MAX), &sources, &full, &replay], &long_clock) {
+            (
+                [plant(usize::MAX), sources, full, replay].concat(),
+                &long_clock,
+            )
+        } else {
+            let room = usize::from(area.width)
+                .saturating_sub(width(&full) + width(&replay) + long_clock.chars().count() + 1);
+            if room >= plant_min {
+                ([plant(room), full, replay].concat(), &long_clock)
+            } else if fits(&[&short, &replay], &long_clock) {
+                ([short, replay].concat(), &long_clock)
+            } else if fits(&[&short, &replay], &short_clock) {
+                ([short, replay].concat(), &short_clock)
+            } else {
+                (replay, &short_clock)
+            }
+        };
+    let right_width = clock_text.chars().count() as u16;
+    let [l, r] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(right_width)]).areas(area);
     buf.set_line(l.x, l.y, &Line::from(left), l.width);
-    buf.set_stringn(r.x, r.y, right, usize::from(r.width), Style::default());
+    buf.set_stringn(r.x, r.y, clock_text, usize::from(r.width), Style::default());
 }
 
-/// `×60 42%`, `paused 42%` or `finished`.
+/// `  alarms 4  2 UNACK ` or `  no alarms`; `short`: only ` 2 UNACK `; then
+/// `history: reconnecting` while the history's server is being reconnected.
+fn alarm_badge(ui: &UiState, short: bool) -> Vec<Span<'static>> {
+    let live = &ui.live;
+    let unacked = live.alarms.iter().filter(|a| a.state.needs_ack()).count();
+    let mut spans = match (short, live.alarms.is_empty()) {
+        (true, _) => Vec::new(),
+        (false, true) => vec![Span::raw("  no alarms")],
+        (false, false) => vec![Span::raw(format!("  alarms {}", live.alarms.len()))],
+    };
+    if unacked > 0 {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(format!(" {unacked} UNACK "), ui.theme().unack));
+    }
+    if live.history.reconnecting {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(" history: reconnecting ", ui.theme().unack));
+    }
+    spans
+}
+
+/// `  REPLAY  ▶ ×60 42%`, `  REPLAY  ‖ paused ×60 42%`, `  REPLAY  finished`
+/// or `  REPLAY  loading 42%`; nothing without a replay.
+fn replay_badge(ui: &UiState) -> Vec<Span<'static>> {
+    let live = &ui.live;
+    let state = match (&live.replay, &live.replay_loading) {
+        (Some(replay), _) => replay_state(replay),
+        (None, Some(loading)) => format!("loading {:.0}%", loading.fraction() * 100.0),
+        (None, None) => return Vec::new(),
+    };
+    vec![
+        Span::raw("  "),
+        Span::styled(" REPLAY ", ui.theme().unack),
+        Span::raw(format!(" {state}")),
+    ]
+}
+
+/// `▶ ×60 42%` playing, `‖ paused ×60 42%`, or `finished`.
 fn replay_state(replay: &crate::source::replay::ReplayStatus) -> String {
     if replay.finished {
         return "finished".into();
     }
-    let speed = if replay.paused {
-        "paused".to_string()
+    let progress = replay.progress() * 100.0;
+    let speed = replay.speed.label();
+    if replay.paused {
+        format!("‖ paused {speed} {progress:.0}%")
     } else {
-        replay.speed.label()
-    };
-    format!("{speed} {:.0}%", replay.progress() * 100.0)
+        format!("▶ {speed} {progress:.0}%")
+    }
 }
 
 fn footer_actions(ui: &UiState) -> &'static [Action] {
@@ -186,8 +226,9 @@ fn footer_actions(ui: &UiState) -> &'static [Action] {
             Action::Ack,
             Action::Help,
         ],
-        (Screen::Status, _) => &[Action::Back, Action::Help, Action::Quit],
+        (Screen::Status, _) => &[Action::Detail, Action::Back, Action::Help, Action::Quit],
         (Screen::Journal, _) => &[
+            Action::Detail,
             Action::Filter,
             Action::CyclePriority,
             Action::CycleKind,
@@ -211,7 +252,8 @@ fn footer(buf: &mut Buffer, area: Rect, ui: &UiState) {
     let theme = ui.theme();
     buf.set_style(area, theme.footer);
     if let Some(toast) = &ui.toast {
-        let line = Line::from(Span::styled(format!(" {} ", toast.text), theme.toast));
+        let text = super::elide::message(&toast.text, usize::from(area.width).saturating_sub(2));
+        let line = Line::from(Span::styled(format!(" {text} "), theme.toast));
         buf.set_line(area.x, area.y, &line, area.width);
         return;
     }
@@ -353,12 +395,17 @@ fn ascii_for(c: char) -> char {
         '│' | '┃' | '║' | '╎' | '┆' => '|',
         '\u{2500}'..='\u{257F}' => '+',
         '\u{2800}' => ' ',
-        '\u{2801}'..='\u{28FF}' | '•' | '●' | '◆' => '*',
+        '\u{2801}'..='\u{28FF}' | '•' | '●' => '*',
+        // The alarm priorities' symbols stay distinct: ◆ CRIT, ▲ HIGH, ● MED, ○ LOW.
+        '◆' => '#',
+        '▲' => '^',
+        '○' => 'o',
         '░' | '·' | '…' => '.',
         '▁' | '▂' => '_',
         '▃' | '▄' | '▅' => '=',
         '\u{2580}'..='\u{259F}' => '#',
         '▾' | '▼' => 'v',
+        '‖' => '|',
         '▸' | '▶' => '>',
         '°' => 'o',
         'µ' => 'u',

@@ -1,7 +1,7 @@
 //! Help (generated from the key map) and the quit confirmation.
 
 use crate::ui::keys::Action;
-use crate::ui::state::{Overlay, UiState};
+use crate::ui::state::{Overlay, RowDetail, UiState};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -16,7 +16,62 @@ pub fn draw(frame: &mut Frame, area: Rect, ui: &UiState) {
         Some(Overlay::ConfirmAckAll { keys }) => confirm_ack_all(frame, area, ui, keys),
         Some(Overlay::Shelve { key, selected }) => shelve_menu(frame, area, ui, key, *selected),
         Some(Overlay::Comment { key, text }) => comment_prompt(frame, area, ui, key, text),
+        Some(Overlay::RowDetail(popup)) => row_detail(frame, area, ui, popup),
     }
+}
+
+/// A journal or status row whole: one field a line, long text wrapped.
+fn row_detail(frame: &mut Frame, area: Rect, ui: &UiState, popup: &RowDetail) {
+    let theme = ui.theme();
+    let label_width = popup
+        .fields
+        .iter()
+        .map(|(label, _)| label.chars().count())
+        .max()
+        .unwrap_or(0)
+        + 2;
+    let width = area.width.saturating_sub(4).clamp(20, 76);
+    let inner = usize::from(width.saturating_sub(2)).max(1);
+    let mut lines: Vec<Line> = popup
+        .fields
+        .iter()
+        .map(|(label, text)| {
+            Line::from(vec![
+                Span::styled(format!("{label:<label_width$}"), theme.dim),
+                Span::raw(text.clone()),
+            ])
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        if popup.sensor.is_some() {
+            "Enter sensor detail   any other key closes"
+        } else {
+            "any key closes"
+        },
+        theme.dim,
+    ));
+    // Word wrapping can take a row more than the widths say: one spare.
+    let rows: usize = lines
+        .iter()
+        .map(|l| l.width().div_ceil(inner).max(1))
+        .sum::<usize>()
+        + 1;
+    let height = u16::try_from(rows + 2).unwrap_or(u16::MAX);
+    let rect = centered(area, width, height);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .style(theme.base)
+            .wrap(Wrap { trim: false })
+            .block(
+                Block::bordered()
+                    .title(format!(" {} ", popup.title))
+                    .title_style(theme.title)
+                    .border_style(theme.focus_border),
+            ),
+        rect,
+    );
 }
 
 /// A bordered dialog in the theme's dialog colours, centred in `area`.

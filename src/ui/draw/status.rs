@@ -8,7 +8,7 @@ use crate::ui::state::UiState;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 pub fn draw(frame: &mut Frame, area: Rect, ui: &UiState) {
     let theme = ui.theme();
@@ -60,8 +60,16 @@ pub fn draw(frame: &mut Frame, area: Rect, ui: &UiState) {
     )
     .header(header)
     .column_spacing(1)
-    .block(pane(format!(" Sources {up}/{total} up "), true, theme));
-    frame.render_widget(table, table_area);
+    .row_highlight_style(theme.selected)
+    .highlight_symbol("›")
+    .block(pane(
+        format!(" Sources {up}/{total} up · Enter shows a source whole "),
+        true,
+        theme,
+    ));
+    let mut state =
+        TableState::default().with_selected((!live.sources.is_empty()).then_some(ui.status_cursor));
+    frame.render_stateful_widget(table, table_area, &mut state);
 
     frame.render_widget(
         Paragraph::new(lines)

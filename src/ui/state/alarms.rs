@@ -85,10 +85,7 @@ impl UiState {
                 self.toast(format!("{key} is already acknowledged"));
                 return Vec::new();
             }
-            Action::Ack => {
-                self.toast(format!("acknowledging {key} as {operator}"));
-                AlarmCommand::Ack { key, operator }
-            }
+            Action::Ack => AlarmCommand::Ack { key, operator },
             Action::Shelve if alarm.state == AlarmState::Shelved => {
                 self.toast(format!("{key} is already shelved; unshelve it first"));
                 return Vec::new();
@@ -107,10 +104,7 @@ impl UiState {
                 self.toast(format!("{key} is not shelved"));
                 return Vec::new();
             }
-            Action::Unshelve => {
-                self.toast(format!("unshelving {key} as {operator}"));
-                AlarmCommand::Unshelve { key, operator }
-            }
+            Action::Unshelve => AlarmCommand::Unshelve { key, operator },
             Action::Comment => {
                 self.overlay = Some(Overlay::Comment {
                     key,
@@ -118,14 +112,10 @@ impl UiState {
                 });
                 return Vec::new();
             }
-            Action::Reset => {
-                self.toast(format!(
-                    "resetting {key}: a latched alarm resets once acknowledged and back to normal"
-                ));
-                AlarmCommand::Reset { key, operator }
-            }
+            Action::Reset => AlarmCommand::Reset { key, operator },
             _ => return Vec::new(),
         };
+        self.sending(&command);
         vec![Effect::Alarm(command)]
     }
 
@@ -167,7 +157,7 @@ impl UiState {
         self.overlay = keep;
         Some(match command {
             Some(command) => {
-                self.toast(command_toast(&command));
+                self.sending(&command);
                 vec![Effect::Alarm(command)]
             }
             None => Vec::new(),
@@ -278,24 +268,6 @@ fn comment_key(
         _ => {}
     }
     (Some(Overlay::Comment { key: alarm, text }), None)
-}
-
-fn command_toast(command: &AlarmCommand) -> String {
-    let who = command.operator();
-    match command {
-        AlarmCommand::Shelve { key, for_ms, .. } => format!(
-            "shelving {key} for {} as {who}",
-            humantime::format_duration(std::time::Duration::from_millis((*for_ms).max(0) as u64))
-        ),
-        AlarmCommand::ShelveOneShot { key, .. } => {
-            format!("shelving {key} until it returns to normal, as {who}")
-        }
-        AlarmCommand::Comment { key, .. } => format!("comment on {key} recorded as {who}"),
-        AlarmCommand::AckAll { keys, .. } => {
-            format!("acknowledging {} alarm(s) as {who}", keys.len())
-        }
-        _ => format!("alarm action sent as {who}"),
-    }
 }
 
 /// Unacknowledged high and critical alarms: a new one rings the bell (ISA-18.2

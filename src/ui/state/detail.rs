@@ -28,6 +28,9 @@ pub struct Detail {
     /// Id of the newest request; older answers are dropped.
     pub request: u64,
     pub requested_ms: TimestampMs,
+    /// First row of the side panel shown (it scrolls with the up/down keys
+    /// when it is taller than the screen).
+    pub side_scroll: u16,
 }
 
 impl Detail {
@@ -67,6 +70,7 @@ impl UiState {
             error: None,
             request: 0,
             requested_ms: self.clock(),
+            side_scroll: 0,
         });
         self.load_detail()
     }
@@ -113,6 +117,17 @@ impl UiState {
                 detail.end_ms = end.filter(|e| *e < now);
             }
             Action::Last => detail.end_ms = None,
+            // The side panel scrolls; drawing stops it at its last row.
+            Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::First => {
+                detail.side_scroll = match action {
+                    Action::Up => detail.side_scroll.saturating_sub(1),
+                    Action::PageUp => detail.side_scroll.saturating_sub(10),
+                    Action::Down => detail.side_scroll.saturating_add(1),
+                    Action::PageDown => detail.side_scroll.saturating_add(10),
+                    _ => 0,
+                };
+                return Vec::new();
+            }
             _ => return Vec::new(),
         }
         self.load_detail()

@@ -206,12 +206,12 @@ impl UiState {
                 view.end_ms = None;
                 return self.load_journal();
             }
+            // The row whole; `Enter` again opens its sensor.
             Action::Detail => {
-                let sensor = view.rows().get(view.cursor).map(|r| r.sensor.clone());
-                return match sensor {
-                    Some(sensor) => self.open_detail(sensor.into()),
-                    None => Vec::new(),
-                };
+                if let Some(row) = view.rows().get(view.cursor).cloned() {
+                    self.open_journal_row(&row);
+                }
+                return Vec::new();
             }
             Action::ZoomIn | Action::ZoomOut | Action::Left | Action::Right => {
                 move_range(view, action, now);

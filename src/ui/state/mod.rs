@@ -14,18 +14,21 @@
 //! [`types`] is the leaf both sides share.
 
 mod alarms;
+mod confirm;
 mod dashboard;
 mod detail;
 mod export;
 mod invoice;
 pub mod journal;
 pub mod replay;
+mod row_detail;
 mod types;
 
 pub use alarms::{MAX_COMMENT, ShelveChoice};
 pub use detail::{Detail, WINDOWS};
 pub use invoice::InvoiceView;
 pub use journal::JournalView;
+pub use row_detail::RowDetail;
 pub use types::{Effect, Focus, Overlay, Screen};
 
 use crate::engine::LiveState;
@@ -39,7 +42,8 @@ use ratatui::layout::Rect;
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
-const TOAST_MS: i64 = 4_000;
+/// How long a footer message stays (the idle tick clears it).
+pub const TOAST_MS: i64 = 5_000;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Toast {
@@ -64,6 +68,8 @@ pub struct UiState {
     pub toast: Option<Toast>,
     /// First line of the help shown (it scrolls on short terminals).
     pub help_scroll: usize,
+    /// The highlighted source on the status screen (`Enter` shows it whole).
+    pub status_cursor: usize,
     pub detail: Option<Detail>,
     pub invoice: Option<InvoiceView>,
     pub journal: Option<JournalView>,
@@ -73,6 +79,8 @@ pub struct UiState {
     pub seek_input: Option<String>,
     next_request: u64,
     known_unacked: HashSet<String>,
+    /// Alarm actions sent and not yet shown done by a snapshot.
+    pending: Vec<confirm::Pending>,
 }
 
 impl UiState {
@@ -95,6 +103,7 @@ impl UiState {
             theme,
             toast: None,
             help_scroll: 0,
+            status_cursor: 0,
             detail: None,
             invoice: None,
             journal: None,
@@ -102,6 +111,7 @@ impl UiState {
             seek_input: None,
             next_request: 0,
             known_unacked,
+            pending: Vec::new(),
         }
     }
 
@@ -129,11 +139,18 @@ impl UiState {
     }
 
     pub fn on_snapshot(&mut self, live: Arc<LiveState>) -> Vec<Effect> {
-        if live.refused.is_some() && live.refused != self.live.refused {
+        self.take_snapshot(live, true)
+    }
+
+    /// Shows `live`; a refusal it carries is told when `news` and new.
+    fn take_snapshot(&mut self, live: Arc<LiveState>, news: bool) -> Vec<Effect> {
+        let refused = news && live.refused.is_some() && live.refused != self.live.refused;
+        if refused {
             let why = live.refused.as_ref().map(|(_, why)| why.clone());
             self.toast(format!("refused: {}", why.unwrap_or_default()));
         }
         self.live = live;
+        self.confirm_sent(refused);
         let unacked = alarms::unacked_keys(&self.live);
         let new_alarm = unacked.iter().any(|k| !self.known_unacked.contains(k));
         self.known_unacked = unacked;
@@ -153,6 +170,7 @@ impl UiState {
         if self.toast.as_ref().is_some_and(|t| now >= t.until_ms) {
             self.toast = None;
         }
+        self.expire_sent();
         let clock = self.clock();
         let refresh_due = self.detail.as_ref().is_some_and(|d| {
             d.end_ms.is_none() && (clock - d.requested_ms).abs() >= (d.window_ms() / 200).max(5_000)
@@ -164,6 +182,14 @@ impl UiState {
             return self.load_journal();
         }
         Vec::new()
+    }
+
+    /// Another engine takes the screen (a replay, or the live plant back from
+    /// one): its snapshot is shown, but what it refused before is old news,
+    /// and actions sent to the other engine are no longer waited for.
+    pub fn switch_engine(&mut self, live: Arc<LiveState>) -> Vec<Effect> {
+        self.pending.clear();
+        self.take_snapshot(live, false)
     }
 
     pub fn toast(&mut self, text: impl Into<String>) {
@@ -222,6 +248,7 @@ impl UiState {
             }
             // Any other key closes the help; Quit still quits from there.
             Some(Overlay::Help) if action != Some(Action::Quit) => Vec::new(),
+            Some(Overlay::RowDetail(popup)) => self.row_detail_key(popup, action),
             _ => match action {
                 Some(action) => self.apply(action),
                 None => Vec::new(),
@@ -313,15 +340,30 @@ impl UiState {
                 Screen::Detail => self.detail_action(action),
                 Screen::Invoice => self.invoice_action(action),
                 Screen::Journal => self.journal_action(action),
-                Screen::Status => {
-                    if matches!(action, Action::Back | Action::NextPane) {
-                        self.screen = Screen::Dashboard;
-                        self.focus = Focus::Tiles;
-                    }
-                    Vec::new()
-                }
+                Screen::Status => self.status_action(action),
             },
         }
+    }
+
+    fn status_action(&mut self, action: Action) -> Vec<Effect> {
+        let last = self.live.sources.len().saturating_sub(1);
+        match action {
+            Action::Back | Action::NextPane => {
+                self.screen = Screen::Dashboard;
+                self.focus = Focus::Tiles;
+            }
+            Action::Up => self.status_cursor = self.status_cursor.saturating_sub(1),
+            Action::Down => self.status_cursor = (self.status_cursor + 1).min(last),
+            Action::First => self.status_cursor = 0,
+            Action::Last => self.status_cursor = last,
+            Action::Detail => {
+                if let Some(source) = self.live.sources.get(self.status_cursor).cloned() {
+                    self.open_source_row(&source);
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
     }
 
     fn quit(&mut self) -> Vec<Effect> {

@@ -70,4 +70,6 @@ pub enum Overlay {
         key: String,
         text: String,
     },
+    /// A journal or status row shown whole (`Enter` on the row).
+    RowDetail(super::row_detail::RowDetail),
 }
