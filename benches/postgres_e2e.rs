@@ -137,7 +137,7 @@ fn ingest(csv: &Path) {
         |s| {
             let (p, a) = psql(
                 s.url(),
-                "CREATE TABLE base (sensor text NOT NULL, ts timestamptz NOT NULL, \
+                "CREATE TABLE base (ts timestamptz NOT NULL, sensor text NOT NULL, \
                  value double precision NOT NULL, PRIMARY KEY (sensor, ts))",
             );
             assert!(Command::new(p).args(a).status().unwrap().success());
