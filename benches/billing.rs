@@ -25,8 +25,8 @@ use floorwatch::billing::{Billing, Period};
 use floorwatch::config::Config;
 use floorwatch::store::HistoryReader;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 fn main() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
