@@ -12,43 +12,28 @@
 //! cargo bench --bench billing -- --warm-up-time 1 --measurement-time 3
 //! (the history file is cached in target/bench-data/billing-1000.sqlite)
 
+#[path = "support/billing_plant.rs"]
+mod billing_plant;
+#[path = "support/timed.rs"]
+mod timed;
+
+use billing_plant::{FROM_MS, METERS, READINGS_PER_METER, STEP_MS, config_text, generate};
 use criterion::Criterion;
 use floorwatch::billing::consumption::{MeterSpec, read_consumption};
 use floorwatch::billing::usage::UsageAccumulator;
 use floorwatch::billing::{Billing, Period};
 use floorwatch::config::Config;
-use floorwatch::model::{Reading, SensorId};
-use floorwatch::store::writer::WriterConfig;
-use floorwatch::store::{HistoryReader, WriteMsg, Writer};
+use floorwatch::store::HistoryReader;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-const METERS: usize = 1000;
-const STEP_MS: i64 = 15 * 60_000;
-/// 2026-10-01 00:00 in America/Sao_Paulo (UTC−3).
-const FROM_MS: i64 = 1_790_823_600_000;
-/// 31 days of quarter hours, both boundaries included.
-const READINGS_PER_METER: i64 = 31 * 96 + 1;
-
-const TARIFF: &str = r#"[tariff.tou]
-currency = "BRL"
-energy = [
-  { band = "peak", price = 1.37, hours = [18, 21], days = ["weekdays"] },
-  { band = "night", price = 0.48, hours = [22, 6] },
-  { band = "standard", price = 0.79 },
-]
-demand = 31.50
-monthly_fee = 25.00
-taxes = [ { name = "ICMS", percent = 18 }, { name = "PIS", percent = 1.65, compound = true } ]
-"#;
+use std::process::Command;
+use std::time::Duration;
 
 fn main() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
     std::fs::create_dir_all(&data).unwrap();
     let db = data.join("billing-1000.sqlite");
     if !db.exists() {
-        generate(&db);
+        generate(db.clone().into());
     }
     let configs: Vec<(usize, PathBuf)> = [100, METERS]
         .into_iter()
@@ -60,45 +45,6 @@ fn main() {
         .collect();
     one_meter(&db, &configs[1].1);
     end_to_end(&db, &configs, &data);
-}
-
-fn meter_id(m: usize) -> String {
-    format!("tenant{m:04}.kwh")
-}
-
-fn config_text(customers: usize) -> String {
-    let mut text = String::from("[plant]\ntimezone = \"America/Sao_Paulo\"\n\n");
-    text += TARIFF;
-    for m in 0..customers {
-        text += &format!(
-            "\n[[sensor]]\nid = \"{}\"\nmeter = {{ customer = \"c{m:04}\", tariff = \"tou\" }}\n\n[[customer]]\nid = \"c{m:04}\"\nname = \"Tenant {m}\"\n",
-            meter_id(m)
-        );
-    }
-    text
-}
-
-fn generate(db: &Path) {
-    eprintln!(
-        "generating {} ({METERS} meters × {READINGS_PER_METER} readings)...",
-        db.display()
-    );
-    let (writer, handle) = Writer::spawn(db, WriterConfig::default()).unwrap();
-    for m in 0..METERS {
-        let id = SensorId::new(meter_id(m));
-        let mut value = (m * 1234 % 100_000) as f64;
-        let batch: Vec<Reading> = (0..READINGS_PER_METER)
-            .map(|i| {
-                // 0–3 kWh per quarter hour, a deterministic pattern per meter.
-                value += ((i as usize * 7919 + m * 104_729) % 3000) as f64 / 1000.0;
-                Reading::good(id.clone(), FROM_MS + i * STEP_MS, value)
-            })
-            .collect();
-        handle.blocking_send(WriteMsg::Readings(batch)).unwrap();
-    }
-    handle.blocking_flush().unwrap();
-    drop(handle);
-    writer.join().unwrap();
 }
 
 fn one_meter(db: &Path, config_path: &Path) {
@@ -196,7 +142,7 @@ fn end_to_end(db: &Path, configs: &[(usize, PathBuf)], data: &Path) {
 }
 
 fn report(n: usize, label: &str, program: &str, args: &[String]) {
-    let mut samples: Vec<(Duration, u64)> = (0..3).map(|_| run(program, args)).collect();
+    let mut samples: Vec<(Duration, u64)> = (0..3).map(|_| timed::run(program, args)).collect();
     samples.sort();
     let (wall, rss_kb) = samples[1];
     println!(
@@ -204,31 +150,4 @@ fn report(n: usize, label: &str, program: &str, args: &[String]) {
         wall.as_secs_f64(),
         rss_kb as f64 / 1024.0
     );
-}
-
-/// Wall time and peak RSS (KiB). The RSS comes from `/usr/bin/time -f %M`: the
-/// bench process itself is large, and a child forked from it would report the
-/// parent's pages as its own peak.
-fn run(program: &str, args: &[String]) -> (Duration, u64) {
-    let start = Instant::now();
-    let out = Command::new("/usr/bin/time")
-        .args(["-f", "%M", program])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    let wall = start.elapsed();
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed: {}",
-        out.status
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let rss_kb = stderr
-        .lines()
-        .last()
-        .and_then(|l| l.trim().parse().ok())
-        .unwrap_or(0);
-    (wall, rss_kb)
 }
