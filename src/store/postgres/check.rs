@@ -1,6 +1,7 @@
 //! `db check` on PostgreSQL. The server guards the pages itself, so what
 //! floorwatch checks is its own schema: the version, the readings table and
-//! its monthly partitions (each attached, with the bounds its name says) and,
+//! its monthly partitions (each attached, with the bounds its name says),
+//! readings of no sensor (full check only) and,
 //! when the database has the `amcheck` extension, every B-tree index of
 //! floorwatch's tables (`bt_index_check`; the full check also verifies that
 //! every heap row is in its index).
@@ -40,8 +41,24 @@ pub fn check(location: &PgLocation, mode: CheckMode) -> CheckOutcome {
 
 fn problems(conn: &PgConn, mode: CheckMode) -> PgResult<Vec<String>> {
     let mut found = misplaced_partitions(conn)?;
+    if matches!(mode, CheckMode::Full) {
+        found.extend(readings_of_no_sensor(conn)?);
+    }
     found.extend(damaged_indexes(conn, mode)?);
     Ok(found)
+}
+
+/// Readings whose sensor is not in `sensors` (no foreign key guards it:
+/// floorwatch creates each sensor before its readings). Reads every reading.
+fn readings_of_no_sensor(conn: &PgConn) -> PgResult<Option<String>> {
+    let row = wait(conn.client.query_one(
+        "SELECT count(*), count(DISTINCT r.sensor_id) FROM readings r
+         WHERE NOT EXISTS (SELECT 1 FROM sensors s WHERE s.sensor_id = r.sensor_id)",
+        &[],
+    ))?;
+    let (readings, sensors): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+    Ok((readings > 0)
+        .then(|| format!("{readings} readings of {sensors} sensor key(s) not in sensors")))
 }
 
 /// Tables named like a month's partition that are not attached to
