@@ -38,4 +38,5 @@ pub mod report;
 pub mod sim;
 pub mod source;
 pub mod store;
+pub mod tls;
 pub mod ui;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// Lowest first; modules of one layer may use each other.
 const LAYERS: &[&[&str]] = &[
-    &["model", "paths", "logging"],
+    &["model", "paths", "logging", "tls"],
     &["config"],
     &["error"],
     &["store"],
